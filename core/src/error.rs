@@ -1,0 +1,435 @@
+//! The one error type of modelport: a [`Kind`](ErrorKind) a caller can act on, a message that says what
+//! was wrong and what to do, and what the provider told us (status, code, request id, retry-after).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What went wrong, at the granularity a caller acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Bad configuration or arguments: fix the named field.
+    Config,
+    /// The provider rejected the credentials (HTTP 401).
+    Auth,
+    /// The credentials are valid but lack access (HTTP 403).
+    PermissionDenied,
+    /// The model, deployment or route does not exist (HTTP 404).
+    NotFound,
+    /// Too many requests, or quota exhausted (HTTP 429; `code` "insufficient_quota" for quota).
+    RateLimited,
+    /// The provider rejected the request itself (HTTP 400, 413, 422, ...).
+    InvalidRequest,
+    /// The conversation does not fit the model's context window.
+    ContextLength,
+    /// The provider failed or is overloaded (HTTP 5xx, 529, 409, or an error event mid-stream).
+    Server,
+    /// A timeout fired; [`Error::timeout`] says which.
+    Timeout,
+    /// The connection failed, was reset, or the stream ended before the response was complete.
+    Transport,
+    /// The provider sent something that is not valid for its wire format.
+    Decode,
+    /// A tool could not be run.
+    Tool,
+    /// The work was aborted (`abort()`, `stop()`, or a dropped future).
+    Cancelled,
+    /// A safety limit was reached (tool-loop iterations).
+    Limit,
+}
+
+impl ErrorKind {
+    /// The stable snake_case name of the kind, used by bindings as an error code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "config",
+            ErrorKind::Auth => "auth",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::ContextLength => "context_length",
+            ErrorKind::Server => "server",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Tool => "tool",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Limit => "limit",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which timeout fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Opening the TCP/TLS connection.
+    Connect,
+    /// Waiting for the response headers or the first body bytes.
+    FirstByte,
+    /// The gap between two chunks of a streamed body.
+    Idle,
+    /// The whole model call, retries excluded.
+    Total,
+    /// `send_and_wait` gave up waiting (the turn keeps running).
+    SendAndWait,
+    /// The provider answered HTTP 408.
+    Server,
+}
+
+impl TimeoutKind {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeoutKind::Connect => "connect",
+            TimeoutKind::FirstByte => "first_byte",
+            TimeoutKind::Idle => "idle",
+            TimeoutKind::Total => "total",
+            TimeoutKind::SendAndWait => "send_and_wait",
+            TimeoutKind::Server => "server",
+        }
+    }
+}
+
+/// The modelport error: a kind, a message, and whatever the provider said about it.
+///
+/// Cheap to clone (the source is shared), so one failure can be reported to several waiters.
+#[derive(Clone)]
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    status: Option<u16>,
+    code: Option<String>,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    should_retry: Option<bool>,
+    timeout: Option<TimeoutKind>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                status: None,
+                code: None,
+                request_id: None,
+                retry_after: None,
+                should_retry: None,
+                timeout: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// A configuration error; the message should name the field and the fix.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    /// The work was cancelled.
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Cancelled, message)
+    }
+
+    /// A timeout of the given kind fired after `after`.
+    pub fn timeout(kind: TimeoutKind, after: Duration) -> Self {
+        let what = match kind {
+            TimeoutKind::Connect => "connecting to the provider",
+            TimeoutKind::FirstByte => "waiting for the provider's first byte",
+            TimeoutKind::Idle => "waiting for the next chunk of the stream",
+            TimeoutKind::Total => "the whole model call",
+            TimeoutKind::SendAndWait => "send_and_wait (the turn keeps running)",
+            TimeoutKind::Server => "the provider's request timeout",
+        };
+        let mut e = Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{} timeout after {} ms: {what}",
+                kind.as_str(),
+                after.as_millis()
+            ),
+        );
+        e.inner.timeout = Some(kind);
+        e
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    /// Sets the provider's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.inner.code = Some(code.into());
+        self
+    }
+
+    /// Sets the provider's request id.
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.inner.request_id = Some(id.into());
+        self
+    }
+
+    /// Sets how long the provider asked us to wait.
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.inner.retry_after = Some(after);
+        self
+    }
+
+    /// Records the provider's `x-should-retry` answer, which wins over the status.
+    pub fn with_should_retry(mut self, retry: bool) -> Self {
+        self.inner.should_retry = Some(retry);
+        self
+    }
+
+    /// Sets which timeout this was (for HTTP 408 and our own timeouts).
+    pub fn with_timeout_kind(mut self, kind: TimeoutKind) -> Self {
+        self.inner.timeout = Some(kind);
+        self
+    }
+
+    /// Keeps `source` as the cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Arc::new(source));
+        self
+    }
+
+    /// Replaces the message, keeping everything else.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = message.into();
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The human-readable message (never contains a secret).
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The HTTP status, when the provider answered with one.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// The provider's error code (`insufficient_quota`, `context_length_exceeded`, `overloaded_error`, ...).
+    pub fn code(&self) -> Option<&str> {
+        self.inner.code.as_deref()
+    }
+
+    /// The provider's request id (x-request-id, request-id or apim-request-id).
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// How long the provider asked us to wait before retrying.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The provider's `x-should-retry` header, if it sent one.
+    pub fn should_retry(&self) -> Option<bool> {
+        self.inner.should_retry
+    }
+
+    /// Which timeout fired, for [`ErrorKind::Timeout`].
+    pub fn timeout_kind(&self) -> Option<TimeoutKind> {
+        self.inner.timeout
+    }
+
+    /// Whether the quota (not just the rate) is exhausted: retrying will not help.
+    pub fn is_quota(&self) -> bool {
+        self.inner.kind == ErrorKind::RateLimited
+            && self.inner.code.as_deref() == Some("insufficient_quota")
+    }
+
+    /// Whether retrying the same request may succeed, as the official SDKs decide it:
+    /// `x-should-retry` wins; otherwise 408, 409, 429 (not insufficient_quota), 5xx, timeouts and
+    /// connection failures are retryable.
+    pub fn is_retryable(&self) -> bool {
+        if let Some(retry) = self.inner.should_retry {
+            return retry;
+        }
+        match self.inner.kind {
+            ErrorKind::RateLimited => !self.is_quota(),
+            ErrorKind::Server | ErrorKind::Transport => true,
+            ErrorKind::Timeout => self.inner.timeout != Some(TimeoutKind::SendAndWait),
+            _ => false,
+        }
+    }
+
+    /// The `session.error` `errorType` for this error.
+    pub fn error_type(&self) -> &'static str {
+        match self.inner.kind {
+            ErrorKind::Auth => "authentication",
+            ErrorKind::PermissionDenied => "authorization",
+            ErrorKind::RateLimited if self.is_quota() => "quota",
+            ErrorKind::RateLimited => "rate_limit",
+            ErrorKind::ContextLength => "context_limit",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Tool => "tool",
+            ErrorKind::Config => "config",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Limit => "limit",
+            _ => "model_call",
+        }
+    }
+
+    /// Replaces every occurrence of each secret in the message (providers sometimes echo the key).
+    pub(crate) fn redact(mut self, secrets: &[&str]) -> Self {
+        for secret in secrets {
+            if secret.len() >= 4 && self.inner.message.contains(secret) {
+                self.inner.message = self.inner.message.replace(secret, "[redacted]");
+            }
+        }
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)?;
+        if let Some(status) = self.inner.status {
+            write!(f, " (HTTP {status}")?;
+            if let Some(code) = &self.inner.code {
+                write!(f, ", code {code}")?;
+            }
+            if let Some(id) = &self.inner.request_id {
+                write!(f, ", request id {id}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(s) = self.inner.status {
+            d.field("status", &s);
+        }
+        if let Some(c) = &self.inner.code {
+            d.field("code", c);
+        }
+        if let Some(r) = &self.inner.request_id {
+            d.field("request_id", r);
+        }
+        if let Some(r) = &self.inner.retry_after {
+            d.field("retry_after", r);
+        }
+        if let Some(t) = &self.inner.timeout {
+            d.field("timeout", t);
+        }
+        if let Some(s) = &self.inner.source {
+            d.field("source", &s.to_string());
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_type_mapping_matches_the_table() {
+        // The table of the resilience issue: kind -> session.error.errorType.
+        let rows: &[(Error, &str)] = &[
+            (Error::new(ErrorKind::Auth, "x"), "authentication"),
+            (
+                Error::new(ErrorKind::PermissionDenied, "x"),
+                "authorization",
+            ),
+            (Error::new(ErrorKind::RateLimited, "x"), "rate_limit"),
+            (
+                Error::new(ErrorKind::RateLimited, "x").with_code("insufficient_quota"),
+                "quota",
+            ),
+            (Error::new(ErrorKind::ContextLength, "x"), "context_limit"),
+            (Error::new(ErrorKind::Timeout, "x"), "timeout"),
+            (Error::new(ErrorKind::Transport, "x"), "transport"),
+            (Error::new(ErrorKind::Tool, "x"), "tool"),
+            (Error::new(ErrorKind::Config, "x"), "config"),
+            (Error::new(ErrorKind::Cancelled, "x"), "cancelled"),
+            (Error::new(ErrorKind::Limit, "x"), "limit"),
+            (Error::new(ErrorKind::NotFound, "x"), "model_call"),
+            (Error::new(ErrorKind::InvalidRequest, "x"), "model_call"),
+            (Error::new(ErrorKind::Server, "x"), "model_call"),
+            (Error::new(ErrorKind::Decode, "x"), "model_call"),
+        ];
+        for (err, expected) in rows {
+            assert_eq!(err.error_type(), *expected, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn retryability_follows_the_official_sdks() {
+        assert!(Error::new(ErrorKind::Server, "x").is_retryable());
+        assert!(Error::new(ErrorKind::RateLimited, "x").is_retryable());
+        assert!(
+            !Error::new(ErrorKind::RateLimited, "x")
+                .with_code("insufficient_quota")
+                .is_retryable()
+        );
+        assert!(!Error::new(ErrorKind::InvalidRequest, "x").is_retryable());
+        assert!(
+            Error::new(ErrorKind::InvalidRequest, "x")
+                .with_should_retry(true)
+                .is_retryable()
+        );
+        assert!(
+            !Error::new(ErrorKind::Server, "x")
+                .with_should_retry(false)
+                .is_retryable()
+        );
+        assert!(!Error::timeout(TimeoutKind::SendAndWait, Duration::from_secs(1)).is_retryable());
+        assert!(Error::timeout(TimeoutKind::Idle, Duration::from_secs(1)).is_retryable());
+    }
+
+    #[test]
+    fn redact_removes_echoed_secrets() {
+        let e = Error::new(
+            ErrorKind::Auth,
+            "Incorrect API key provided: sk-secret-123.",
+        )
+        .redact(&["sk-secret-123"]);
+        assert_eq!(e.message(), "Incorrect API key provided: [redacted].");
+    }
+}

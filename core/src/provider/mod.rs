@@ -1,0 +1,442 @@
+//! Provider configuration: who to call, with which credentials, in which wire format.
+//!
+//! [`ProviderConfig`] follows the Copilot SDK's BYOK `ProviderConfig` (`type`, `baseUrl`, `apiKey`,
+//! `bearerToken`, `wireApi`, `azure.apiVersion`) plus a token provider, extra headers, a wire model name
+//! and an output cap. [`Endpoint`] is the validated, routed form the engine uses.
+
+mod routing;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::secret::SecretString;
+use crate::transport::{RetryPolicy, Timeouts};
+pub use routing::Endpoint;
+
+/// The Azure API version used for chat completions when none is given.
+pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
+/// Anthropic's `max_tokens` when `max_output_tokens` is not set (the field is required there).
+pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u32 = 8192;
+
+/// Which kind of provider: decides routing and authentication.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ProviderType {
+    /// OpenAI and every OpenAI-compatible server (Ollama, vLLM, LiteLLM, llama.cpp, Foundry Local,
+    /// Azure AI Foundry's /openai/v1/ endpoints).
+    #[default]
+    OpenAi,
+    /// A native Azure OpenAI resource (`https://RES.openai.azure.com`, host only).
+    Azure,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+impl ProviderType {
+    /// The config spelling: "openai", "azure" or "anthropic".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderType::OpenAi => "openai",
+            ProviderType::Azure => "azure",
+            ProviderType::Anthropic => "anthropic",
+        }
+    }
+}
+
+impl FromStr for ProviderType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "openai" | "" => Ok(ProviderType::OpenAi),
+            "azure" => Ok(ProviderType::Azure),
+            "anthropic" => Ok(ProviderType::Anthropic),
+            _ => Err(Error::config(format!(
+                "provider.type \"{s}\" is not supported: use \"openai\" (also for Ollama, vLLM, LiteLLM, \
+                 llama.cpp and Foundry Local), \"azure\" or \"anthropic\""
+            ))),
+        }
+    }
+}
+
+/// Which OpenAI wire format to speak. Ignored for Anthropic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WireApi {
+    /// Chat Completions (`/chat/completions`), the default.
+    #[default]
+    Completions,
+    /// The Responses API (`/responses`).
+    Responses,
+}
+
+impl WireApi {
+    /// The config spelling: "completions" or "responses".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireApi::Completions => "completions",
+            WireApi::Responses => "responses",
+        }
+    }
+}
+
+impl FromStr for WireApi {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "completions" | "chat" | "" => Ok(WireApi::Completions),
+            "responses" => Ok(WireApi::Responses),
+            _ => Err(Error::config(format!(
+                "provider.wire_api \"{s}\" is not supported: use \"completions\" (Chat Completions, the \
+                 default) or \"responses\" (Responses API)"
+            ))),
+        }
+    }
+}
+
+macro_rules! string_enum_serde {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse()
+                    .map_err(|e: Error| serde::de::Error::custom(e.message()))
+            }
+        }
+    };
+}
+string_enum_serde!(ProviderType);
+string_enum_serde!(WireApi);
+
+/// Azure-specific options.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureOptions {
+    /// The `api-version` query parameter. Default "2024-10-21" for chat completions; "v1" selects the
+    /// GA `/openai/v1/` route; the Responses API without an explicit version uses the v1 route.
+    #[serde(
+        default,
+        alias = "api_version",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub api_version: Option<String>,
+}
+
+/// What a [`TokenProvider`] is asked for.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TokenRequest {
+    /// The provider type ("openai", "azure", "anthropic").
+    pub provider_name: String,
+    /// The session the request is for, when there is one (not for `list_models`).
+    pub session_id: Option<String>,
+}
+
+/// A bearer token, optionally with its expiry (then it is reused until 60 s before it).
+#[derive(Clone, Debug)]
+pub struct BearerToken {
+    /// The token.
+    pub token: SecretString,
+    /// When the token stops being valid.
+    pub expires_at: Option<SystemTime>,
+}
+
+impl BearerToken {
+    /// A token without a known expiry: the provider is asked again before every request.
+    pub fn new(token: impl Into<SecretString>) -> Self {
+        BearerToken {
+            token: token.into(),
+            expires_at: None,
+        }
+    }
+
+    /// A token valid until `expires_at`.
+    pub fn with_expiry(token: impl Into<SecretString>, expires_at: SystemTime) -> Self {
+        BearerToken {
+            token: token.into(),
+            expires_at: Some(expires_at),
+        }
+    }
+}
+
+type TokenFn = dyn Fn(TokenRequest) -> BoxFuture<'static, Result<BearerToken>> + Send + Sync;
+
+/// A callback returning a fresh bearer token (Entra ID, OIDC, a vault...). Called before every
+/// request, retries included, unless the last token has an expiry more than 60 s away.
+#[derive(Clone)]
+pub struct TokenProvider(Arc<TokenFn>);
+
+impl TokenProvider {
+    /// Wraps an async function.
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(TokenRequest) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<BearerToken>> + Send + 'static,
+    {
+        TokenProvider(Arc::new(move |req| Box::pin(f(req))))
+    }
+
+    /// Asks for a token.
+    pub fn call(&self, request: TokenRequest) -> BoxFuture<'static, Result<BearerToken>> {
+        (self.0)(request)
+    }
+}
+
+impl fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenProvider")
+    }
+}
+
+/// Where and how to reach a model provider.
+///
+/// Deserialises from camelCase (`baseUrl`, the Copilot SDK's spelling) or snake_case keys. Serialises to
+/// camelCase without secrets or callbacks.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// "openai" (default), "azure" or "anthropic".
+    #[serde(rename = "type", default)]
+    pub provider_type: ProviderType,
+    /// The API endpoint. openai: include `/v1`; azure: just the host; anthropic: `https://api.anthropic.com`.
+    #[serde(default, alias = "base_url", skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// API key (optional for local servers).
+    #[serde(default, alias = "api_key", skip_serializing)]
+    pub api_key: Option<SecretString>,
+    /// A static bearer token; wins over `api_key`.
+    #[serde(default, alias = "bearer_token", skip_serializing)]
+    pub bearer_token: Option<SecretString>,
+    /// A callback returning bearer tokens; wins over both.
+    #[serde(skip)]
+    pub bearer_token_provider: Option<TokenProvider>,
+    /// "completions" (default) or "responses".
+    #[serde(default, alias = "wire_api")]
+    pub wire_api: WireApi,
+    /// Azure options (`apiVersion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureOptions>,
+    /// Extra headers on every request to this provider; same name overrides the default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The model name sent on the wire, when it differs from the session's model.
+    #[serde(default, alias = "wire_model", skip_serializing_if = "Option::is_none")]
+    pub wire_model: Option<String>,
+    /// Output cap: Anthropic `max_tokens` (default 8192), OpenAI `max_completion_tokens` /
+    /// `max_output_tokens`.
+    #[serde(
+        default,
+        alias = "max_output_tokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_output_tokens: Option<u32>,
+    /// Retry policy for this provider; overrides the Client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryPolicy>,
+    /// Timeouts for this provider; override the Client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
+}
+
+impl ProviderConfig {
+    /// An OpenAI or OpenAI-compatible provider at `base_url` (which includes `/v1`).
+    pub fn openai(base_url: impl Into<String>) -> Self {
+        ProviderConfig {
+            provider_type: ProviderType::OpenAi,
+            base_url: Some(base_url.into()),
+            ..Default::default()
+        }
+    }
+
+    /// A native Azure OpenAI resource at `host` (`https://RES.openai.azure.com`).
+    pub fn azure(host: impl Into<String>) -> Self {
+        ProviderConfig {
+            provider_type: ProviderType::Azure,
+            base_url: Some(host.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Anthropic at `base_url` (`https://api.anthropic.com`).
+    pub fn anthropic(base_url: impl Into<String>) -> Self {
+        ProviderConfig {
+            provider_type: ProviderType::Anthropic,
+            base_url: Some(base_url.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Sets the API key.
+    pub fn with_api_key(mut self, key: impl Into<SecretString>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Sets a static bearer token.
+    pub fn with_bearer_token(mut self, token: impl Into<SecretString>) -> Self {
+        self.bearer_token = Some(token.into());
+        self
+    }
+
+    /// Sets a token provider.
+    pub fn with_bearer_token_provider(mut self, provider: TokenProvider) -> Self {
+        self.bearer_token_provider = Some(provider);
+        self
+    }
+
+    /// Sets the wire API.
+    pub fn with_wire_api(mut self, wire_api: WireApi) -> Self {
+        self.wire_api = wire_api;
+        self
+    }
+
+    /// Sets the Azure API version ("2024-10-21", "v1", ...).
+    pub fn with_azure_api_version(mut self, version: impl Into<String>) -> Self {
+        self.azure = Some(AzureOptions {
+            api_version: Some(version.into()),
+        });
+        self
+    }
+
+    /// Adds a header sent on every request to this provider.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets the model name sent on the wire.
+    pub fn with_wire_model(mut self, model: impl Into<String>) -> Self {
+        self.wire_model = Some(model.into());
+        self
+    }
+
+    /// Sets the output token cap.
+    pub fn with_max_output_tokens(mut self, max: u32) -> Self {
+        self.max_output_tokens = Some(max);
+        self
+    }
+
+    /// Sets this provider's retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Sets this provider's timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// Parses a JSON config, naming the path of any bad field (`azure.apiVersion: ...`).
+    pub fn from_json(json: &str) -> Result<Self> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            Error::config(format!("invalid provider config at `{path}`: {inner}"))
+        })
+    }
+
+    /// Reads a provider from the environment, only when `MODELPORT_PROVIDER` is set (explicit opt-in):
+    /// `MODELPORT_PROVIDER` (openai|azure|anthropic), `MODELPORT_BASE_URL`, `MODELPORT_API_KEY`
+    /// (falling back to `OPENAI_API_KEY` / `AZURE_OPENAI_API_KEY` / `ANTHROPIC_API_KEY` for that type),
+    /// `MODELPORT_MODEL` (required), and optionally `MODELPORT_WIRE_API` and
+    /// `MODELPORT_AZURE_API_VERSION`. Returns `Ok(None)` when `MODELPORT_PROVIDER` is unset.
+    pub fn from_env() -> Result<Option<(ProviderConfig, String)>> {
+        Self::from_env_with(|k| std::env::var(k).ok())
+    }
+
+    /// [`from_env`](Self::from_env) over any variable lookup (for tests and embedders).
+    pub fn from_env_with(
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<(ProviderConfig, String)>> {
+        let get = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        let Some(kind) = get("MODELPORT_PROVIDER") else {
+            return Ok(None);
+        };
+        let provider_type: ProviderType = kind
+            .parse()
+            .map_err(|e: Error| Error::config(format!("MODELPORT_PROVIDER: {}", e.message())))?;
+        let (default_base, key_fallback) = match provider_type {
+            ProviderType::OpenAi => (Some("https://api.openai.com/v1"), "OPENAI_API_KEY"),
+            ProviderType::Azure => (None, "AZURE_OPENAI_API_KEY"),
+            ProviderType::Anthropic => (Some("https://api.anthropic.com"), "ANTHROPIC_API_KEY"),
+        };
+        let base_url = match get("MODELPORT_BASE_URL") {
+            Some(url) => url,
+            None => default_base.map(str::to_owned).ok_or_else(|| {
+                Error::config(
+                    "MODELPORT_BASE_URL is required with MODELPORT_PROVIDER=azure: set it to your \
+                     resource host, e.g. https://YOUR-RESOURCE.openai.azure.com",
+                )
+            })?,
+        };
+        let model = get("MODELPORT_MODEL").ok_or_else(|| {
+            Error::config(
+                "Model not specified: MODELPORT_PROVIDER is set, so set MODELPORT_MODEL too (the model \
+                 or Azure deployment name)",
+            )
+        })?;
+        let mut config = ProviderConfig {
+            provider_type,
+            base_url: Some(base_url),
+            api_key: get("MODELPORT_API_KEY")
+                .or_else(|| get(key_fallback))
+                .map(SecretString::new),
+            ..Default::default()
+        };
+        if let Some(w) = get("MODELPORT_WIRE_API") {
+            config.wire_api = w.parse().map_err(|e: Error| {
+                Error::config(format!("MODELPORT_WIRE_API: {}", e.message()))
+            })?;
+        }
+        if let Some(v) = get("MODELPORT_AZURE_API_VERSION") {
+            config.azure = Some(AzureOptions {
+                api_version: Some(v),
+            });
+        }
+        Ok(Some((config, model)))
+    }
+
+    /// Validates this provider for `model` and computes its routes: the one check every session
+    /// creation runs. Errors name the field and the fix.
+    pub fn resolve(&self, model: Option<&str>) -> Result<Endpoint> {
+        let model = match model.map(str::trim) {
+            Some(m) if !m.is_empty() => m,
+            _ => {
+                return Err(Error::config(
+                    "Model not specified: a session with a custom provider needs `model` (the model \
+                     name, or the deployment name on Azure), e.g. model: \"gpt-4o\"",
+                ));
+            }
+        };
+        Endpoint::new(self, model)
+    }
+
+    /// Every secret this provider holds, for scrubbing provider error bodies that echo them.
+    pub(crate) fn secrets(&self) -> Vec<SecretString> {
+        self.api_key
+            .iter()
+            .chain(self.bearer_token.iter())
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

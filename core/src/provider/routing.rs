@@ -1,0 +1,382 @@
+//! Routing: the URL, query, headers and authentication of each provider type and wire format.
+//!
+//! | provider | completions | responses | list models |
+//! |---|---|---|---|
+//! | openai | {base}/chat/completions | {base}/responses | {base}/models |
+//! | azure, api_version V | {host}/openai/deployments/{model}/chat/completions?api-version=V | {host}/openai/responses?api-version=V | {host}/openai/models?api-version=V |
+//! | azure, "v1" | {host}/openai/v1/chat/completions | {host}/openai/v1/responses | {host}/openai/v1/models |
+//! | anthropic | {base}/v1/messages | same | {base}/v1/models |
+
+use std::fmt;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use super::{DEFAULT_AZURE_API_VERSION, ProviderConfig, ProviderType, TokenProvider, WireApi};
+use crate::error::{Error, Result};
+use crate::secret::SecretString;
+use crate::transport::{RetryPolicy, Timeouts};
+use crate::wire::WireFormat;
+
+/// A validated provider with its routes computed: what the engine and the transport use.
+#[derive(Clone)]
+pub struct Endpoint {
+    provider_type: ProviderType,
+    wire: WireFormat,
+    call_url: String,
+    models_url: String,
+    headers: HeaderMap,
+    token_provider: Option<TokenProvider>,
+    wire_model: String,
+    max_output_tokens: Option<u32>,
+    secrets: Vec<SecretString>,
+    azure_deployment: Option<(String, String)>,
+    retry: Option<RetryPolicy>,
+    timeouts: Option<Timeouts>,
+    base_url: String,
+}
+
+enum AzureRoute {
+    Versioned(String),
+    V1,
+}
+
+fn is_native_azure_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    host.ends_with(".openai.azure.com") || host.ends_with(".cognitiveservices.azure.com")
+}
+
+/// Percent-encodes one path segment (deployment names go into the path on Azure).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `base` with `suffix` appended to its path (no double slash) and an optional query pair.
+fn join(base: &Url, suffix: &str, query: Option<(&str, &str)>) -> String {
+    let mut url = base.clone();
+    let path = format!("{}{}", base.path().trim_end_matches('/'), suffix);
+    url.set_path(&path);
+    if let Some((k, v)) = query {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    url.into()
+}
+
+fn header_value(field: &str, value: &str, sensitive: bool) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        Error::config(format!(
+            "{field} contains characters that are not allowed in an HTTP header (control characters \
+             or a line break): check the value for a trailing newline"
+        ))
+    })?;
+    v.set_sensitive(sensitive);
+    Ok(v)
+}
+
+impl Endpoint {
+    pub(super) fn new(config: &ProviderConfig, model: &str) -> Result<Endpoint> {
+        let ty = config.provider_type;
+        let raw = config
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                Error::config(
+                    "provider.base_url is required: set it to the API endpoint, e.g. \
+                     https://api.openai.com/v1 (openai), https://YOUR-RESOURCE.openai.azure.com (azure), \
+                     https://api.anthropic.com (anthropic) or http://localhost:11434/v1 (Ollama)",
+                )
+            })?;
+        let base = Url::parse(raw).map_err(|e| {
+            Error::config(format!(
+                "provider.base_url \"{raw}\" is not a valid URL ({e}): use an absolute http(s) URL such as \
+                 https://api.openai.com/v1"
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(Error::config(format!(
+                "provider.base_url \"{raw}\" must be an http:// or https:// URL with a host, such as \
+                 https://api.openai.com/v1"
+            )));
+        }
+        let host = base.host_str().unwrap_or_default();
+        let path = base.path().trim_end_matches('/');
+
+        if ty == ProviderType::OpenAi
+            && is_native_azure_host(host)
+            && !path.to_ascii_lowercase().starts_with("/openai/v1")
+        {
+            return Err(Error::config(format!(
+                "type \"openai\" with {raw}: this is a native Azure endpoint; use type \"azure\" with the \
+                 host as base_url, or base_url https://{host}/openai/v1/ with type \"openai\""
+            )));
+        }
+        if ty == ProviderType::Azure && !path.is_empty() {
+            return Err(Error::config(format!(
+                "provider.base_url for type \"azure\" must be just the host (https://{host}), not {raw}: \
+                 remove the path, or use type \"openai\" for /openai/v1/ endpoints (Azure AI Foundry)"
+            )));
+        }
+
+        let wire_model = match config.wire_model.as_deref().map(str::trim) {
+            Some("") => {
+                return Err(Error::config(
+                    "provider.wire_model is empty: remove it to send the session's model, or set the \
+                     model name the provider expects",
+                ));
+            }
+            Some(m) => m.to_owned(),
+            None => model.to_owned(),
+        };
+        if config.max_output_tokens == Some(0) {
+            return Err(Error::config(
+                "provider.max_output_tokens must be at least 1: remove it to use the provider's default",
+            ));
+        }
+
+        let wire = match (ty, config.wire_api) {
+            (ProviderType::Anthropic, _) => WireFormat::AnthropicMessages,
+            (_, WireApi::Completions) => WireFormat::OpenAiChat,
+            (_, WireApi::Responses) => WireFormat::OpenAiResponses,
+        };
+
+        let explicit_version = match config.azure.as_ref().and_then(|a| a.api_version.as_deref()) {
+            Some(v) if v.trim().is_empty() => {
+                return Err(Error::config(
+                    "provider.azure.api_version is empty: remove it for the default (2024-10-21), or set \
+                     \"v1\" for the /openai/v1/ route",
+                ));
+            }
+            Some(v) => Some(v.trim()),
+            None => None,
+        };
+
+        let mut azure_deployment = None;
+        let (call_url, models_url) = match ty {
+            ProviderType::OpenAi => {
+                let call = match wire {
+                    WireFormat::OpenAiResponses => "/responses",
+                    _ => "/chat/completions",
+                };
+                (join(&base, call, None), join(&base, "/models", None))
+            }
+            ProviderType::Anthropic => {
+                let prefix = if path.ends_with("/v1") { "" } else { "/v1" };
+                (
+                    join(&base, &format!("{prefix}/messages"), None),
+                    join(&base, &format!("{prefix}/models"), None),
+                )
+            }
+            ProviderType::Azure => {
+                let route = match (explicit_version, wire) {
+                    (Some(v), _) if v.eq_ignore_ascii_case("v1") => AzureRoute::V1,
+                    (Some(v), _) => AzureRoute::Versioned(v.to_owned()),
+                    (None, WireFormat::OpenAiResponses) => AzureRoute::V1,
+                    (None, _) => AzureRoute::Versioned(DEFAULT_AZURE_API_VERSION.to_owned()),
+                };
+                let version = match &route {
+                    AzureRoute::V1 => "v1".to_owned(),
+                    AzureRoute::Versioned(v) => v.clone(),
+                };
+                azure_deployment = Some((wire_model.clone(), version));
+                match route {
+                    AzureRoute::V1 => {
+                        let call = match wire {
+                            WireFormat::OpenAiResponses => "/openai/v1/responses",
+                            _ => "/openai/v1/chat/completions",
+                        };
+                        (
+                            join(&base, call, None),
+                            join(&base, "/openai/v1/models", None),
+                        )
+                    }
+                    AzureRoute::Versioned(v) => {
+                        let q = Some(("api-version", v.as_str()));
+                        let call = match wire {
+                            WireFormat::OpenAiResponses => join(&base, "/openai/responses", q),
+                            _ => join(
+                                &base,
+                                &format!(
+                                    "/openai/deployments/{}/chat/completions",
+                                    encode_segment(&wire_model)
+                                ),
+                                q,
+                            ),
+                        };
+                        (call, join(&base, "/openai/models", q))
+                    }
+                }
+            }
+        };
+
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(concat!("modelport/", env!("CARGO_PKG_VERSION"))),
+        );
+        if ty == ProviderType::Anthropic {
+            headers.insert(
+                HeaderName::from_static("anthropic-version"),
+                HeaderValue::from_static("2023-06-01"),
+            );
+        }
+        let api_key = config.api_key.as_ref().filter(|k| !k.is_empty());
+        let bearer = config.bearer_token.as_ref().filter(|k| !k.is_empty());
+        if config.bearer_token_provider.is_none() {
+            if let Some(token) = bearer {
+                headers.insert(
+                    http::header::AUTHORIZATION,
+                    header_value(
+                        "provider.bearer_token",
+                        &format!("Bearer {}", token.expose()),
+                        true,
+                    )?,
+                );
+            } else if let Some(key) = api_key {
+                let (name, value) = match ty {
+                    ProviderType::OpenAi => (
+                        http::header::AUTHORIZATION,
+                        format!("Bearer {}", key.expose()),
+                    ),
+                    ProviderType::Azure => {
+                        (HeaderName::from_static("api-key"), key.expose().to_owned())
+                    }
+                    ProviderType::Anthropic => (
+                        HeaderName::from_static("x-api-key"),
+                        key.expose().to_owned(),
+                    ),
+                };
+                headers.insert(name, header_value("provider.api_key", &value, true)?);
+            }
+        }
+        for (name, value) in &config.headers {
+            if name.trim().is_empty() {
+                return Err(Error::config(
+                    "provider.headers has an empty header name: remove it or give the header a name",
+                ));
+            }
+            let hn = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                Error::config(format!(
+                    "provider.headers: \"{name}\" is not a valid header name: use letters, digits and \
+                     '-' only"
+                ))
+            })?;
+            let sensitive = matches!(
+                hn.as_str(),
+                "authorization" | "api-key" | "x-api-key" | "proxy-authorization"
+            );
+            headers.insert(
+                hn,
+                header_value(&format!("provider.headers[\"{name}\"]"), value, sensitive)?,
+            );
+        }
+
+        Ok(Endpoint {
+            provider_type: ty,
+            wire,
+            call_url,
+            models_url,
+            headers,
+            token_provider: config.bearer_token_provider.clone(),
+            wire_model,
+            max_output_tokens: config.max_output_tokens,
+            secrets: config.secrets(),
+            azure_deployment,
+            retry: config.retry.clone(),
+            timeouts: config.timeouts.clone(),
+            base_url: raw.to_owned(),
+        })
+    }
+
+    /// The provider type.
+    pub fn provider_type(&self) -> ProviderType {
+        self.provider_type
+    }
+
+    /// The wire format requests are built in.
+    pub fn wire_format(&self) -> WireFormat {
+        self.wire
+    }
+
+    /// The URL of a model call (chat completions, responses or messages), query included.
+    pub fn call_url(&self) -> &str {
+        &self.call_url
+    }
+
+    /// The URL that lists models.
+    pub fn models_url(&self) -> &str {
+        &self.models_url
+    }
+
+    /// The base URL as configured.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Headers for every request: content type, user agent, static auth, then the provider's own.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The token provider, when bearer tokens are fetched per request.
+    pub fn token_provider(&self) -> Option<&TokenProvider> {
+        self.token_provider.as_ref()
+    }
+
+    /// The model name sent on the wire (the deployment name on Azure).
+    pub fn wire_model(&self) -> &str {
+        &self.wire_model
+    }
+
+    /// The configured output cap.
+    pub fn max_output_tokens(&self) -> Option<u32> {
+        self.max_output_tokens
+    }
+
+    /// For Azure's versioned route: the deployment and api-version used (for 404 messages).
+    pub fn azure_deployment(&self) -> Option<(&str, &str)> {
+        self.azure_deployment
+            .as_ref()
+            .map(|(d, v)| (d.as_str(), v.as_str()))
+    }
+
+    /// The provider's retry policy override.
+    pub fn retry(&self) -> Option<&RetryPolicy> {
+        self.retry.as_ref()
+    }
+
+    /// The provider's timeouts override.
+    pub fn timeouts(&self) -> Option<&Timeouts> {
+        self.timeouts.as_ref()
+    }
+
+    /// Removes this provider's secrets from an error message (providers sometimes echo the key).
+    pub fn scrub(&self, error: Error) -> Error {
+        let secrets: Vec<&str> = self.secrets.iter().map(SecretString::expose).collect();
+        error.redact(&secrets)
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("type", &self.provider_type.as_str())
+            .field("wire", &self.wire)
+            .field("call_url", &self.call_url)
+            .field("wire_model", &self.wire_model)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,534 @@
+//! Wire adapters: pure translation between modelport's neutral history and each provider wire format.
+//!
+//! Three formats, one module each: [`openai_chat`] (Chat Completions), [`openai_responses`] (Responses
+//! API) and [`anthropic_messages`] (Messages API). Each builds a request body from a [`ModelCall`],
+//! decodes a stream incrementally into [`StreamEvent`]s, and parses a non-streaming body into a
+//! [`ModelResponse`]. [`error`] parses provider error bodies for all three. Nothing here does I/O.
+
+pub mod anthropic_messages;
+#[cfg(any(test, feature = "testing", feature = "replay"))]
+pub mod encode;
+pub mod error;
+pub mod openai_chat;
+pub mod openai_responses;
+pub mod sse;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::provider::Endpoint;
+use crate::transport::HttpRequest;
+
+/// The three wire formats modelport speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WireFormat {
+    /// OpenAI Chat Completions (also Azure, Ollama, vLLM, LiteLLM, llama.cpp, Foundry Local).
+    OpenAiChat,
+    /// OpenAI Responses API.
+    OpenAiResponses,
+    /// Anthropic Messages API.
+    AnthropicMessages,
+}
+
+impl WireFormat {
+    /// A short name for logs and errors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireFormat::OpenAiChat => "openai_chat",
+            WireFormat::OpenAiResponses => "openai_responses",
+            WireFormat::AnthropicMessages => "anthropic_messages",
+        }
+    }
+}
+
+/// One part of a user message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ContentPart {
+    /// Text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// An image, inline as base64.
+    #[serde(rename_all = "camelCase")]
+    Image {
+        /// The MIME type (`image/png`, `image/jpeg`, ...).
+        mime_type: String,
+        /// The image bytes, base64-encoded.
+        data: String,
+    },
+}
+
+/// A tool call requested by the model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's call id (`call_...`, `toolu_...`).
+    pub id: String,
+    /// The tool name.
+    pub name: String,
+    /// The arguments as JSON text, exactly as the model produced them (`{}` when it sent nothing).
+    pub arguments: String,
+}
+
+/// Reasoning the model produced, kept so it can be passed back on the next call where the provider
+/// requires it (Anthropic thinking blocks with their signature, Responses encrypted reasoning items).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasoningItem {
+    /// The provider's item id (Responses `rs_...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The readable reasoning (or its summary).
+    #[serde(default)]
+    pub text: String,
+    /// Anthropic's thinking signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// Responses `encrypted_content`, or Anthropic `redacted_thinking` data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_content: Option<String>,
+    /// Whether this is an Anthropic `redacted_thinking` block.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+}
+
+/// One entry of the neutral conversation history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "camelCase")]
+pub enum Message {
+    /// What the user said.
+    User {
+        /// Text and images.
+        content: Vec<ContentPart>,
+    },
+    /// What the model answered.
+    #[serde(rename_all = "camelCase")]
+    Assistant {
+        /// The answer text (may be empty when the model only called tools).
+        text: String,
+        /// The tool calls it requested.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<ToolCall>,
+        /// Its reasoning, passed back where the provider needs it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasoning: Vec<ReasoningItem>,
+    },
+    /// The result of one tool call.
+    #[serde(rename_all = "camelCase")]
+    Tool {
+        /// The call this answers.
+        call_id: String,
+        /// What the model sees.
+        content: String,
+        /// Whether the call failed (Anthropic `is_error`).
+        #[serde(default)]
+        is_error: bool,
+    },
+}
+
+impl Message {
+    /// A text-only user message.
+    pub fn user(text: impl Into<String>) -> Self {
+        Message::User {
+            content: vec![ContentPart::Text { text: text.into() }],
+        }
+    }
+}
+
+/// A tool as the model sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// The name the model calls.
+    pub name: String,
+    /// What the tool does.
+    pub description: String,
+    /// The JSON schema of its arguments.
+    pub parameters: serde_json::Value,
+}
+
+/// Whether and which tool the model must call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ToolChoice {
+    /// The model decides (default).
+    #[default]
+    Auto,
+    /// No tool calls.
+    None,
+    /// At least one tool call.
+    Required,
+    /// This tool.
+    Function(String),
+}
+
+/// How hard a reasoning model thinks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningEffort {
+    /// Anthropic budget 1024 tokens.
+    Low,
+    /// Anthropic budget 4096 tokens.
+    Medium,
+    /// Anthropic budget 16384 tokens.
+    High,
+}
+
+impl ReasoningEffort {
+    /// "low", "medium" or "high".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+        }
+    }
+
+    /// Anthropic's `thinking.budget_tokens` for this effort.
+    pub fn anthropic_budget(self) -> u32 {
+        match self {
+            ReasoningEffort::Low => 1024,
+            ReasoningEffort::Medium => 4096,
+            ReasoningEffort::High => 16384,
+        }
+    }
+}
+
+/// Everything one model call needs, borrowed from the session.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelCall<'a> {
+    /// The model name on the wire.
+    pub model: &'a str,
+    /// The system prompt, if any.
+    pub system: Option<&'a str>,
+    /// The conversation so far.
+    pub messages: &'a [Message],
+    /// The tools offered.
+    pub tools: &'a [ToolSpec],
+    /// Tool choice (sent only when tools are).
+    pub tool_choice: &'a ToolChoice,
+    /// Whether the model may call several tools at once (sent only when tools are).
+    pub parallel_tool_calls: bool,
+    /// Reasoning effort.
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Output cap.
+    pub max_output_tokens: Option<u32>,
+    /// Stream the answer.
+    pub stream: bool,
+    /// Chat Completions: ask for the usage chunk (`stream_options.include_usage`).
+    pub stream_usage: bool,
+}
+
+/// Token usage, normalised across providers.
+///
+/// `input_tokens` is the whole input including cache reads and writes (Anthropic's three fields summed;
+/// OpenAI's prompt tokens already include cached ones); the cache counts are subsets of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// All input tokens.
+    pub input_tokens: u64,
+    /// Output tokens, reasoning included.
+    pub output_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: u64,
+    /// Output tokens spent on reasoning.
+    pub reasoning_tokens: u64,
+}
+
+/// Why the model stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// A natural end.
+    Stop,
+    /// The output cap (or context window) was reached.
+    Length,
+    /// The model wants tool results.
+    ToolCalls,
+    /// A content filter stopped it.
+    ContentFilter,
+    /// The model refused.
+    Refusal,
+}
+
+impl FinishReason {
+    /// "stop", "length", "tool_calls", "content_filter" or "refusal".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::Refusal => "refusal",
+        }
+    }
+}
+
+/// A decoded piece of a streamed answer.
+#[derive(Clone, Debug)]
+pub enum StreamEvent {
+    /// Answer text (refusal text included).
+    TextDelta(String),
+    /// Readable reasoning text.
+    ReasoningDelta(String),
+    /// A complete reasoning item (Anthropic thinking block, Responses reasoning item).
+    ReasoningDone(ReasoningItem),
+    /// A tool call began.
+    ToolCallStart {
+        /// The call's position in this answer.
+        index: usize,
+        /// The call id.
+        id: String,
+        /// The tool name.
+        name: String,
+    },
+    /// More argument text of a started call.
+    ToolCallDelta {
+        /// The call's position in this answer.
+        index: usize,
+        /// The next piece of the arguments JSON.
+        arguments: String,
+    },
+    /// A tool call is complete.
+    ToolCallDone(ToolCall),
+    /// Token usage (the last one reported wins).
+    Usage(Usage),
+    /// The answer is complete; always the last event of a good stream.
+    Finish(FinishReason),
+    /// The provider reported an error, or the stream could not be decoded.
+    Error(Error),
+}
+
+/// A complete model answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelResponse {
+    /// The answer text.
+    pub text: String,
+    /// Reasoning items, in order.
+    pub reasoning: Vec<ReasoningItem>,
+    /// Tool calls to run.
+    pub tool_calls: Vec<ToolCall>,
+    /// Usage, when reported.
+    pub usage: Option<Usage>,
+    /// Why the model stopped.
+    pub finish_reason: Option<FinishReason>,
+}
+
+impl ModelResponse {
+    /// All readable reasoning, concatenated.
+    pub fn reasoning_text(&self) -> Option<String> {
+        let text: String = self.reasoning.iter().map(|r| r.text.as_str()).collect();
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// Applies the rules shared by every format once the answer is complete: a call cut off by the
+    /// output cap is not executed, and tool calls make the finish reason `tool_calls` whatever the
+    /// provider said (servers disagree on it).
+    fn settle(&mut self) {
+        if self.finish_reason == Some(FinishReason::Length) && !self.tool_calls.is_empty() {
+            tracing::debug!(
+                calls = self.tool_calls.len(),
+                "dropping tool calls cut off by the output cap"
+            );
+            self.tool_calls.clear();
+        }
+        if !self.tool_calls.is_empty()
+            && matches!(self.finish_reason, None | Some(FinishReason::Stop))
+        {
+            self.finish_reason = Some(FinishReason::ToolCalls);
+        }
+        if self.finish_reason.is_none() {
+            self.finish_reason = Some(FinishReason::Stop);
+        }
+    }
+}
+
+/// Builds a [`ModelResponse`] from stream events.
+#[derive(Debug, Default)]
+pub struct ResponseBuilder {
+    response: ModelResponse,
+    pending_reasoning: String,
+}
+
+impl ResponseBuilder {
+    /// Records one event. Errors are not recorded: the caller handles them.
+    pub fn push(&mut self, event: &StreamEvent) {
+        let r = &mut self.response;
+        match event {
+            StreamEvent::TextDelta(t) => r.text.push_str(t),
+            StreamEvent::ReasoningDelta(t) => self.pending_reasoning.push_str(t),
+            StreamEvent::ReasoningDone(item) => {
+                self.pending_reasoning.clear();
+                r.reasoning.push(item.clone());
+            }
+            StreamEvent::ToolCallDone(call) => r.tool_calls.push(call.clone()),
+            StreamEvent::Usage(u) => r.usage = Some(*u),
+            StreamEvent::Finish(f) => r.finish_reason = Some(*f),
+            StreamEvent::ToolCallStart { .. }
+            | StreamEvent::ToolCallDelta { .. }
+            | StreamEvent::Error(_) => {}
+        }
+    }
+
+    /// The complete answer.
+    pub fn finish(mut self) -> ModelResponse {
+        if !self.pending_reasoning.is_empty() {
+            self.response.reasoning.push(ReasoningItem {
+                text: std::mem::take(&mut self.pending_reasoning),
+                ..Default::default()
+            });
+        }
+        self.response.settle();
+        self.response
+    }
+}
+
+/// An incremental stream decoder for one wire format.
+#[derive(Debug)]
+pub enum Decoder {
+    /// Chat Completions.
+    Chat(openai_chat::StreamDecoder),
+    /// Responses API.
+    Responses(openai_responses::StreamDecoder),
+    /// Anthropic Messages.
+    Anthropic(anthropic_messages::StreamDecoder),
+}
+
+impl Decoder {
+    /// A decoder for `format`.
+    pub fn new(format: WireFormat) -> Self {
+        match format {
+            WireFormat::OpenAiChat => Decoder::Chat(Default::default()),
+            WireFormat::OpenAiResponses => Decoder::Responses(Default::default()),
+            WireFormat::AnthropicMessages => Decoder::Anthropic(Default::default()),
+        }
+    }
+
+    /// Decodes the next bytes of the body (split anywhere), appending events to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) {
+        match self {
+            Decoder::Chat(d) => d.feed(bytes, out),
+            Decoder::Responses(d) => d.feed(bytes, out),
+            Decoder::Anthropic(d) => d.feed(bytes, out),
+        }
+    }
+
+    /// The body ended: flushes what is pending, and reports a stream that ended before its answer
+    /// was complete as a [`ErrorKind::Transport`] error.
+    pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        match self {
+            Decoder::Chat(d) => d.finish(out),
+            Decoder::Responses(d) => d.finish(out),
+            Decoder::Anthropic(d) => d.finish(out),
+        }
+    }
+}
+
+/// Decodes a whole stream body at once.
+pub fn decode_stream(format: WireFormat, body: &[u8]) -> Vec<StreamEvent> {
+    let mut decoder = Decoder::new(format);
+    let mut out = Vec::new();
+    decoder.feed(body, &mut out);
+    decoder.finish(&mut out);
+    out
+}
+
+/// Parses a non-streaming response body.
+pub fn parse_response(format: WireFormat, body: &[u8]) -> Result<ModelResponse> {
+    let mut response = match format {
+        WireFormat::OpenAiChat => openai_chat::parse_response(body)?,
+        WireFormat::OpenAiResponses => openai_responses::parse_response(body)?,
+        WireFormat::AnthropicMessages => anthropic_messages::parse_response(body)?,
+    };
+    response.settle();
+    Ok(response)
+}
+
+/// Builds the JSON body of a model call.
+pub fn build_body(format: WireFormat, call: &ModelCall<'_>) -> Result<Vec<u8>> {
+    match format {
+        WireFormat::OpenAiChat => openai_chat::build_body(call),
+        WireFormat::OpenAiResponses => openai_responses::build_body(call),
+        WireFormat::AnthropicMessages => anthropic_messages::build_body(call),
+    }
+}
+
+/// Builds the HTTP request of a model call for `endpoint`: URL, headers (static auth included; a token
+/// provider's token is added per attempt by the engine) and body.
+pub fn build_request(endpoint: &Endpoint, call: &ModelCall<'_>) -> Result<HttpRequest> {
+    let body = build_body(endpoint.wire_format(), call)?;
+    let mut headers = endpoint.headers().clone();
+    headers.insert(
+        http::header::ACCEPT,
+        HeaderValue::from_static(if call.stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        }),
+    );
+    Ok(HttpRequest {
+        method: Method::POST,
+        url: endpoint.call_url().to_owned(),
+        headers,
+        body: Bytes::from(body),
+    })
+}
+
+/// Serialises `value` to JSON bytes; a failure here is a bug in modelport, reported as such.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidRequest,
+            format!("could not serialise the request: {e}"),
+        )
+    })
+}
+
+/// A JSON parse failure of a provider body.
+pub(crate) fn decode_error(what: &str, e: &serde_json::Error) -> Error {
+    Error::new(
+        ErrorKind::Decode,
+        format!("the provider sent {what} that is not valid JSON for its wire format: {e}"),
+    )
+}
+
+/// A stream chunk that does not parse: cut off when the body already ended, malformed otherwise.
+pub(crate) fn chunk_error(
+    format: WireFormat,
+    finishing: bool,
+    what: &str,
+    e: &serde_json::Error,
+) -> Error {
+    if finishing {
+        truncated(format)
+    } else {
+        decode_error(what, e)
+    }
+}
+
+/// Arguments text as sent back to providers: the model's text, or `{}` when it sent nothing.
+pub(crate) fn normalize_arguments(args: String) -> String {
+    if args.trim().is_empty() {
+        "{}".to_owned()
+    } else {
+        args
+    }
+}
+
+/// The end-of-body error for a stream that stopped before its terminal event.
+pub(crate) fn truncated(format: WireFormat) -> Error {
+    Error::new(
+        ErrorKind::Transport,
+        format!(
+            "the {} stream ended before the response was complete (connection closed early)",
+            format.as_str()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests;
