@@ -1,8 +1,12 @@
 #![doc = include_str!("../../README.md")]
 
+mod client;
 pub mod error;
 pub mod provider;
 mod secret;
+pub mod session;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transport;
 pub mod wire;
 
@@ -13,7 +17,17 @@ pub use provider::{
 };
 pub use secret::SecretString;
 pub use transport::{HttpRequest, HttpResponse, RetryPolicy, Timeouts, Transport};
-pub use wire::{FinishReason, ReasoningEffort, ToolChoice, Usage, WireFormat};
+pub use wire::{FinishReason, Message, ReasoningEffort, ToolChoice, Usage, WireFormat};
+
+pub use client::{Client, ClientOptions};
+pub use session::events::{Event, EventData, EventStream, Lagged};
+pub use session::tools::{
+    PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,
+    ToolResult, ToolResultType, define_tool,
+};
+pub use session::{
+    SendOptions, Session, SessionConfig, Subscription, SystemMessage, SystemMessageMode,
+};
 
 #[cfg(test)]
 mod test_support;

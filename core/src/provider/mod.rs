@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 use crate::transport::{RetryPolicy, Timeouts};
-pub use routing::Endpoint;
+pub use routing::{Endpoint, ProviderState};
 
 /// The Azure API version used for chat completions when none is given.
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";

@@ -8,11 +8,17 @@
 //! | anthropic | {base}/v1/messages | same | {base}/v1/models |
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use super::{DEFAULT_AZURE_API_VERSION, ProviderConfig, ProviderType, TokenProvider, WireApi};
+use super::{
+    BearerToken, DEFAULT_AZURE_API_VERSION, ProviderConfig, ProviderType, TokenProvider,
+    TokenRequest, WireApi,
+};
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 use crate::transport::{RetryPolicy, Timeouts};
@@ -34,6 +40,71 @@ pub struct Endpoint {
     retry: Option<RetryPolicy>,
     timeouts: Option<Timeouts>,
     base_url: String,
+    state: Arc<ProviderState>,
+}
+
+/// What a provider teaches us at run time, shared by the sessions that use it: the last bearer token
+/// and whether it rejects `stream_options`.
+#[derive(Debug, Default)]
+pub struct ProviderState {
+    token: Mutex<Option<BearerToken>>,
+    no_stream_options: AtomicBool,
+}
+
+/// A token is reused until this long before its expiry.
+const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+impl ProviderState {
+    /// A token from `provider`: the cached one while it has more than 60 s left, else a fresh one.
+    pub(crate) async fn token(
+        &self,
+        provider: &TokenProvider,
+        request: TokenRequest,
+    ) -> Result<SecretString> {
+        if let Some(t) = self
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            && t.expires_at.is_some_and(|at| {
+                at.duration_since(SystemTime::now())
+                    .is_ok_and(|left| left > TOKEN_REFRESH_MARGIN)
+            })
+        {
+            return Ok(t.token.clone());
+        }
+        let token = provider.call(request).await.map_err(|e| {
+            Error::new(
+                crate::ErrorKind::Auth,
+                format!("the bearer_token_provider failed: {}", e.message()),
+            )
+        })?;
+        if token.token.is_empty() {
+            return Err(Error::new(
+                crate::ErrorKind::Auth,
+                "the bearer_token_provider returned an empty token",
+            ));
+        }
+        let secret = token.token.clone();
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
+            token.expires_at.is_some().then_some(token);
+        Ok(secret)
+    }
+
+    /// Forgets the cached token (after a 401).
+    pub(crate) fn drop_token(&self) {
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Whether chat streaming must go without `stream_options`.
+    pub(crate) fn no_stream_options(&self) -> bool {
+        self.no_stream_options.load(Ordering::Relaxed)
+    }
+
+    /// Remembers that the provider rejects `stream_options`.
+    pub(crate) fn set_no_stream_options(&self) {
+        self.no_stream_options.store(true, Ordering::Relaxed);
+    }
 }
 
 enum AzureRoute {
@@ -298,6 +369,7 @@ impl Endpoint {
             retry: config.retry.clone(),
             timeouts: config.timeouts.clone(),
             base_url: raw.to_owned(),
+            state: Arc::default(),
         })
     }
 
@@ -361,6 +433,17 @@ impl Endpoint {
     /// The provider's timeouts override.
     pub fn timeouts(&self) -> Option<&Timeouts> {
         self.timeouts.as_ref()
+    }
+
+    /// The run-time state shared with other endpoints of the same provider.
+    pub fn state(&self) -> &Arc<ProviderState> {
+        &self.state
+    }
+
+    /// Shares `state` (token cache, learned quirks) instead of a fresh one.
+    pub fn with_state(mut self, state: Arc<ProviderState>) -> Self {
+        self.state = state;
+        self
     }
 
     /// Removes this provider's secrets from an error message (providers sometimes echo the key).

@@ -10,7 +10,10 @@ use futures::stream::BoxStream;
 use http::{HeaderMap, Method};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+#[cfg(any(test, feature = "testing"))]
+pub mod mock;
 
 /// A request ready to send: what the wire adapters build.
 #[derive(Clone)]
@@ -64,6 +67,13 @@ impl fmt::Debug for HttpResponse {
 pub trait Transport: Send + Sync + fmt::Debug + 'static {
     /// Sends `request`; resolves when the response headers have arrived.
     fn send(&self, request: HttpRequest) -> BoxFuture<'static, Result<HttpResponse>>;
+}
+
+/// The transport used when the Client is given none.
+pub(crate) fn default_transport(_timeouts: &Timeouts) -> Result<std::sync::Arc<dyn Transport>> {
+    Err(Error::config(
+        "no transport: the HTTP transport is not built yet; pass ClientOptions.transport",
+    ))
 }
 
 /// When and how often a failed model call is retried.

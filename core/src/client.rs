@@ -1,0 +1,265 @@
+//! The Client: creates, resumes and stops sessions, and lists models.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::provider::{ProviderConfig, ProviderState};
+use crate::session::events::{Event, lock};
+use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
+use crate::transport::{RetryPolicy, Timeouts, Transport};
+use crate::wire::Message;
+
+/// How to build a [`Client`].
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// The provider for sessions that do not name one, and for `list_models`.
+    pub provider: Option<ProviderConfig>,
+    /// The transport (the reqwest HTTP transport when absent).
+    pub transport: Option<Arc<dyn Transport>>,
+    /// Retries for every provider that does not set its own.
+    pub retry: RetryPolicy,
+    /// Timeouts for every provider that does not set its own.
+    pub timeouts: Timeouts,
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("provider", &self.provider)
+            .field("transport", &self.transport)
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
+}
+
+impl ClientOptions {
+    /// Sets the default provider.
+    pub fn with_provider(mut self, provider: ProviderConfig) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Sets the transport.
+    pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
+
+/// What a disconnected session leaves behind for `resume_session`.
+struct Stored {
+    model: String,
+    history: Vec<Message>,
+    log: Vec<Event>,
+}
+
+/// What every session of a client shares.
+pub(crate) struct ClientShared {
+    pub transport: Arc<dyn Transport>,
+    pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
+    /// Cancelled by `stop()`.
+    pub root: CancellationToken,
+    default_provider: Option<ProviderConfig>,
+    default_state: Arc<ProviderState>,
+    sessions: Mutex<HashMap<String, Weak<SessionInner>>>,
+    stored: Mutex<HashMap<String, Stored>>,
+}
+
+impl ClientShared {
+    /// Keeps a disconnected session's history for `resume_session`.
+    pub(crate) fn store(&self, session: &SessionInner) {
+        let (model, history) = {
+            let state = lock(&session.state);
+            (state.model.clone(), state.history.clone())
+        };
+        lock(&self.stored).insert(
+            session.id.clone(),
+            Stored {
+                model,
+                history,
+                log: session.bus.log(),
+            },
+        );
+        lock(&self.sessions).remove(&session.id);
+    }
+}
+
+/// The entry point: holds the transport (one connection pool), the default provider and the
+/// sessions. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<ClientShared>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("transport", &self.shared.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with `options`.
+    pub fn new(options: ClientOptions) -> Result<Client> {
+        let transport = match options.transport {
+            Some(t) => t,
+            None => crate::transport::default_transport(&options.timeouts)?,
+        };
+        Ok(Client {
+            shared: Arc::new(ClientShared {
+                transport,
+                retry: options.retry,
+                timeouts: options.timeouts,
+                root: CancellationToken::new(),
+                default_provider: options.provider,
+                default_state: Arc::default(),
+                sessions: Mutex::default(),
+                stored: Mutex::default(),
+            }),
+        })
+    }
+
+    /// Creates a session. Errors name the field and the fix ("Model not specified", a bad base_url,
+    /// the Azure endpoint confusions, duplicate tools...).
+    pub async fn create_session(&self, config: SessionConfig) -> Result<Session> {
+        self.open(config, None).await
+    }
+
+    /// Resumes a session by id with a new config (tools and handlers are given again): a live
+    /// session is disconnected first; the conversation and its events continue.
+    pub async fn resume_session(&self, id: &str, mut config: SessionConfig) -> Result<Session> {
+        let live = lock(&self.shared.sessions).get(id).and_then(Weak::upgrade);
+        if let Some(inner) = live {
+            Session::from_inner(inner).disconnect().await;
+        }
+        let stored = lock(&self.shared.stored).remove(id).ok_or_else(|| {
+            Error::config(format!(
+                "no session with id \"{id}\" to resume: sessions are kept in memory by the Client \
+                 that created them, until it is dropped"
+            ))
+        })?;
+        if config.model.is_none() {
+            config.model = Some(stored.model.clone());
+        }
+        config.session_id = Some(id.to_owned());
+        self.open(config, Some(stored)).await
+    }
+
+    async fn open(&self, config: SessionConfig, stored: Option<Stored>) -> Result<Session> {
+        if self.shared.root.is_cancelled() {
+            return Err(Error::config(
+                "the client is stopped: create a new Client to start sessions",
+            ));
+        }
+        let (provider, shared_state) = match &config.provider {
+            Some(p) => (p.clone(), None),
+            None => match &self.shared.default_provider {
+                Some(p) => (p.clone(), Some(self.shared.default_state.clone())),
+                None => {
+                    return Err(Error::config(
+                        "no provider: set SessionConfig.provider or ClientOptions.provider (for \
+                         example {type: \"openai\", baseUrl: \"https://api.openai.com/v1\", apiKey})",
+                    ));
+                }
+            },
+        };
+        let mut endpoint = provider.resolve(config.model.as_deref())?;
+        if let Some(state) = shared_state {
+            endpoint = endpoint.with_state(state);
+        }
+        let model = config.model.clone().unwrap_or_default().trim().to_owned();
+        let tools = select_tools(&config)?;
+        let settings = Settings {
+            streaming: config.streaming,
+            system: config
+                .system_message
+                .as_ref()
+                .map(|m| m.content.clone())
+                .filter(|c| !c.is_empty()),
+            specs: tools.iter().map(|t| t.spec().clone()).collect(),
+            tools,
+            reasoning_effort: config.reasoning_effort,
+            tool_choice: config.tool_choice.clone(),
+            parallel_tool_calls: config.parallel_tool_calls,
+            permission: config.on_permission_request.clone(),
+            provider,
+        };
+        let id = config
+            .session_id
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(crate::session::events::new_id);
+        if stored.is_none()
+            && (lock(&self.shared.sessions)
+                .get(&id)
+                .is_some_and(|w| w.strong_count() > 0)
+                || lock(&self.shared.stored).contains_key(&id))
+        {
+            return Err(Error::config(format!(
+                "session_id \"{id}\" is already in use: choose another id, or resume_session(\"{id}\")"
+            )));
+        }
+        let (history, log) = stored.map_or_else(Default::default, |s| (s.history, s.log));
+        let session = Session::create(
+            self.shared.clone(),
+            id.clone(),
+            settings,
+            model,
+            endpoint,
+            history,
+            log,
+        );
+        let mut sessions = lock(&self.shared.sessions);
+        sessions.retain(|_, w| w.strong_count() > 0);
+        sessions.insert(id, Arc::downgrade(session.inner()));
+        Ok(session)
+    }
+
+    /// Forgets a disconnected session's history.
+    pub fn delete_session(&self, id: &str) -> bool {
+        lock(&self.shared.stored).remove(id).is_some()
+    }
+
+    /// A harmless no-op kept for drop-in use of the Copilot SDK's `client.start()`.
+    pub async fn start(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Stops the client: aborts every running send, waits until each has ended, ends every event
+    /// stream. Returns the errors met while stopping (none in normal operation).
+    pub async fn stop(&self) -> Vec<Error> {
+        self.shared.root.cancel();
+        let live: Vec<Arc<SessionInner>> = lock(&self.shared.sessions)
+            .drain()
+            .filter_map(|(_, w)| w.upgrade())
+            .collect();
+        for inner in live {
+            Session::from_inner(inner).disconnect().await;
+        }
+        Vec::new()
+    }
+
+    /// Whether `stop()` was called.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.root.is_cancelled()
+    }
+}

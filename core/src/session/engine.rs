@@ -1,0 +1,530 @@
+//! The turn loop: one send runs model calls and tool calls until the model answers without tools,
+//! a tool rejects, the send is aborted, or something fails; the history stays valid in every case.
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::events::{
+    AbortData, AssistantMessageData, EventData, ReasoningData, SessionErrorData, SessionIdleData,
+    ToolErrorData, ToolExecutionCompleteData, ToolExecutionStartData, ToolRequest,
+    ToolResultContent, TurnData, UsageData, UserMessageData, lock,
+};
+use super::model_call::{self, CallError, millis};
+use super::tools::{PermissionDecision, PermissionRequest, Tool, ToolInvocation, ToolResultType};
+use super::{PendingSend, SessionInner};
+use crate::error::{Error, ErrorKind};
+use crate::wire::{ContentPart, Message, ToolCall};
+
+/// Model calls per send before the loop gives up.
+pub(crate) const MAX_ITERATIONS: usize = 100;
+/// Tool calls of one message run at most this many at a time.
+pub(crate) const TOOL_CONCURRENCY: usize = 8;
+/// What the model sees for a call cut short by an abort.
+pub(crate) const INTERRUPTED: &str =
+    "The execution of this tool, or a previous tool was interrupted.";
+
+/// Runs queued sends one after the other until the queue is empty.
+pub(crate) async fn run_queue(session: Arc<SessionInner>) {
+    loop {
+        let next = {
+            let mut state = lock(&session.state);
+            match state.queue.pop_front() {
+                Some(pending) if !state.closed => {
+                    state.sends += 1;
+                    let token = session.cancel.child_token();
+                    state.current = Some((state.sends, token.clone()));
+                    Some((pending, token))
+                }
+                _ => {
+                    state.queue.clear();
+                    state.running = false;
+                    state.current = None;
+                    None
+                }
+            }
+        };
+        let Some((pending, token)) = next else {
+            session.idle.notify_waiters();
+            return;
+        };
+        let run = std::panic::AssertUnwindSafe(run_send(&session, pending, &token));
+        if let Err(panic) = run.catch_unwind().await {
+            // A bug in modelport must not wedge the session: report it and stay usable.
+            let message = panic_message(&panic);
+            tracing::error!(%message, "the session engine panicked");
+            let err = Error::new(
+                ErrorKind::Server,
+                format!("internal error in modelport: {message}"),
+            );
+            session
+                .bus
+                .emit(EventData::SessionError(SessionErrorData::from_error(&err)));
+            session
+                .bus
+                .emit(EventData::SessionIdle(SessionIdleData::default()));
+        }
+        lock(&session.state).current = None;
+        session.idle.notify_waiters();
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+/// One send: from `user.message` to `session.idle`.
+async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &CancellationToken) {
+    let PendingSend {
+        event_id,
+        options,
+        headers,
+    } = pending;
+    let mut content = Vec::with_capacity(1 + options.attachments.len());
+    if !options.prompt.is_empty() {
+        content.push(ContentPart::Text {
+            text: options.prompt.clone(),
+        });
+    }
+    for a in &options.attachments {
+        let super::events::Attachment::Blob {
+            data, mime_type, ..
+        } = a;
+        content.push(ContentPart::Image {
+            mime_type: mime_type.clone(),
+            data: data.clone(),
+        });
+    }
+    session.bus.emit_with_id(
+        event_id,
+        EventData::UserMessage(UserMessageData {
+            content: options.prompt,
+            attachments: (!options.attachments.is_empty()).then_some(options.attachments),
+        }),
+    );
+    lock(&session.state).history.push(Message::User { content });
+
+    let mut aborted = false;
+    let mut failure = None;
+    for iteration in 0..=MAX_ITERATIONS {
+        if iteration == MAX_ITERATIONS {
+            failure = Some(Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "the tool loop reached {MAX_ITERATIONS} model calls in one send without a final \
+                     answer: the model keeps calling tools (check tool_choice and the tool results)"
+                ),
+            ));
+            break;
+        }
+        let turn_id = {
+            let mut state = lock(&session.state);
+            state.turns += 1;
+            state.turns.to_string()
+        };
+        let turn = || TurnData {
+            turn_id: turn_id.clone(),
+        };
+        session.bus.emit(EventData::TurnStart(turn()));
+        let output = match model_call::call(session, &turn_id, &headers, cancel).await {
+            Ok(o) => o,
+            Err(CallError::Cancelled(usage)) => {
+                session.bus.emit(EventData::Abort(AbortData {
+                    reason: "user_initiated".to_owned(),
+                }));
+                if let Some(u) = usage {
+                    let model = lock(&session.state).model.clone();
+                    session.bus.emit(EventData::Usage(UsageData {
+                        model,
+                        input_tokens: u.input_tokens,
+                        output_tokens: u.output_tokens,
+                        cache_read_tokens: u.cache_read_tokens,
+                        cache_write_tokens: u.cache_write_tokens,
+                        reasoning_tokens: u.reasoning_tokens,
+                        duration: 0,
+                        time_to_first_token_ms: None,
+                        finish_reason: None,
+                    }));
+                }
+                session.bus.emit(EventData::TurnEnd(turn()));
+                aborted = true;
+                break;
+            }
+            Err(CallError::Failed(e)) => {
+                session.bus.emit(EventData::TurnEnd(turn()));
+                failure = Some(e);
+                break;
+            }
+        };
+
+        let r = output.response;
+        let reasoning_text = r.reasoning_text();
+        if let (Some(text), false) = (&reasoning_text, output.reasoning_emitted) {
+            session.bus.emit(EventData::Reasoning(ReasoningData {
+                reasoning_id: output.reasoning_id.clone(),
+                content: text.clone(),
+            }));
+        }
+        let requests: Vec<ToolRequest> = r
+            .tool_calls
+            .iter()
+            .map(|c| ToolRequest {
+                tool_call_id: c.id.clone(),
+                name: c.name.clone(),
+                arguments: arguments_value(&c.arguments),
+            })
+            .collect();
+        session
+            .bus
+            .emit(EventData::AssistantMessage(AssistantMessageData {
+                message_id: output.message_id,
+                content: r.text.clone(),
+                tool_requests: (!requests.is_empty()).then_some(requests),
+                reasoning_text,
+                model: output.model.clone(),
+            }));
+        let usage = r.usage.unwrap_or_default();
+        session.bus.emit(EventData::Usage(UsageData {
+            model: output.model,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cache_read_tokens: usage.cache_read_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+            duration: millis(output.duration),
+            time_to_first_token_ms: output.time_to_first_token.map(millis),
+            finish_reason: r.finish_reason.map(|f| f.as_str().to_owned()),
+        }));
+        let calls = r.tool_calls.clone();
+        lock(&session.state).history.push(Message::Assistant {
+            text: r.text,
+            tool_calls: r.tool_calls,
+            reasoning: r.reasoning,
+        });
+        if calls.is_empty() {
+            session.bus.emit(EventData::TurnEnd(turn()));
+            break;
+        }
+
+        let outcome = run_tools(session, &calls, cancel).await;
+        {
+            let mut state = lock(&session.state);
+            for (call, (text, result_type)) in calls.iter().zip(outcome.results) {
+                state.history.push(Message::Tool {
+                    call_id: call.id.clone(),
+                    content: text,
+                    is_error: result_type != ToolResultType::Success,
+                });
+            }
+        }
+        session.bus.emit(EventData::TurnEnd(turn()));
+        if outcome.aborted {
+            aborted = true;
+            break;
+        }
+        if outcome.stop {
+            break;
+        }
+    }
+    if let Some(e) = failure {
+        session
+            .bus
+            .emit(EventData::SessionError(SessionErrorData::from_error(&e)));
+    }
+    session.bus.emit(EventData::SessionIdle(SessionIdleData {
+        aborted: aborted.then_some(true),
+    }));
+}
+
+/// The arguments as a JSON value; text that is not JSON stays a string.
+fn arguments_value(raw: &str) -> Value {
+    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
+}
+
+/// JSON text without insignificant whitespace, keys in the order given (unlike a round trip through
+/// `serde_json::Value`, which sorts them).
+pub(crate) fn compact_json(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    if out.is_empty() { "{}".to_owned() } else { out }
+}
+
+/// The outcome of one tool call.
+struct CallOutcome {
+    /// What the model sees.
+    text: String,
+    result_type: ToolResultType,
+    /// For the host when it differs from `text` (a raising handler's real message).
+    host_error: Option<String>,
+    /// The turn ends after this message's calls (rejected, or refused by the permission handler).
+    stop: bool,
+}
+
+impl CallOutcome {
+    fn failure(text: String) -> Self {
+        CallOutcome {
+            text,
+            result_type: ToolResultType::Failure,
+            host_error: None,
+            stop: false,
+        }
+    }
+}
+
+struct ToolsOutcome {
+    /// Per call, in order: the text the model sees and how it went.
+    results: Vec<(String, ToolResultType)>,
+    stop: bool,
+    aborted: bool,
+}
+
+fn handler_failure(call: &ToolCall, message: String) -> CallOutcome {
+    CallOutcome {
+        text: format!(
+            "Failed to execute `{}` tool with arguments: {} due to error: Error: Tool execution failed",
+            call.name,
+            compact_json(&call.arguments)
+        ),
+        result_type: ToolResultType::Failure,
+        host_error: Some(message),
+        stop: false,
+    }
+}
+
+/// Runs one call: arguments, lookup, permission, handler.
+async fn execute(
+    call: ToolCall,
+    tool: Option<Tool>,
+    available: Vec<String>,
+    permission: Option<super::tools::PermissionHandler>,
+    session_id: String,
+) -> CallOutcome {
+    let arguments: Value = match serde_json::from_str(&call.arguments) {
+        Ok(v) => v,
+        Err(e) => {
+            return CallOutcome::failure(format!(
+                "Invalid JSON arguments for tool `{}`: {e}. Call it again with the arguments as a JSON \
+                 object matching its schema.",
+                call.name
+            ));
+        }
+    };
+    let Some(tool) = tool else {
+        let text = if available.is_empty() {
+            format!("Tool '{}' does not exist.", call.name)
+        } else {
+            format!(
+                "Tool '{}' does not exist. Available tools that can be called are {}.",
+                call.name,
+                available.join(", ")
+            )
+        };
+        return CallOutcome::failure(text);
+    };
+    if let (Some(handler), false) = (&permission, tool.skips_permission()) {
+        let decision = handler
+            .decide(PermissionRequest {
+                kind: "custom-tool".to_owned(),
+                tool_name: call.name.clone(),
+                tool_call_id: call.id.clone(),
+                arguments: arguments.clone(),
+            })
+            .await;
+        if let PermissionDecision::Reject { feedback } = decision {
+            let mut text = "The user rejected this tool call.".to_owned();
+            if let Some(f) = feedback.filter(|f| !f.is_empty()) {
+                text.push_str(" Feedback: ");
+                text.push_str(&f);
+            }
+            return CallOutcome {
+                text,
+                result_type: ToolResultType::Denied,
+                host_error: None,
+                stop: true,
+            };
+        }
+    }
+    let invocation = ToolInvocation {
+        session_id,
+        tool_call_id: call.id.clone(),
+        tool_name: call.name.clone(),
+        arguments: arguments.clone(),
+    };
+    match tool.call(arguments, invocation).await {
+        Ok(result) => CallOutcome {
+            stop: result.result_type == ToolResultType::Rejected,
+            host_error: result.error,
+            text: result.text_result_for_llm,
+            result_type: result.result_type,
+        },
+        Err(e) => handler_failure(&call, e.to_string()),
+    }
+}
+
+/// Runs the calls of one assistant message, at most [`TOOL_CONCURRENCY`] at a time, emitting
+/// `tool.execution_start` as each begins and `tool.execution_complete` as each ends.
+async fn run_tools(
+    session: &Arc<SessionInner>,
+    calls: &[ToolCall],
+    cancel: &CancellationToken,
+) -> ToolsOutcome {
+    let s = &session.settings;
+    let available: Vec<String> = s.tools.iter().map(|t| t.name().to_owned()).collect();
+    let mut results: Vec<Option<(String, ToolResultType)>> = vec![None; calls.len()];
+    let mut tasks = FuturesUnordered::new();
+    let mut handles = Vec::new();
+    let mut next = 0;
+    let mut stop = false;
+    loop {
+        while tasks.len() < TOOL_CONCURRENCY && next < calls.len() && !cancel.is_cancelled() {
+            let call = calls[next].clone();
+            emit_start(session, &call);
+            let tool = s.tools.iter().find(|t| t.name() == call.name).cloned();
+            let task = tokio::spawn(execute(
+                call,
+                tool,
+                available.clone(),
+                s.permission.clone(),
+                session.id.clone(),
+            ));
+            handles.push(task.abort_handle());
+            let index = next;
+            tasks.push(task.map(move |r| (index, r)));
+            next += 1;
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        let done = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => None,
+            d = tasks.next() => d,
+        };
+        let Some((index, joined)) = done else {
+            for h in &handles {
+                h.abort();
+            }
+            session.bus.emit(EventData::Abort(AbortData {
+                reason: "user_initiated".to_owned(),
+            }));
+            for (i, call) in calls.iter().enumerate() {
+                if results[i].is_some() {
+                    continue;
+                }
+                if i >= next {
+                    emit_start(session, call);
+                }
+                emit_complete(
+                    session,
+                    call,
+                    &CallOutcome {
+                        text: INTERRUPTED.to_owned(),
+                        result_type: ToolResultType::Failure,
+                        host_error: Some(INTERRUPTED.to_owned()),
+                        stop: false,
+                    },
+                    Some("interrupted"),
+                );
+                results[i] = Some((INTERRUPTED.to_owned(), ToolResultType::Failure));
+            }
+            return ToolsOutcome {
+                results: results.into_iter().flatten().collect(),
+                stop: false,
+                aborted: true,
+            };
+        };
+        let call = &calls[index];
+        let outcome = match joined {
+            Ok(o) => o,
+            Err(e) if e.is_panic() => {
+                let message = panic_message(&e.into_panic());
+                tracing::warn!(tool = %call.name, %message, "a tool handler panicked");
+                handler_failure(call, format!("the tool handler panicked: {message}"))
+            }
+            Err(_) => handler_failure(call, "the tool task was cancelled".to_owned()),
+        };
+        emit_complete(session, call, &outcome, None);
+        stop |= outcome.stop;
+        results[index] = Some((outcome.text, outcome.result_type));
+    }
+    ToolsOutcome {
+        results: results.into_iter().flatten().collect(),
+        stop,
+        aborted: false,
+    }
+}
+
+fn emit_start(session: &SessionInner, call: &ToolCall) {
+    session
+        .bus
+        .emit(EventData::ToolExecutionStart(ToolExecutionStartData {
+            tool_call_id: call.id.clone(),
+            tool_name: call.name.clone(),
+            arguments: arguments_value(&call.arguments),
+        }));
+}
+
+fn emit_complete(
+    session: &SessionInner,
+    call: &ToolCall,
+    outcome: &CallOutcome,
+    code: Option<&str>,
+) {
+    let success = outcome.result_type == ToolResultType::Success && code.is_none();
+    session.bus.emit(EventData::ToolExecutionComplete(
+        ToolExecutionCompleteData {
+            tool_call_id: call.id.clone(),
+            success,
+            result: Some(ToolResultContent {
+                content: outcome.text.clone(),
+            }),
+            error: (!success).then(|| ToolErrorData {
+                message: outcome
+                    .host_error
+                    .clone()
+                    .unwrap_or_else(|| outcome.text.clone()),
+                code: Some(code.unwrap_or(outcome.result_type.as_str()).to_owned()),
+            }),
+        },
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_json;
+
+    #[test]
+    fn compact_json_keeps_order_and_string_whitespace() {
+        assert_eq!(compact_json(""), "{}");
+        assert_eq!(compact_json("  "), "{}");
+        assert_eq!(
+            compact_json("{ \"b\": 1,\n \"a\": \"x y \\\" z\" }"),
+            "{\"b\":1,\"a\":\"x y \\\" z\"}"
+        );
+    }
+}

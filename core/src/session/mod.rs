@@ -1,0 +1,703 @@
+//! Sessions: a conversation with one model, its tools, and the events of every send.
+
+mod engine;
+pub mod events;
+mod model_call;
+pub mod tools;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ClientShared;
+use crate::error::{Error, Result, TimeoutKind};
+use crate::provider::{Endpoint, ProviderConfig};
+use crate::wire::{Message, ReasoningEffort, ToolChoice, ToolSpec};
+use events::{Attachment, EventBus, EventData, EventStream, Subscriber, lock};
+pub use events::{Event, Lagged};
+use tools::{PermissionHandler, Tool};
+
+/// How `system_message` combines with the default system prompt. modelport has no default prompt,
+/// so both modes send exactly the given content.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemMessageMode {
+    /// Append to the default prompt.
+    #[default]
+    Append,
+    /// Replace the default prompt.
+    Replace,
+}
+
+/// The session's system prompt.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SystemMessage {
+    /// append (default) or replace.
+    #[serde(default)]
+    pub mode: SystemMessageMode,
+    /// The prompt text.
+    #[serde(default)]
+    pub content: String,
+}
+
+/// How to create a session. Deserialises from the Copilot SDK's camelCase JSON (snake_case works too);
+/// tools and handlers are set from code.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A session id to use (a UUID is generated otherwise).
+    #[serde(default, alias = "session_id")]
+    pub session_id: Option<String>,
+    /// The model (deployment name on Azure); required with a provider.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The provider; the Client's default provider when absent.
+    #[serde(default)]
+    pub provider: Option<ProviderConfig>,
+    /// Tools the model may call.
+    #[serde(skip)]
+    pub tools: Vec<Tool>,
+    /// The system prompt.
+    #[serde(default, alias = "system_message")]
+    pub system_message: Option<SystemMessage>,
+    /// Stream the answers (deltas as events). Default false.
+    #[serde(default)]
+    pub streaming: bool,
+    /// low, medium or high.
+    #[serde(default, alias = "reasoning_effort")]
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Only these tools are offered (by name).
+    #[serde(default, alias = "available_tools")]
+    pub available_tools: Option<Vec<String>>,
+    /// These tools are never offered; wins over `available_tools`.
+    #[serde(default, alias = "excluded_tools")]
+    pub excluded_tools: Option<Vec<String>>,
+    /// Asked before each tool call; approve by default.
+    #[serde(skip)]
+    pub on_permission_request: Option<PermissionHandler>,
+    /// Tool choice (auto by default).
+    #[serde(default, alias = "tool_choice")]
+    pub tool_choice: ToolChoice,
+    /// Whether the model may call several tools at once (default true).
+    #[serde(default = "yes", alias = "parallel_tool_calls")]
+    pub parallel_tool_calls: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            session_id: None,
+            model: None,
+            provider: None,
+            tools: Vec::new(),
+            system_message: None,
+            streaming: false,
+            reasoning_effort: None,
+            available_tools: None,
+            excluded_tools: None,
+            on_permission_request: None,
+            tool_choice: ToolChoice::Auto,
+            parallel_tool_calls: true,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// A config for `model` at `provider`.
+    pub fn new(model: impl Into<String>, provider: ProviderConfig) -> Self {
+        SessionConfig {
+            model: Some(model.into()),
+            provider: Some(provider),
+            ..Default::default()
+        }
+    }
+
+    /// Sets the model.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Adds a tool.
+    pub fn with_tool(mut self, tool: Tool) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Adds tools.
+    pub fn with_tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// Turns streaming on or off.
+    pub fn with_streaming(mut self, streaming: bool) -> Self {
+        self.streaming = streaming;
+        self
+    }
+
+    /// Sets the system prompt.
+    pub fn with_system_message(mut self, content: impl Into<String>) -> Self {
+        self.system_message = Some(SystemMessage {
+            mode: SystemMessageMode::Replace,
+            content: content.into(),
+        });
+        self
+    }
+
+    /// Sets the permission handler.
+    pub fn with_permission_handler(mut self, handler: PermissionHandler) -> Self {
+        self.on_permission_request = Some(handler);
+        self
+    }
+
+    /// Sets the session id.
+    pub fn with_session_id(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+
+    /// Parses a JSON config, naming the path of any bad field.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::config(format!(
+                "invalid session config at `{path}`: {}",
+                e.into_inner()
+            ))
+        })
+    }
+}
+
+/// One message to send.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendOptions {
+    /// The prompt.
+    pub prompt: String,
+    /// Images.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Headers for this message's model calls (same name overrides the provider's).
+    #[serde(default, alias = "request_headers")]
+    pub request_headers: BTreeMap<String, String>,
+}
+
+impl SendOptions {
+    /// Adds an image (base64 data).
+    pub fn with_image(mut self, mime_type: impl Into<String>, base64: impl Into<String>) -> Self {
+        self.attachments.push(Attachment::Blob {
+            data: base64.into(),
+            mime_type: mime_type.into(),
+            display_name: None,
+        });
+        self
+    }
+
+    /// Adds a header to this message's model calls.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request_headers.insert(name.into(), value.into());
+        self
+    }
+}
+
+impl From<&str> for SendOptions {
+    fn from(prompt: &str) -> Self {
+        SendOptions {
+            prompt: prompt.to_owned(),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<String> for SendOptions {
+    fn from(prompt: String) -> Self {
+        SendOptions {
+            prompt,
+            ..Default::default()
+        }
+    }
+}
+
+/// The default `send_and_wait` timeout.
+pub const DEFAULT_SEND_AND_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What does not change during a session.
+pub(crate) struct Settings {
+    pub streaming: bool,
+    pub system: Option<String>,
+    pub tools: Vec<Tool>,
+    pub specs: Vec<ToolSpec>,
+    pub reasoning_effort: Option<ReasoningEffort>,
+    pub tool_choice: ToolChoice,
+    pub parallel_tool_calls: bool,
+    pub permission: Option<PermissionHandler>,
+    pub provider: ProviderConfig,
+}
+
+pub(crate) struct PendingSend {
+    pub event_id: String,
+    pub options: SendOptions,
+    pub headers: http::HeaderMap,
+}
+
+/// What changes during a session.
+pub(crate) struct State {
+    pub model: String,
+    pub endpoint: Endpoint,
+    pub history: Vec<Message>,
+    pub queue: VecDeque<PendingSend>,
+    pub running: bool,
+    /// The running send: its number and its cancellation token.
+    pub current: Option<(u64, CancellationToken)>,
+    pub sends: u64,
+    pub turns: u64,
+    pub closed: bool,
+}
+
+type HandlerFn = dyn Fn(&Event) + Send + Sync;
+
+#[derive(Default)]
+struct Handlers {
+    next_id: u64,
+    list: Vec<(u64, Option<String>, Arc<HandlerFn>)>,
+    dispatcher: Option<Arc<Subscriber>>,
+}
+
+pub(crate) struct SessionInner {
+    pub id: String,
+    pub client: Arc<ClientShared>,
+    pub settings: Settings,
+    pub state: Mutex<State>,
+    pub bus: EventBus,
+    /// Cancelled by disconnect() and by the client's stop().
+    pub cancel: CancellationToken,
+    /// Woken whenever a send ends.
+    pub idle: Notify,
+    handlers: Mutex<Handlers>,
+    /// The seq of the last event the on() handlers have been called for.
+    delivered: AtomicU64,
+    delivered_notify: Notify,
+    runtime: tokio::runtime::Handle,
+}
+
+/// A conversation with one model. Cheap to clone; every clone is the same session.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<SessionInner>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.inner.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Returned by [`Session::on`]; call [`unsubscribe`](Subscription::unsubscribe) to stop the handler.
+/// Dropping it leaves the handler registered.
+#[derive(Debug)]
+pub struct Subscription {
+    session: Weak<SessionInner>,
+    id: u64,
+}
+
+impl Subscription {
+    /// Removes the handler.
+    pub fn unsubscribe(self) {
+        if let Some(s) = self.session.upgrade() {
+            lock(&s.handlers).list.retain(|(id, _, _)| *id != self.id);
+        }
+    }
+}
+
+/// Checks a tool list: unique names, and the available/excluded filters (exclusion wins).
+pub(crate) fn select_tools(config: &SessionConfig) -> Result<Vec<Tool>> {
+    let mut seen = std::collections::HashSet::new();
+    for t in &config.tools {
+        if t.name().is_empty() {
+            return Err(Error::config(
+                "tools: a tool has an empty name: give every tool a name",
+            ));
+        }
+        if !seen.insert(t.name()) {
+            return Err(Error::config(format!(
+                "tools: two tools are named \"{}\": tool names must be unique",
+                t.name()
+            )));
+        }
+    }
+    Ok(config
+        .tools
+        .iter()
+        .filter(|t| {
+            config
+                .available_tools
+                .as_ref()
+                .is_none_or(|a| a.iter().any(|n| n == t.name()))
+        })
+        .filter(|t| {
+            !config
+                .excluded_tools
+                .as_ref()
+                .is_some_and(|x| x.iter().any(|n| n == t.name()))
+        })
+        .cloned()
+        .collect())
+}
+
+/// Validates per-message headers.
+fn request_headers(options: &SendOptions) -> Result<http::HeaderMap> {
+    let mut map = http::HeaderMap::new();
+    for (name, value) in &options.request_headers {
+        let n = http::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            Error::config(format!(
+                "request_headers: \"{name}\" is not a valid header name: use letters, digits and '-'"
+            ))
+        })?;
+        let mut v = http::HeaderValue::from_str(value).map_err(|_| {
+            Error::config(format!(
+                "request_headers[\"{name}\"] contains characters not allowed in a header value"
+            ))
+        })?;
+        if matches!(n.as_str(), "authorization" | "api-key" | "x-api-key") {
+            v.set_sensitive(true);
+        }
+        map.insert(n, v);
+    }
+    Ok(map)
+}
+
+impl Session {
+    pub(crate) fn create(
+        client: Arc<ClientShared>,
+        id: String,
+        settings: Settings,
+        model: String,
+        endpoint: Endpoint,
+        history: Vec<Message>,
+        log: Vec<Event>,
+    ) -> Session {
+        let fresh = log.is_empty();
+        let inner = Arc::new(SessionInner {
+            id: id.clone(),
+            cancel: client.root.child_token(),
+            client,
+            settings,
+            state: Mutex::new(State {
+                model: model.clone(),
+                endpoint,
+                history,
+                queue: VecDeque::new(),
+                running: false,
+                current: None,
+                sends: 0,
+                turns: 0,
+                closed: false,
+            }),
+            bus: EventBus::with_log(log),
+            idle: Notify::new(),
+            handlers: Mutex::new(Handlers::default()),
+            delivered: AtomicU64::new(0),
+            delivered_notify: Notify::new(),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        if fresh {
+            inner
+                .bus
+                .emit(EventData::SessionStart(events::SessionStartData {
+                    session_id: id,
+                    selected_model: model,
+                }));
+        }
+        Session { inner }
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<SessionInner> {
+        &self.inner
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The current model.
+    pub fn model(&self) -> String {
+        lock(&self.inner.state).model.clone()
+    }
+
+    /// The conversation so far (neutral form).
+    pub fn history(&self) -> Vec<Message> {
+        lock(&self.inner.state).history.clone()
+    }
+
+    /// Sends a message; returns the id of its `user.message` event. While a send is running the
+    /// message is queued and runs after it.
+    pub async fn send(&self, options: impl Into<SendOptions>) -> Result<String> {
+        let options = options.into();
+        if options.prompt.trim().is_empty() && options.attachments.is_empty() {
+            return Err(Error::config(
+                "prompt is empty: send some text (or an image attachment)",
+            ));
+        }
+        let headers = request_headers(&options)?;
+        let event_id = events::new_id();
+        let start = {
+            let mut state = lock(&self.inner.state);
+            if state.closed {
+                return Err(Error::config(
+                    "the session is disconnected: resume it with client.resume_session(id, config)",
+                ));
+            }
+            if self.inner.cancel.is_cancelled() {
+                return Err(Error::cancelled(
+                    "the client is stopped: create a new Client",
+                ));
+            }
+            state.queue.push_back(PendingSend {
+                event_id: event_id.clone(),
+                options,
+                headers,
+            });
+            !std::mem::replace(&mut state.running, true)
+        };
+        if start {
+            let inner = self.inner.clone();
+            self.inner.runtime.spawn(engine::run_queue(inner));
+        }
+        Ok(event_id)
+    }
+
+    /// Sends a message and waits until the session is idle; returns the last `assistant.message` of
+    /// the send (none when it ended without one). On timeout (default 60 s) this returns a
+    /// [`TimeoutKind::SendAndWait`] error and the turn keeps running. An aborted send returns
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled); a failed one returns its error.
+    pub async fn send_and_wait(
+        &self,
+        options: impl Into<SendOptions>,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Event>> {
+        let timeout = timeout.unwrap_or(DEFAULT_SEND_AND_WAIT_TIMEOUT);
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Subscribe before sending so that nothing of this send is missed.
+        let mut stream = EventStream::new(self.inner.bus.subscribe(1, false));
+        let id = self.send(options).await?;
+        let wait = async {
+            let mut started = false;
+            let mut last = None;
+            let mut failure = None;
+            while let Some(item) = stream.next().await {
+                let Ok(event) = item else { continue };
+                match &event.data {
+                    EventData::UserMessage(_) if event.id == id => started = true,
+                    _ if !started => {}
+                    EventData::AssistantMessage(_) => last = Some(event.clone()),
+                    EventData::SessionError(e) => failure = e.error.clone(),
+                    EventData::SessionIdle(idle) => {
+                        self.wait_handlers(event.seq).await;
+                        if idle.aborted == Some(true) {
+                            return Err(Error::cancelled("the send was aborted"));
+                        }
+                        return match failure {
+                            Some(e) => Err(e),
+                            None => Ok(last),
+                        };
+                    }
+                    _ => {}
+                }
+            }
+            Err(Error::cancelled(
+                "the session was disconnected or its client stopped before the send finished",
+            ))
+        };
+        match tokio::time::timeout_at(deadline, wait).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::timeout(TimeoutKind::SendAndWait, timeout)),
+        }
+    }
+
+    /// Waits until the on() handlers have been called for the event `seq`.
+    async fn wait_handlers(&self, seq: u64) {
+        if lock(&self.inner.handlers).dispatcher.is_none() {
+            return;
+        }
+        loop {
+            let notified = self.inner.delivered_notify.notified();
+            if self.inner.delivered.load(Ordering::Acquire) >= seq {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Calls `handler` for every event of type `kind` (`"*"` for all). Handlers run in order on a
+    /// task of their own, never on the engine: a slow handler delays other handlers, not the session.
+    /// A panicking handler is caught and traced.
+    pub fn on(&self, kind: &str, handler: impl Fn(&Event) + Send + Sync + 'static) -> Subscription {
+        let filter = (kind != "*" && !kind.is_empty()).then(|| kind.to_owned());
+        self.add_handler(filter, Arc::new(handler))
+    }
+
+    /// Calls `handler` for every event.
+    pub fn on_all(&self, handler: impl Fn(&Event) + Send + Sync + 'static) -> Subscription {
+        self.add_handler(None, Arc::new(handler))
+    }
+
+    fn add_handler(&self, filter: Option<String>, handler: Arc<HandlerFn>) -> Subscription {
+        let mut h = lock(&self.inner.handlers);
+        h.next_id += 1;
+        let id = h.next_id;
+        h.list.push((id, filter, handler));
+        if h.dispatcher.is_none() {
+            let sub = self.inner.bus.subscribe(events::DEFAULT_EVENT_BUFFER, true);
+            h.dispatcher = Some(sub.clone());
+            let weak = Arc::downgrade(&self.inner);
+            self.inner.runtime.spawn(dispatch(weak, sub));
+        }
+        Subscription {
+            session: Arc::downgrade(&self.inner),
+            id,
+        }
+    }
+
+    /// The session's events as a stream (buffer of 256 deltas; see [`EventStream`]).
+    pub fn events(&self) -> EventStream {
+        self.events_with_buffer(events::DEFAULT_EVENT_BUFFER)
+    }
+
+    /// The session's events, buffering up to `deltas` deltas before dropping them.
+    pub fn events_with_buffer(&self, deltas: usize) -> EventStream {
+        EventStream::new(self.inner.bus.subscribe(deltas, true))
+    }
+
+    /// The persisted (non-ephemeral) events so far.
+    pub fn get_events(&self) -> Vec<Event> {
+        self.inner.bus.log()
+    }
+
+    /// Aborts the running send (queued sends still run) and waits until it has ended.
+    pub async fn abort(&self) {
+        let current = lock(&self.inner.state).current.clone();
+        if let Some((no, token)) = current {
+            token.cancel();
+            self.wait_send_end(no).await;
+        }
+    }
+
+    /// Waits until send number `no` is no longer running.
+    async fn wait_send_end(&self, no: u64) {
+        loop {
+            let notified = self.inner.idle.notified();
+            if lock(&self.inner.state)
+                .current
+                .as_ref()
+                .is_none_or(|(n, _)| *n != no)
+            {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Switches the model for the next model calls (validated like at creation).
+    pub async fn set_model(&self, model: impl Into<String>) -> Result<()> {
+        let model = model.into();
+        let endpoint = self.inner.settings.provider.resolve(Some(&model))?;
+        let mut state = lock(&self.inner.state);
+        let endpoint = endpoint.with_state(state.endpoint.state().clone());
+        state.model = model;
+        state.endpoint = endpoint;
+        Ok(())
+    }
+
+    /// Ends the session: aborts the running send, drops queued ones, ends every event stream. Its
+    /// history stays with the Client, for [`resume_session`](crate::Client::resume_session).
+    pub async fn disconnect(&self) {
+        let current = {
+            let mut state = lock(&self.inner.state);
+            state.closed = true;
+            state.queue.clear();
+            state.current.clone()
+        };
+        self.inner.cancel.cancel();
+        if let Some((no, _)) = current {
+            self.wait_send_end(no).await;
+        }
+        self.inner.client.store(&self.inner);
+        self.inner.bus.close();
+    }
+}
+
+impl Session {
+    pub(crate) fn from_inner(inner: Arc<SessionInner>) -> Session {
+        Session { inner }
+    }
+}
+
+impl SessionInner {
+    /// Records that on() handlers have seen `seq`.
+    fn delivered(&self, seq: u64) {
+        self.delivered.store(seq, Ordering::Release);
+        self.delivered_notify.notify_waiters();
+    }
+}
+
+/// Calls the on() handlers for each event, in order.
+async fn dispatch(session: Weak<SessionInner>, sub: Arc<Subscriber>) {
+    let mut stream = EventStream::new(sub);
+    while let Some(item) = stream.next().await {
+        let Some(inner) = session.upgrade() else {
+            return;
+        };
+        let event = match item {
+            Ok(e) => e,
+            Err(lag) => {
+                tracing::debug!(
+                    skipped = lag.skipped,
+                    "on() handlers fell behind: deltas dropped"
+                );
+                continue;
+            }
+        };
+        let handlers: Vec<Arc<HandlerFn>> = lock(&inner.handlers)
+            .list
+            .iter()
+            .filter(|(_, f, _)| f.as_deref().is_none_or(|k| k == event.kind()))
+            .map(|(_, _, h)| h.clone())
+            .collect();
+        for h in handlers {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(&event)));
+            if result.is_err() {
+                tracing::warn!(
+                    kind = event.kind(),
+                    "an on() handler panicked; it stays registered"
+                );
+            }
+        }
+        inner.delivered(event.seq);
+    }
+}
+
+impl Drop for SessionInner {
+    fn drop(&mut self) {
+        self.bus.close();
+    }
+}
+
+#[cfg(test)]
+mod tests;

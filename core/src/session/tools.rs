@@ -1,0 +1,427 @@
+//! Tools the model may call: a name, a description, a JSON schema and an async handler; plus the
+//! permission handler that may refuse a call before it runs.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::wire::ToolSpec;
+
+/// What a tool handler may fail with (anything that is an error).
+pub type ToolError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How a tool call went, as the model and the loop see it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolResultType {
+    /// It worked.
+    #[default]
+    Success,
+    /// It failed; the model sees the text and the loop continues.
+    Failure,
+    /// It was refused; the model sees the text and the loop continues.
+    Denied,
+    /// It was rejected; the turn ends without another model call.
+    Rejected,
+}
+
+impl ToolResultType {
+    /// "success", "failure", "denied" or "rejected".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolResultType::Success => "success",
+            ToolResultType::Failure => "failure",
+            ToolResultType::Denied => "denied",
+            ToolResultType::Rejected => "rejected",
+        }
+    }
+}
+
+/// A tool's answer. Only `text_result_for_llm` reaches the model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolResult {
+    /// What the model sees.
+    pub text_result_for_llm: String,
+    /// How the call went.
+    #[serde(default)]
+    pub result_type: ToolResultType,
+    /// An error message for the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// A log line for the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_log: Option<String>,
+    /// Structured telemetry for the host; never sent to the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_telemetry: Option<Value>,
+}
+
+impl ToolResult {
+    /// A successful text result.
+    pub fn text(text: impl Into<String>) -> Self {
+        ToolResult {
+            text_result_for_llm: text.into(),
+            ..Default::default()
+        }
+    }
+
+    /// A failure the model sees (the loop continues).
+    pub fn failure(text: impl Into<String>) -> Self {
+        ToolResult {
+            text_result_for_llm: text.into(),
+            result_type: ToolResultType::Failure,
+            ..Default::default()
+        }
+    }
+
+    /// A refusal the model sees (the loop continues).
+    pub fn denied(text: impl Into<String>) -> Self {
+        ToolResult {
+            text_result_for_llm: text.into(),
+            result_type: ToolResultType::Denied,
+            ..Default::default()
+        }
+    }
+
+    /// A rejection: the turn ends without another model call.
+    pub fn rejected(text: impl Into<String>) -> Self {
+        ToolResult {
+            text_result_for_llm: text.into(),
+            result_type: ToolResultType::Rejected,
+            ..Default::default()
+        }
+    }
+
+    /// Interprets whatever a handler returned: a string is the text; an object with
+    /// `textResultForLlm` is a result object; anything else is serialised as compact JSON with
+    /// sorted keys.
+    pub fn from_value(value: Value) -> Self {
+        match value {
+            Value::String(s) => ToolResult::text(s),
+            Value::Object(ref map) if map.contains_key("textResultForLlm") => {
+                serde_json::from_value(value.clone())
+                    .unwrap_or_else(|_| ToolResult::text(sorted_json(&value)))
+            }
+            Value::Null => ToolResult::text(""),
+            other => ToolResult::text(sorted_json(&other)),
+        }
+    }
+}
+
+impl From<String> for ToolResult {
+    fn from(s: String) -> Self {
+        ToolResult::text(s)
+    }
+}
+
+impl From<&str> for ToolResult {
+    fn from(s: &str) -> Self {
+        ToolResult::text(s)
+    }
+}
+
+/// Compact JSON with object keys sorted, whatever map order serde_json was built with.
+pub fn sorted_json(value: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sort(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    sort(value).to_string()
+}
+
+/// What a handler is told about the call.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ToolInvocation {
+    /// The session.
+    pub session_id: String,
+    /// The provider's call id.
+    pub tool_call_id: String,
+    /// The tool name.
+    pub tool_name: String,
+    /// The parsed arguments.
+    pub arguments: Value,
+}
+
+type HandlerFn = dyn Fn(Value, ToolInvocation) -> BoxFuture<'static, Result<ToolResult, ToolError>>
+    + Send
+    + Sync;
+
+/// A tool: what the model sees (name, description, JSON schema) and the handler that runs it.
+#[derive(Clone)]
+pub struct Tool {
+    spec: ToolSpec,
+    handler: Arc<HandlerFn>,
+    skip_permission: bool,
+}
+
+impl Tool {
+    /// A tool with a JSON-schema `parameters` and an async handler receiving the arguments.
+    pub fn new<F, Fut, R>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(Value, ToolInvocation) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
+        R: Into<ToolResult>,
+    {
+        Tool {
+            spec: ToolSpec {
+                name: name.into(),
+                description: description.into(),
+                parameters,
+            },
+            handler: Arc::new(move |args, inv| {
+                let fut = handler(args, inv);
+                Box::pin(async move { fut.await.map(Into::into) })
+            }),
+            skip_permission: false,
+        }
+    }
+
+    /// Marks the tool as safe: the permission handler is not asked before it runs.
+    pub fn skip_permission(mut self, skip: bool) -> Self {
+        self.skip_permission = skip;
+        self
+    }
+
+    /// The tool name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// What the model sees.
+    pub fn spec(&self) -> &ToolSpec {
+        &self.spec
+    }
+
+    /// Whether the permission handler is skipped.
+    pub fn skips_permission(&self) -> bool {
+        self.skip_permission
+    }
+
+    /// Runs the handler.
+    pub fn call(
+        &self,
+        arguments: Value,
+        invocation: ToolInvocation,
+    ) -> BoxFuture<'static, Result<ToolResult, ToolError>> {
+        (self.handler)(arguments, invocation)
+    }
+}
+
+impl fmt::Debug for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tool")
+            .field("name", &self.spec.name)
+            .field("description", &self.spec.description)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A tool from a typed async function: the JSON schema comes from `P` (schemars), the arguments are
+/// deserialised into `P` (a mismatch is a failure result the model sees and can correct), and the
+/// returned value becomes the result (a string as is, anything else as compact sorted JSON, a
+/// [`ToolResult`] as itself).
+///
+/// ```
+/// use modelport::{define_tool, ToolError};
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Weather { city: String }
+/// let tool = define_tool("get_weather", "Current weather for a city", |p: Weather| async move {
+///     Ok::<_, ToolError>(format!("Sunny in {}", p.city))
+/// });
+/// assert_eq!(tool.name(), "get_weather");
+/// ```
+pub fn define_tool<P, R, F, Fut>(
+    name: impl Into<String>,
+    description: impl Into<String>,
+    handler: F,
+) -> Tool
+where
+    P: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+    R: Serialize,
+    F: Fn(P) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
+{
+    let name = name.into();
+    let mut schema = serde_json::to_value(schemars::schema_for!(P)).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut schema {
+        map.remove("$schema");
+        map.remove("title");
+    }
+    let handler = Arc::new(handler);
+    let tool_name = name.clone();
+    Tool::new(name, description, schema, move |args: Value, _inv| {
+        let parsed = serde_json::from_value::<P>(args);
+        let handler = handler.clone();
+        let tool_name = tool_name.clone();
+        async move {
+            let params = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    return Ok(ToolResult::failure(format!(
+                        "Invalid arguments for tool `{tool_name}`: {e}"
+                    )));
+                }
+            };
+            let value = handler(params).await?;
+            Ok(ToolResult::from_value(serde_json::to_value(value)?))
+        }
+    })
+}
+
+/// What the permission handler is asked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionRequest {
+    /// Always "custom-tool" here.
+    pub kind: String,
+    /// The tool the model wants to run.
+    pub tool_name: String,
+    /// The call id.
+    pub tool_call_id: String,
+    /// The arguments.
+    pub arguments: Value,
+}
+
+/// The permission handler's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum PermissionDecision {
+    /// `{kind: "approve-once"}`: run it.
+    #[serde(rename = "approve-once", alias = "approved")]
+    ApproveOnce,
+    /// `{kind: "reject", feedback?}`: do not run it; the turn ends.
+    #[serde(rename = "reject", alias = "denied-interactively-by-user")]
+    Reject {
+        /// Passed to the model after "The user rejected this tool call.".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        feedback: Option<String>,
+    },
+}
+
+type PermissionFn =
+    dyn Fn(PermissionRequest) -> BoxFuture<'static, PermissionDecision> + Send + Sync;
+
+/// Decides whether a tool call may run.
+#[derive(Clone)]
+pub struct PermissionHandler(Arc<PermissionFn>);
+
+impl PermissionHandler {
+    /// Wraps an async function.
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(PermissionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = PermissionDecision> + Send + 'static,
+    {
+        PermissionHandler(Arc::new(move |r| Box::pin(f(r))))
+    }
+
+    /// Approves everything (the default for tools the application registered).
+    pub fn approve_all() -> Self {
+        PermissionHandler::new(|_| async { PermissionDecision::ApproveOnce })
+    }
+
+    /// Asks.
+    pub fn decide(&self, request: PermissionRequest) -> BoxFuture<'static, PermissionDecision> {
+        (self.0)(request)
+    }
+}
+
+impl fmt::Debug for PermissionHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PermissionHandler")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn from_value_rules() {
+        assert_eq!(ToolResult::from_value(json!("hi")), ToolResult::text("hi"));
+        assert_eq!(
+            ToolResult::from_value(json!({"z": 1, "a": {"y": [2, {"c": 3, "b": 4}], "x": null}})),
+            ToolResult::text(r#"{"a":{"x":null,"y":[2,{"b":4,"c":3}]},"z":1}"#)
+        );
+        let r = ToolResult::from_value(json!({"textResultForLlm": "ok", "resultType": "rejected",
+                                              "toolTelemetry": {"k": 1}}));
+        assert_eq!(r.text_result_for_llm, "ok");
+        assert_eq!(r.result_type, ToolResultType::Rejected);
+        assert_eq!(r.tool_telemetry, Some(json!({"k": 1})));
+    }
+
+    #[test]
+    fn permission_decision_json() {
+        assert_eq!(
+            serde_json::to_value(PermissionDecision::ApproveOnce).unwrap(),
+            json!({"kind": "approve-once"})
+        );
+        assert_eq!(
+            serde_json::from_value::<PermissionDecision>(
+                json!({"kind": "reject", "feedback": "no"})
+            )
+            .unwrap(),
+            PermissionDecision::Reject {
+                feedback: Some("no".into())
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn define_tool_schema_validation_and_results() {
+        #[derive(Deserialize, schemars::JsonSchema)]
+        struct P {
+            city: String,
+            days: Option<u32>,
+        }
+        let tool = define_tool("w", "weather", |p: P| async move {
+            Ok::<_, ToolError>(json!({"city": p.city, "days": p.days.unwrap_or(1)}))
+        });
+        let schema = &tool.spec().parameters;
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], json!(["city"]));
+        assert!(schema.get("$schema").is_none());
+        let inv = ToolInvocation {
+            session_id: "s".into(),
+            tool_call_id: "c".into(),
+            tool_name: "w".into(),
+            arguments: Value::Null,
+        };
+        let ok = tool
+            .call(json!({"city": "Oslo"}), inv.clone())
+            .await
+            .unwrap();
+        assert_eq!(ok, ToolResult::text(r#"{"city":"Oslo","days":1}"#));
+        let bad = tool.call(json!({"town": "Oslo"}), inv).await.unwrap();
+        assert_eq!(bad.result_type, ToolResultType::Failure);
+        assert!(
+            bad.text_result_for_llm.contains("missing field `city`"),
+            "{bad:?}"
+        );
+    }
+}
