@@ -3,6 +3,8 @@
 mod client;
 pub mod error;
 pub mod provider;
+#[cfg(feature = "replay")]
+pub mod replay;
 mod secret;
 pub mod session;
 #[cfg(any(test, feature = "testing"))]
@@ -16,7 +18,9 @@ pub use provider::{
     WireApi,
 };
 pub use secret::SecretString;
-pub use transport::{HttpRequest, HttpResponse, RetryPolicy, Timeouts, Transport};
+pub use transport::{
+    HttpRequest, HttpResponse, ReqwestTransport, RetryPolicy, Timeouts, Transport,
+};
 pub use wire::{FinishReason, Message, ReasoningEffort, ToolChoice, Usage, WireFormat};
 
 pub use client::{Client, ClientOptions};

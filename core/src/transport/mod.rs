@@ -10,10 +10,13 @@ use futures::stream::BoxStream;
 use http::{HeaderMap, Method};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod mock;
+mod reqwest;
+
+pub use self::reqwest::ReqwestTransport;
 
 /// A request ready to send: what the wire adapters build.
 #[derive(Clone)]
@@ -70,10 +73,8 @@ pub trait Transport: Send + Sync + fmt::Debug + 'static {
 }
 
 /// The transport used when the Client is given none.
-pub(crate) fn default_transport(_timeouts: &Timeouts) -> Result<std::sync::Arc<dyn Transport>> {
-    Err(Error::config(
-        "no transport: the HTTP transport is not built yet; pass ClientOptions.transport",
-    ))
+pub(crate) fn default_transport(timeouts: &Timeouts) -> Result<std::sync::Arc<dyn Transport>> {
+    Ok(std::sync::Arc::new(ReqwestTransport::new(timeouts)?))
 }
 
 /// When and how often a failed model call is retried.

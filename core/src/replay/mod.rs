@@ -1,0 +1,786 @@
+//! The replay provider (feature `replay`): a loopback HTTP server that plays stored conversations in
+//! every wire format, so tests, bindings and users can work offline.
+//!
+//! Routes: `POST …/chat/completions`, `POST …/responses`, `POST …/messages`, Azure's deployment route
+//! (`/openai/deployments/{d}/chat/completions?api-version=`) and v1 route (`/openai/v1/…`), and
+//! `GET …/models`. Each request's history is matched against the loaded conversations (see
+//! [`snapshot`]); the next assistant message is served, streamed when the request asks for it, text in
+//! deltas of `delta_chars` characters, usage estimated as characters / 4. Scripted `errors:` answer
+//! before conversations. When nothing matches: HTTP 500 with an explanation of where the request
+//! departs from the closest stored conversation.
+
+pub mod snapshot;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::wire::encode::{Answer, json_body, stream_events};
+use crate::wire::{ToolCall, Usage, WireFormat};
+pub use snapshot::{ErrorStage, ScriptedError, Snapshot};
+use snapshot::{Norm, args_value, explain_mismatch, find_answer, normalize_stored, renumber};
+
+/// How to run the replay server.
+#[derive(Clone, Debug)]
+pub struct ReplayConfig {
+    /// The port on 127.0.0.1 (0 picks a free one).
+    pub port: u16,
+    /// Characters per streamed text delta (default 200; 1 for load tests).
+    pub delta_chars: usize,
+    /// A pause between streamed events (none by default).
+    pub chunk_delay: Option<Duration>,
+    /// Keep every request for inspection (on by default; off for load tests).
+    pub record: bool,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        ReplayConfig {
+            port: 0,
+            delta_chars: 200,
+            chunk_delay: None,
+            record: true,
+        }
+    }
+}
+
+/// A request the server received.
+#[derive(Clone, Debug)]
+pub struct ReplayRequest {
+    /// GET or POST.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Header names (lower case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body (`Null` when empty or not JSON).
+    pub body: Value,
+}
+
+impl ReplayRequest {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct ErrorSlot {
+    error: ScriptedError,
+    history: Option<Vec<Norm>>,
+    remaining: Option<u32>,
+}
+
+struct State {
+    config: ReplayConfig,
+    conversations: Vec<Vec<Norm>>,
+    models: Vec<String>,
+    errors: Mutex<Vec<ErrorSlot>>,
+    requests: Mutex<Vec<ReplayRequest>>,
+    request_count: AtomicU64,
+    disconnects: AtomicU64,
+    completed_streams: AtomicU64,
+    disconnect_notify: Notify,
+}
+
+/// A running replay server; stopped on [`stop`](ReplayServer::stop) or drop.
+pub struct ReplayServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ReplayServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+impl ReplayServer {
+    /// Starts a server playing the snapshots under `path` (a file or a directory).
+    pub async fn from_path(path: impl AsRef<Path>, config: ReplayConfig) -> Result<ReplayServer> {
+        let snaps = snapshot::load(path.as_ref())?;
+        Self::start(snaps.into_iter().map(|(_, s)| s).collect(), config).await
+    }
+
+    /// Starts a server playing snapshot YAML documents given as text.
+    pub async fn from_yaml(docs: &[&str], config: ReplayConfig) -> Result<ReplayServer> {
+        let snaps = docs
+            .iter()
+            .map(|d| snapshot::parse(d))
+            .collect::<Result<Vec<_>>>()?;
+        Self::start(snaps, config).await
+    }
+
+    /// Starts a server playing `snapshots`.
+    pub async fn start(snapshots: Vec<Snapshot>, config: ReplayConfig) -> Result<ReplayServer> {
+        let mut conversations = Vec::new();
+        let mut models = Vec::new();
+        let mut errors = Vec::new();
+        for s in snapshots {
+            for m in s.models {
+                if !models.contains(&m) {
+                    models.push(m);
+                }
+            }
+            for e in s.errors {
+                errors.push(ErrorSlot {
+                    history: e.messages.as_deref().map(normalize_stored),
+                    remaining: e.times,
+                    error: e,
+                });
+            }
+            for c in s.conversations {
+                conversations.push(normalize_stored(&c.messages));
+            }
+        }
+        if models.is_empty() {
+            models.push("replay-model".to_owned());
+        }
+        let listener = TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    format!("replay: cannot listen on 127.0.0.1:{}: {e}", config.port),
+                )
+            })?;
+        let addr = listener.local_addr().map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("replay: no local address: {e}"),
+            )
+        })?;
+        let state = Arc::new(State {
+            config,
+            conversations,
+            models,
+            errors: Mutex::new(errors),
+            requests: Mutex::default(),
+            request_count: AtomicU64::new(0),
+            disconnects: AtomicU64::new(0),
+            completed_streams: AtomicU64::new(0),
+            disconnect_notify: Notify::new(),
+        });
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(listener, state.clone(), shutdown.clone()));
+        Ok(ReplayServer {
+            addr,
+            state,
+            shutdown,
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT` (the Anthropic and Azure base URL).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/v1` (the OpenAI base URL).
+    pub fn openai_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The requests received (when recording).
+    pub fn requests(&self) -> Vec<ReplayRequest> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// How many requests arrived.
+    pub fn request_count(&self) -> u64 {
+        self.state.request_count.load(Ordering::SeqCst)
+    }
+
+    /// How many streams the client closed before their end.
+    pub fn disconnects(&self) -> u64 {
+        self.state.disconnects.load(Ordering::SeqCst)
+    }
+
+    /// How many streams were sent to the end.
+    pub fn completed_streams(&self) -> u64 {
+        self.state.completed_streams.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the client has closed at least `n` streams early.
+    pub async fn wait_disconnects(&self, n: u64) {
+        loop {
+            let notified = self.state.disconnect_notify.notified();
+            if self.disconnects() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Stops the server and closes its connections.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            a = listener.accept() => a,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(state, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+    connections.shutdown().await;
+}
+
+fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_str(content_type)
+            .unwrap_or(hyper::header::HeaderValue::from_static("application/json")),
+    );
+    r
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
+    full(status, "application/json", v.to_string())
+}
+
+/// Which API a path belongs to.
+enum Route {
+    Call(WireFormat),
+    Models,
+    Health,
+}
+
+fn route(path: &str) -> Option<Route> {
+    let p = path.trim_end_matches('/');
+    if p.ends_with("/chat/completions") {
+        Some(Route::Call(WireFormat::OpenAiChat))
+    } else if p.ends_with("/responses") {
+        Some(Route::Call(WireFormat::OpenAiResponses))
+    } else if p.ends_with("/messages") {
+        Some(Route::Call(WireFormat::AnthropicMessages))
+    } else if p.ends_with("/models") {
+        Some(Route::Models)
+    } else if p == "/health" {
+        Some(Route::Health)
+    } else {
+        None
+    }
+}
+
+fn openai_error(message: &str, kind: &str, code: Option<&str>) -> Value {
+    json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let n = state.request_count.fetch_add(1, Ordering::SeqCst) + 1;
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let anthropic_client = headers.iter().any(|(k, _)| k == "anthropic-version");
+    let bytes = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if state.config.record {
+        lock(&state.requests).push(ReplayRequest {
+            method: method.clone(),
+            path: if query.is_empty() {
+                path.clone()
+            } else {
+                format!("{path}?{query}")
+            },
+            headers: headers.clone(),
+            body: body.clone(),
+        });
+    }
+    let needs_version = path.starts_with("/openai/")
+        && !path.starts_with("/openai/v1/")
+        && !query.split('&').any(|kv| kv.starts_with("api-version="));
+    if needs_version {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {"code": "MissingApiVersionParameter",
+                              "message": "The api-version query parameter (?api-version=) is required for all requests."}}),
+        );
+    }
+    let mut response = match (method.as_str(), route(&path)) {
+        ("GET", Some(Route::Health)) => full(StatusCode::OK, "text/plain", "ok"),
+        ("GET", Some(Route::Models)) => models(&state, anthropic_client),
+        ("POST", Some(Route::Call(format))) => call(&state, format, &body),
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            &openai_error(
+                &format!("replay: no route for {method} {path}"),
+                "invalid_request_error",
+                Some("not_found"),
+            ),
+        ),
+    };
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("req_replay_{n}")) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+fn models(state: &State, anthropic: bool) -> Response<Body> {
+    let body = if anthropic {
+        let data: Vec<Value> = state
+            .models
+            .iter()
+            .map(|m| {
+                json!({"type": "model", "id": m, "display_name": m,
+                            "created_at": "2025-01-01T00:00:00Z"})
+            })
+            .collect();
+        json!({"data": data, "has_more": false,
+               "first_id": state.models.first(), "last_id": state.models.last()})
+    } else {
+        let data: Vec<Value> = state
+            .models
+            .iter()
+            .map(|m| {
+                json!({"id": m, "object": "model", "created": 1_727_346_178u64,
+                            "owned_by": "modelport-replay"})
+            })
+            .collect();
+        json!({"object": "list", "data": data})
+    };
+    json_response(StatusCode::OK, &body)
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+/// The request's history in matching form, and its size in characters (for the usage estimate).
+fn request_history(format: WireFormat, body: &Value) -> (Vec<Norm>, usize) {
+    let mut out = Vec::new();
+    let mut chars = 0usize;
+    let mut count = |s: &str| chars += s.chars().count();
+    match format {
+        WireFormat::OpenAiChat => {
+            for m in body["messages"].as_array().into_iter().flatten() {
+                let content = text_of(&m["content"]);
+                count(&content);
+                match m["role"].as_str() {
+                    Some("user") => out.push(Norm::User(content.trim().to_owned())),
+                    Some("assistant") => {
+                        let calls = m["tool_calls"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|c| {
+                                let args = c["function"]["arguments"].as_str().unwrap_or("");
+                                (
+                                    c["id"].as_str().unwrap_or("").to_owned(),
+                                    c["function"]["name"].as_str().unwrap_or("").to_owned(),
+                                    args_value(args),
+                                )
+                            })
+                            .collect();
+                        out.push(Norm::Assistant {
+                            content: content.trim().to_owned(),
+                            calls,
+                        });
+                    }
+                    Some("tool") => out.push(Norm::Tool {
+                        call_id: m["tool_call_id"].as_str().unwrap_or("").to_owned(),
+                        content: content.trim().to_owned(),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        WireFormat::OpenAiResponses => {
+            if let Some(text) = body["input"].as_str() {
+                count(text);
+                out.push(Norm::User(text.trim().to_owned()));
+            }
+            for item in body["input"].as_array().into_iter().flatten() {
+                match (item["type"].as_str(), item["role"].as_str()) {
+                    (Some("function_call"), _) => {
+                        let call = (
+                            item["call_id"].as_str().unwrap_or("").to_owned(),
+                            item["name"].as_str().unwrap_or("").to_owned(),
+                            args_value(item["arguments"].as_str().unwrap_or("")),
+                        );
+                        match out.last_mut() {
+                            Some(Norm::Assistant { calls, .. }) => calls.push(call),
+                            _ => out.push(Norm::Assistant {
+                                content: String::new(),
+                                calls: vec![call],
+                            }),
+                        }
+                    }
+                    (Some("function_call_output"), _) => {
+                        let content = text_of(&item["output"]);
+                        count(&content);
+                        out.push(Norm::Tool {
+                            call_id: item["call_id"].as_str().unwrap_or("").to_owned(),
+                            content: content.trim().to_owned(),
+                        });
+                    }
+                    (None | Some("message"), Some(role)) => {
+                        let content = text_of(&item["content"]);
+                        count(&content);
+                        match role {
+                            "user" => out.push(Norm::User(content.trim().to_owned())),
+                            "assistant" => out.push(Norm::Assistant {
+                                content: content.trim().to_owned(),
+                                calls: vec![],
+                            }),
+                            _ => {}
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        WireFormat::AnthropicMessages => {
+            for m in body["messages"].as_array().into_iter().flatten() {
+                let role = m["role"].as_str().unwrap_or("");
+                let blocks: Vec<Value> = match &m["content"] {
+                    Value::String(s) => vec![json!({"type": "text", "text": s})],
+                    Value::Array(a) => a.clone(),
+                    _ => vec![],
+                };
+                let mut text = String::new();
+                let mut calls = Vec::new();
+                for b in &blocks {
+                    match b["type"].as_str() {
+                        Some("text") => text.push_str(b["text"].as_str().unwrap_or("")),
+                        Some("tool_use") => calls.push((
+                            b["id"].as_str().unwrap_or("").to_owned(),
+                            b["name"].as_str().unwrap_or("").to_owned(),
+                            b["input"].clone(),
+                        )),
+                        Some("tool_result") => {
+                            let content = text_of(&b["content"]);
+                            count(&content);
+                            out.push(Norm::Tool {
+                                call_id: b["tool_use_id"].as_str().unwrap_or("").to_owned(),
+                                content: content.trim().to_owned(),
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                count(&text);
+                match role {
+                    "user" if !text.is_empty() => out.push(Norm::User(text.trim().to_owned())),
+                    "assistant" => out.push(Norm::Assistant {
+                        content: text.trim().to_owned(),
+                        calls,
+                    }),
+                    _ => {}
+                }
+            }
+        }
+    }
+    renumber(&mut out);
+    let system = match format {
+        WireFormat::OpenAiResponses => text_of(&body["instructions"]),
+        WireFormat::AnthropicMessages => text_of(&body["system"]),
+        WireFormat::OpenAiChat => String::new(),
+    };
+    chars += system.chars().count();
+    (out, chars)
+}
+
+fn estimate(chars: usize) -> u64 {
+    (chars as u64).div_ceil(4).max(1)
+}
+
+fn call(state: &Arc<State>, format: WireFormat, body: &Value) -> Response<Body> {
+    let (history, input_chars) = request_history(format, body);
+    let stream = body["stream"] == Value::Bool(true);
+    if let Some(err) = scripted_error(state, &history) {
+        return error_response(state, format, &err, stream);
+    }
+    let Some(Norm::Assistant { content, calls }) = find_answer(&state.conversations, &history)
+    else {
+        let message = explain_mismatch(&state.conversations, &history);
+        let mut r = error_body(format, 500, "replay_no_match", &message);
+        r.headers_mut().insert(
+            "x-should-retry",
+            hyper::header::HeaderValue::from_static("false"),
+        );
+        return r;
+    };
+    let tool_calls: Vec<ToolCall> = calls
+        .iter()
+        .map(|(id, name, args)| ToolCall {
+            id: id.clone(),
+            name: name.clone(),
+            arguments: args.to_string(),
+        })
+        .collect();
+    let output_chars = content.chars().count()
+        + tool_calls
+            .iter()
+            .map(|c| c.arguments.len() + c.name.len())
+            .sum::<usize>();
+    let answer = Answer {
+        text: content.clone(),
+        reasoning: None,
+        tool_calls,
+        usage: Usage {
+            input_tokens: estimate(input_chars),
+            output_tokens: estimate(output_chars),
+            ..Default::default()
+        },
+        finish: None,
+        model: body["model"].as_str().unwrap_or("replay-model").to_owned(),
+    };
+    if stream {
+        let include_usage = format != WireFormat::OpenAiChat
+            || body["stream_options"]["include_usage"] == Value::Bool(true);
+        let events = stream_events(format, &answer, state.config.delta_chars, include_usage);
+        sse(state, events)
+    } else {
+        json_response(StatusCode::OK, &json_body(format, &answer))
+    }
+}
+
+fn scripted_error(state: &State, history: &[Norm]) -> Option<ScriptedError> {
+    let mut errors = lock(&state.errors);
+    let slot = errors
+        .iter_mut()
+        .find(|s| s.remaining != Some(0) && s.history.as_deref().is_none_or(|h| h == history))?;
+    if let Some(r) = &mut slot.remaining {
+        *r -= 1;
+    }
+    Some(slot.error.clone())
+}
+
+fn anthropic_type(status: u16) -> &'static str {
+    match status {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        _ => "api_error",
+    }
+}
+
+fn openai_type(status: u16) -> &'static str {
+    match status {
+        401 => "invalid_request_error",
+        429 => "rate_limit_exceeded",
+        400..=499 => "invalid_request_error",
+        _ => "server_error",
+    }
+}
+
+fn error_body(format: WireFormat, status: u16, code: &str, message: &str) -> Response<Body> {
+    let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match format {
+        WireFormat::AnthropicMessages => json!({"type": "error",
+            "error": {"type": code, "message": message}, "request_id": "req_replay"}),
+        _ => openai_error(message, code, Some(code)),
+    };
+    json_response(status_code, &body)
+}
+
+fn error_response(
+    state: &Arc<State>,
+    format: WireFormat,
+    err: &ScriptedError,
+    stream: bool,
+) -> Response<Body> {
+    let status = err.status.unwrap_or(if err.stage == ErrorStage::Http {
+        500
+    } else {
+        200
+    });
+    let message = err
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("replay: scripted error {status}"));
+    if err.stage == ErrorStage::Http || !stream {
+        let code = err.code.clone().unwrap_or_else(|| match format {
+            WireFormat::AnthropicMessages => anthropic_type(status).to_owned(),
+            _ => openai_type(status).to_owned(),
+        });
+        let mut r = error_body(format, status, &code, &message);
+        let h = r.headers_mut();
+        let mut set = |name: &'static str, value: String| {
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
+                h.insert(name, v);
+            }
+        };
+        if let Some(s) = err.retry_after_seconds {
+            set("retry-after", format!("{s}"));
+        }
+        if let Some(ms) = err.retry_after_ms {
+            set("retry-after-ms", format!("{ms}"));
+        }
+        if let Some(raw) = &err.retry_after {
+            set("retry-after", raw.clone());
+        }
+        if let Some(retry) = err.should_retry {
+            set("x-should-retry", retry.to_string());
+        }
+        return r;
+    }
+    let code = err.code.clone().unwrap_or_else(|| match format {
+        WireFormat::AnthropicMessages => "overloaded_error".to_owned(),
+        _ => "server_error".to_owned(),
+    });
+    sse(state, mid_stream_error(format, err.stage, &code, &message))
+}
+
+/// A 200 stream that fails: right after it starts, or after some text.
+fn mid_stream_error(
+    format: WireFormat,
+    stage: ErrorStage,
+    code: &str,
+    message: &str,
+) -> Vec<String> {
+    let partial = Answer::text("Partial answer that will not be finished");
+    let mut events = stream_events(format, &partial, 8, false);
+    let keep = match (format, stage) {
+        (WireFormat::OpenAiChat, ErrorStage::BeforeOutput) => 1,
+        (WireFormat::OpenAiChat, _) => 3,
+        (WireFormat::OpenAiResponses, ErrorStage::BeforeOutput) => 2,
+        (WireFormat::OpenAiResponses, _) => 6,
+        (WireFormat::AnthropicMessages, ErrorStage::BeforeOutput) => 1,
+        (WireFormat::AnthropicMessages, _) => 5,
+    };
+    events.truncate(keep);
+    let err = match format {
+        WireFormat::OpenAiChat => format!("data: {}\n\n", openai_error(message, code, Some(code))),
+        WireFormat::OpenAiResponses => format!(
+            "event: error\ndata: {}\n\n",
+            json!({"type": "error", "code": code, "message": message, "param": null,
+                   "sequence_number": keep})
+        ),
+        WireFormat::AnthropicMessages => format!(
+            "event: error\ndata: {}\n\n",
+            json!({"type": "error", "error": {"type": code, "message": message}})
+        ),
+    };
+    events.push(err);
+    events
+}
+
+/// A streamed response; records whether the client closed it before the end.
+fn sse(state: &Arc<State>, events: Vec<String>) -> Response<Body> {
+    let (tx, rx) = mpsc::channel::<Bytes>(8);
+    let delay = state.config.chunk_delay;
+    let state = state.clone();
+    tokio::spawn(async move {
+        for (i, e) in events.into_iter().enumerate() {
+            if let (Some(d), true) = (delay, i > 0) {
+                tokio::select! {
+                    _ = tx.closed() => break,
+                    _ = tokio::time::sleep(d) => {}
+                }
+            }
+            if tx.send(Bytes::from(e)).await.is_err() {
+                break;
+            }
+        }
+        if tx.is_closed() {
+            state.disconnects.fetch_add(1, Ordering::SeqCst);
+            state.disconnect_notify.notify_waiters();
+        } else {
+            state.completed_streams.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let body = StreamBody::new(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    }));
+    let mut r = Response::new(BodyExt::boxed(body));
+    let h = r.headers_mut();
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
+    r
+}
