@@ -4,13 +4,23 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::HeaderValue;
+use serde_json::Value;
+use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
-use crate::provider::{ProviderConfig, ProviderState};
+use crate::error::{Error, ErrorKind, Result, TimeoutKind};
+use crate::models::{ListModelsHandler, ModelInfo, parse_page};
+use crate::provider::{Endpoint, ProviderConfig, ProviderState, TokenRequest};
 use crate::session::events::{Event, lock};
+use crate::session::model_call::{
+    MAX_BODY, MAX_ERROR_BODY, explain, guarded, read_body, remaining, retry_delay,
+};
 use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
-use crate::transport::{RetryPolicy, Timeouts, Transport};
+use crate::transport::{HttpRequest, RetryPolicy, Timeouts, Transport};
 use crate::wire::Message;
 
 /// How to build a [`Client`].
@@ -18,6 +28,8 @@ use crate::wire::Message;
 pub struct ClientOptions {
     /// The provider for sessions that do not name one, and for `list_models`.
     pub provider: Option<ProviderConfig>,
+    /// The application's own model list; replaces the provider's endpoint (no fallback).
+    pub on_list_models: Option<ListModelsHandler>,
     /// The transport (the reqwest HTTP transport when absent).
     pub transport: Option<Arc<dyn Transport>>,
     /// Retries for every provider that does not set its own.
@@ -30,6 +42,7 @@ impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientOptions")
             .field("provider", &self.provider)
+            .field("on_list_models", &self.on_list_models)
             .field("transport", &self.transport)
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
@@ -41,6 +54,12 @@ impl ClientOptions {
     /// Sets the default provider.
     pub fn with_provider(mut self, provider: ProviderConfig) -> Self {
         self.provider = Some(provider);
+        self
+    }
+
+    /// Sets the model-list handler.
+    pub fn with_on_list_models(mut self, handler: ListModelsHandler) -> Self {
+        self.on_list_models = Some(handler);
         self
     }
 
@@ -81,6 +100,8 @@ pub(crate) struct ClientShared {
     default_state: Arc<ProviderState>,
     sessions: Mutex<HashMap<String, Weak<SessionInner>>>,
     stored: Mutex<HashMap<String, Stored>>,
+    on_list_models: Option<ListModelsHandler>,
+    models: OnceCell<Vec<ModelInfo>>,
 }
 
 impl ClientShared {
@@ -134,6 +155,8 @@ impl Client {
                 default_state: Arc::default(),
                 sessions: Mutex::default(),
                 stored: Mutex::default(),
+                on_list_models: options.on_list_models,
+                models: OnceCell::new(),
             }),
         })
     }
@@ -256,6 +279,135 @@ impl Client {
             Session::from_inner(inner).disconnect().await;
         }
         Vec::new()
+    }
+
+    /// The models available: the `on_list_models` handler's list when set (no fallback), otherwise
+    /// the default provider's list endpoint, normalised to [`ModelInfo`]. Cached for the Client's life
+    /// after the first success.
+    pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
+        self.shared
+            .models
+            .get_or_try_init(|| async {
+                if let Some(handler) = &self.shared.on_list_models {
+                    return handler.call().await;
+                }
+                let provider = self.shared.default_provider.as_ref().ok_or_else(|| {
+                    Error::config(
+                        "list_models needs a provider: set ClientOptions.provider, or \
+                         ClientOptions.on_list_models to supply the list yourself",
+                    )
+                })?;
+                // The model is not part of a list request; any valid name routes it.
+                let endpoint = provider
+                    .resolve(Some("list-models"))?
+                    .with_state(self.shared.default_state.clone());
+                let mut models = Vec::new();
+                let mut cursor: Option<String> = None;
+                loop {
+                    let mut url = endpoint.models_url().to_owned();
+                    if endpoint.provider_type() == crate::ProviderType::Anthropic {
+                        let sep = if url.contains('?') { '&' } else { '?' };
+                        url.push_str(&format!("{sep}limit=1000"));
+                        if let Some(after) = &cursor {
+                            url.push_str(&format!("&after_id={after}"));
+                        }
+                    }
+                    let body = self.get_json(&endpoint, &url).await?;
+                    let (page, next) = parse_page(&body);
+                    models.extend(page);
+                    match next {
+                        Some(n) if cursor.as_ref() != Some(&n) => cursor = Some(n),
+                        _ => break,
+                    }
+                }
+                Ok(models)
+            })
+            .await
+            .cloned()
+    }
+
+    /// GETs `url` from the provider as JSON, with its auth, the timeouts and the retry policy.
+    async fn get_json(&self, endpoint: &Endpoint, url: &str) -> Result<Value> {
+        let policy = endpoint
+            .retry()
+            .cloned()
+            .unwrap_or_else(|| self.shared.retry.clone());
+        let timeouts = endpoint
+            .timeouts()
+            .cloned()
+            .unwrap_or_else(|| self.shared.timeouts.clone());
+        let cancel = &self.shared.root;
+        let mut retries = 0;
+        let mut refreshed = false;
+        loop {
+            let mut headers = endpoint.headers().clone();
+            headers.remove(http::header::CONTENT_TYPE);
+            headers.insert(
+                http::header::ACCEPT,
+                HeaderValue::from_static("application/json"),
+            );
+            if let Some(tp) = endpoint.token_provider() {
+                let request = TokenRequest {
+                    provider_name: endpoint.provider_type().as_str().to_owned(),
+                    session_id: None,
+                };
+                let token = endpoint.state().token(tp, request).await?;
+                let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| Error::new(ErrorKind::Auth, "the token has invalid characters"))?;
+                v.set_sensitive(true);
+                headers.insert(http::header::AUTHORIZATION, v);
+            }
+            let request = HttpRequest {
+                method: http::Method::GET,
+                url: url.to_owned(),
+                headers,
+                body: Bytes::new(),
+            };
+            let deadline = Instant::now() + timeouts.total;
+            let result = async {
+                let send = self.shared.transport.send(request);
+                let limit = timeouts.first_byte.min(remaining(deadline));
+                let mut response =
+                    guarded(cancel, &timeouts, limit, TimeoutKind::FirstByte, send).await??;
+                let ok = (200..300).contains(&response.status);
+                let max = if ok { MAX_BODY } else { MAX_ERROR_BODY };
+                let bytes =
+                    read_body(cancel, &timeouts, &mut response.body, deadline, max, !ok).await?;
+                if !ok {
+                    let e =
+                        crate::wire::error::parse_error(response.status, &response.headers, &bytes);
+                    return Err(explain(e, endpoint));
+                }
+                serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Decode,
+                        format!("the model list from {url} is not JSON: {e}"),
+                    )
+                })
+            }
+            .await
+            .map_err(|e| endpoint.scrub(e));
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e)
+                    if e.status() == Some(401)
+                        && endpoint.token_provider().is_some()
+                        && !refreshed =>
+                {
+                    refreshed = true;
+                    endpoint.state().drop_token();
+                }
+                Err(e) if e.is_retryable() && retries < policy.max_retries => {
+                    retries += 1;
+                    let delay = retry_delay(&policy, retries, e.retry_after());
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Err(Error::cancelled("the client was stopped")),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Whether `stop()` was called.

@@ -2,6 +2,7 @@
 
 mod client;
 pub mod error;
+pub mod models;
 pub mod provider;
 #[cfg(feature = "replay")]
 pub mod replay;
@@ -24,6 +25,7 @@ pub use transport::{
 pub use wire::{FinishReason, Message, ReasoningEffort, ToolChoice, Usage, WireFormat};
 
 pub use client::{Client, ClientOptions};
+pub use models::{ListModelsHandler, ModelCapabilities, ModelInfo, ModelLimits, ModelSupports};
 pub use session::events::{Event, EventData, EventStream, Lagged};
 pub use session::tools::{
     PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,

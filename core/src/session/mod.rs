@@ -2,7 +2,7 @@
 
 mod engine;
 pub mod events;
-mod model_call;
+pub(crate) mod model_call;
 pub mod tools;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -24,7 +24,7 @@ use crate::wire::{
 /// The largest non-streaming response body read (a bigger one is an error, not an OOM).
 pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
 /// The largest error body read; the rest is ignored.
-const MAX_ERROR_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_ERROR_BODY: usize = 1024 * 1024;
 
 /// A successful call.
 pub(crate) struct CallOutput {
@@ -261,30 +261,31 @@ pub(crate) fn retry_delay(policy: &RetryPolicy, n: u32, retry_after: Option<Dura
     base.mul_f64(1.0 - 0.25 * fastrand::f64())
 }
 
-/// Waits for `fut` under the call's cancellation and the given timeout.
-async fn guarded<T>(
-    ctx: &CallContext<'_>,
+/// Waits for `fut` under `cancel` and the given timeout; `limit` may be cut short by the total budget,
+/// in which case the total timeout is reported.
+pub(crate) async fn guarded<T>(
+    cancel: &CancellationToken,
+    timeouts: &Timeouts,
     limit: Duration,
     kind: TimeoutKind,
     fut: impl Future<Output = T>,
 ) -> Result<T, Error> {
     tokio::select! {
         biased;
-        _ = ctx.cancel.cancelled() => Err(Error::cancelled("aborted")),
+        _ = cancel.cancelled() => Err(Error::cancelled("aborted")),
         r = tokio::time::timeout(limit, fut) => r.map_err(|_| {
             let configured = match kind {
-                TimeoutKind::FirstByte => ctx.timeouts.first_byte,
-                TimeoutKind::Idle => ctx.timeouts.idle,
-                _ => ctx.timeouts.total,
+                TimeoutKind::FirstByte => timeouts.first_byte,
+                TimeoutKind::Idle => timeouts.idle,
+                _ => timeouts.total,
             };
-            // The total budget may be what ran out even while waiting for a byte.
-            if limit < configured { Error::timeout(TimeoutKind::Total, ctx.timeouts.total) }
+            if limit < configured { Error::timeout(TimeoutKind::Total, timeouts.total) }
             else { Error::timeout(kind, configured) }
         }),
     }
 }
 
-fn remaining(deadline: Instant) -> Duration {
+pub(crate) fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
@@ -299,7 +300,8 @@ async fn attempt(
     let t = &ctx.timeouts;
     let send = ctx.session.client.transport.send(request);
     let response = guarded(
-        ctx,
+        ctx.cancel,
+        t,
         t.first_byte.min(remaining(deadline)),
         TimeoutKind::FirstByte,
         send,
@@ -310,7 +312,7 @@ async fn attempt(
 
     let mut body = response.body;
     if !(200..300).contains(&response.status) {
-        let bytes = read_body(ctx, &mut body, deadline, MAX_ERROR_BODY, true)
+        let bytes = read_body(ctx.cancel, t, &mut body, deadline, MAX_ERROR_BODY, true)
             .await
             .map_err(AttemptError::before_output)?;
         let err = wire::error::parse_error(response.status, &response.headers, &bytes);
@@ -320,7 +322,7 @@ async fn attempt(
         )));
     }
     if !ctx.stream {
-        let bytes = read_body(ctx, &mut body, deadline, MAX_BODY, false)
+        let bytes = read_body(ctx.cancel, t, &mut body, deadline, MAX_BODY, false)
             .await
             .map_err(AttemptError::before_output)?;
         return wire::parse_response(ctx.endpoint.wire_format(), &bytes)
@@ -342,7 +344,15 @@ async fn attempt(
             output_emitted: progress.output_emitted(),
             usage: progress.usage,
         };
-        let next = match guarded(ctx, limit.min(remaining(deadline)), kind, body.next()).await {
+        let next = match guarded(
+            ctx.cancel,
+            t,
+            limit.min(remaining(deadline)),
+            kind,
+            body.next(),
+        )
+        .await
+        {
             Ok(n) => n,
             Err(e) => return Err(fail(e, progress)),
         };
@@ -413,8 +423,9 @@ fn on_stream_event(
 }
 
 /// Reads a whole body under the timeouts, up to `limit` bytes (more is an error unless `truncate`).
-async fn read_body(
-    ctx: &CallContext<'_>,
+pub(crate) async fn read_body(
+    cancel: &CancellationToken,
+    timeouts: &Timeouts,
     body: &mut BodyStream,
     deadline: Instant,
     limit: usize,
@@ -424,12 +435,20 @@ async fn read_body(
     let mut first = true;
     loop {
         let (wait, kind) = if first {
-            (ctx.timeouts.first_byte, TimeoutKind::FirstByte)
+            (timeouts.first_byte, TimeoutKind::FirstByte)
         } else {
-            (ctx.timeouts.idle, TimeoutKind::Idle)
+            (timeouts.idle, TimeoutKind::Idle)
         };
         first = false;
-        match guarded(ctx, wait.min(remaining(deadline)), kind, body.next()).await? {
+        match guarded(
+            cancel,
+            timeouts,
+            wait.min(remaining(deadline)),
+            kind,
+            body.next(),
+        )
+        .await?
+        {
             Some(Ok(chunk)) => {
                 if buf.len() + chunk.len() > limit {
                     if truncate {

@@ -1,0 +1,1 @@
+//! Python binding of modelport: placeholder until the Python binding issue lands.
