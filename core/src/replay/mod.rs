@@ -524,6 +524,12 @@ fn request_history(format: WireFormat, body: &Value) -> (Vec<Norm>, usize) {
                 let mut calls = Vec::new();
                 for b in &blocks {
                     match b["type"].as_str() {
+                        // Same-role turns are merged on this wire: each user text block was a turn.
+                        Some("text") if role == "user" => {
+                            let t = b["text"].as_str().unwrap_or("");
+                            count(t);
+                            out.push(Norm::User(t.trim().to_owned()));
+                        }
                         Some("text") => text.push_str(b["text"].as_str().unwrap_or("")),
                         Some("tool_use") => calls.push((
                             b["id"].as_str().unwrap_or("").to_owned(),
@@ -542,13 +548,11 @@ fn request_history(format: WireFormat, body: &Value) -> (Vec<Norm>, usize) {
                     }
                 }
                 count(&text);
-                match role {
-                    "user" if !text.is_empty() => out.push(Norm::User(text.trim().to_owned())),
-                    "assistant" => out.push(Norm::Assistant {
+                if role == "assistant" {
+                    out.push(Norm::Assistant {
                         content: text.trim().to_owned(),
                         calls,
-                    }),
-                    _ => {}
+                    });
                 }
             }
         }
