@@ -4,8 +4,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use http::HeaderValue;
 use serde_json::Value;
@@ -17,7 +15,7 @@ use crate::models::{ListModelsHandler, ModelInfo, parse_page};
 use crate::provider::{Endpoint, ProviderConfig, ProviderState, TokenRequest};
 use crate::session::events::{Event, lock};
 use crate::session::model_call::{
-    MAX_BODY, MAX_ERROR_BODY, explain, guarded, read_body, remaining, retry_delay,
+    MAX_BODY, MAX_ERROR_BODY, Watch, explain, read_body, retry_delay,
 };
 use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
 use crate::transport::{HttpRequest, RetryPolicy, Timeouts, Transport};
@@ -363,16 +361,13 @@ impl Client {
                 headers,
                 body: Bytes::new(),
             };
-            let deadline = Instant::now() + timeouts.total;
             let result = async {
+                let mut watch = Watch::new(cancel, &timeouts);
                 let send = self.shared.transport.send(request);
-                let limit = timeouts.first_byte.min(remaining(deadline));
-                let mut response =
-                    guarded(cancel, &timeouts, limit, TimeoutKind::FirstByte, send).await??;
+                let mut response = watch.wait(TimeoutKind::FirstByte, send).await??;
                 let ok = (200..300).contains(&response.status);
                 let max = if ok { MAX_BODY } else { MAX_ERROR_BODY };
-                let bytes =
-                    read_body(cancel, &timeouts, &mut response.body, deadline, max, !ok).await?;
+                let bytes = read_body(&mut watch, &mut response.body, max, !ok).await?;
                 if !ok {
                     let e =
                         crate::wire::error::parse_error(response.status, &response.headers, &bytes);

@@ -24,9 +24,16 @@ use crate::secret::SecretString;
 use crate::transport::{RetryPolicy, Timeouts};
 use crate::wire::WireFormat;
 
-/// A validated provider with its routes computed: what the engine and the transport use.
+/// A validated provider with its routes computed: what the engine and the transport use. Cheap to
+/// clone (shared).
 #[derive(Clone)]
 pub struct Endpoint {
+    inner: Arc<Routes>,
+    state: Arc<ProviderState>,
+}
+
+/// The immutable part of an [`Endpoint`].
+struct Routes {
     provider_type: ProviderType,
     wire: WireFormat,
     call_url: String,
@@ -40,7 +47,6 @@ pub struct Endpoint {
     retry: Option<RetryPolicy>,
     timeouts: Option<Timeouts>,
     base_url: String,
-    state: Arc<ProviderState>,
 }
 
 /// What a provider teaches us at run time, shared by the sessions that use it: the last bearer token
@@ -355,7 +361,7 @@ impl Endpoint {
             );
         }
 
-        Ok(Endpoint {
+        let routes = Routes {
             provider_type: ty,
             wire,
             call_url,
@@ -369,70 +375,74 @@ impl Endpoint {
             retry: config.retry.clone(),
             timeouts: config.timeouts.clone(),
             base_url: raw.to_owned(),
+        };
+        Ok(Endpoint {
+            inner: Arc::new(routes),
             state: Arc::default(),
         })
     }
 
     /// The provider type.
     pub fn provider_type(&self) -> ProviderType {
-        self.provider_type
+        self.inner.provider_type
     }
 
     /// The wire format requests are built in.
     pub fn wire_format(&self) -> WireFormat {
-        self.wire
+        self.inner.wire
     }
 
     /// The URL of a model call (chat completions, responses or messages), query included.
     pub fn call_url(&self) -> &str {
-        &self.call_url
+        &self.inner.call_url
     }
 
     /// The URL that lists models.
     pub fn models_url(&self) -> &str {
-        &self.models_url
+        &self.inner.models_url
     }
 
     /// The base URL as configured.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.inner.base_url
     }
 
     /// Headers for every request: content type, user agent, static auth, then the provider's own.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.inner.headers
     }
 
     /// The token provider, when bearer tokens are fetched per request.
     pub fn token_provider(&self) -> Option<&TokenProvider> {
-        self.token_provider.as_ref()
+        self.inner.token_provider.as_ref()
     }
 
     /// The model name sent on the wire (the deployment name on Azure).
     pub fn wire_model(&self) -> &str {
-        &self.wire_model
+        &self.inner.wire_model
     }
 
     /// The configured output cap.
     pub fn max_output_tokens(&self) -> Option<u32> {
-        self.max_output_tokens
+        self.inner.max_output_tokens
     }
 
     /// For Azure's versioned route: the deployment and api-version used (for 404 messages).
     pub fn azure_deployment(&self) -> Option<(&str, &str)> {
-        self.azure_deployment
+        self.inner
+            .azure_deployment
             .as_ref()
             .map(|(d, v)| (d.as_str(), v.as_str()))
     }
 
     /// The provider's retry policy override.
     pub fn retry(&self) -> Option<&RetryPolicy> {
-        self.retry.as_ref()
+        self.inner.retry.as_ref()
     }
 
     /// The provider's timeouts override.
     pub fn timeouts(&self) -> Option<&Timeouts> {
-        self.timeouts.as_ref()
+        self.inner.timeouts.as_ref()
     }
 
     /// The run-time state shared with other endpoints of the same provider.
@@ -448,7 +458,12 @@ impl Endpoint {
 
     /// Removes this provider's secrets from an error message (providers sometimes echo the key).
     pub fn scrub(&self, error: Error) -> Error {
-        let secrets: Vec<&str> = self.secrets.iter().map(SecretString::expose).collect();
+        let secrets: Vec<&str> = self
+            .inner
+            .secrets
+            .iter()
+            .map(SecretString::expose)
+            .collect();
         error.redact(&secrets)
     }
 }
@@ -456,10 +471,10 @@ impl Endpoint {
 impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Endpoint")
-            .field("type", &self.provider_type.as_str())
-            .field("wire", &self.wire)
-            .field("call_url", &self.call_url)
-            .field("wire_model", &self.wire_model)
+            .field("type", &self.inner.provider_type.as_str())
+            .field("wire", &self.inner.wire)
+            .field("call_url", &self.inner.call_url)
+            .field("wire_model", &self.inner.wire_model)
             .finish_non_exhaustive()
     }
 }

@@ -29,47 +29,67 @@ pub(crate) const INTERRUPTED: &str =
 
 /// Runs queued sends one after the other until the queue is empty.
 pub(crate) async fn run_queue(session: Arc<SessionInner>) {
-    loop {
-        let next = {
-            let mut state = lock(&session.state);
-            match state.queue.pop_front() {
-                Some(pending) if !state.closed => {
-                    state.sends += 1;
-                    let token = session.cancel.child_token();
-                    state.current = Some((state.sends, token.clone()));
-                    Some((pending, token))
-                }
-                _ => {
-                    state.queue.clear();
-                    state.running = false;
-                    state.current = None;
-                    None
-                }
-            }
-        };
-        let Some((pending, token)) = next else {
-            session.idle.notify_waiters();
-            return;
-        };
-        let run = std::panic::AssertUnwindSafe(run_send(&session, pending, &token));
-        if let Err(panic) = run.catch_unwind().await {
-            // A bug in modelport must not wedge the session: report it and stay usable.
-            let message = panic_message(&panic);
-            tracing::error!(%message, "the session engine panicked");
-            let err = Error::new(
-                ErrorKind::Server,
-                format!("internal error in modelport: {message}"),
-            );
-            session
-                .bus
-                .emit(EventData::SessionError(SessionErrorData::from_error(&err)));
-            session
-                .bus
-                .emit(EventData::SessionIdle(SessionIdleData::default()));
-        }
-        lock(&session.state).current = None;
+    while run_next(&session).await {}
+}
+
+/// After a send driven by its caller: hands the rest of the queue to a task, or marks the session
+/// idle when nothing is queued.
+pub(crate) fn continue_queue(session: Arc<SessionInner>) {
+    let mut state = lock(&session.state);
+    if state.queue.is_empty() || state.closed {
+        state.queue.clear();
+        state.running = false;
+        drop(state);
         session.idle.notify_waiters();
+    } else {
+        drop(state);
+        let runtime = session.runtime.clone();
+        runtime.spawn(run_queue(session));
     }
+}
+
+/// Runs the next queued send; `false` when the queue was empty (the session is then idle).
+pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
+    let next = {
+        let mut state = lock(&session.state);
+        match state.queue.pop_front() {
+            Some(pending) if !state.closed => {
+                state.sends += 1;
+                let token = session.cancel.child_token();
+                state.current = Some((state.sends, token.clone()));
+                Some((pending, token))
+            }
+            _ => {
+                state.queue.clear();
+                state.running = false;
+                state.current = None;
+                None
+            }
+        }
+    };
+    let Some((pending, token)) = next else {
+        session.idle.notify_waiters();
+        return false;
+    };
+    let run = std::panic::AssertUnwindSafe(run_send(session, pending, &token));
+    if let Err(panic) = run.catch_unwind().await {
+        // A bug in modelport must not wedge the session: report it and stay usable.
+        let message = panic_message(&panic);
+        tracing::error!(%message, "the session engine panicked");
+        let err = Error::new(
+            ErrorKind::Server,
+            format!("internal error in modelport: {message}"),
+        );
+        session
+            .bus
+            .emit(EventData::SessionError(SessionErrorData::from_error(&err)));
+        session
+            .bus
+            .emit(EventData::SessionIdle(SessionIdleData::default()));
+    }
+    lock(&session.state).current = None;
+    session.idle.notify_waiters();
+    true
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -133,7 +153,8 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             turn_id: turn_id.clone(),
         };
         session.bus.emit(EventData::TurnStart(turn()));
-        let output = match model_call::call(session, &turn_id, &headers, cancel).await {
+        // Boxed: keeps this future small, so running it inline or spawning it copies little.
+        let output = match Box::pin(model_call::call(session, &turn_id, &headers, cancel)).await {
             Ok(o) => o,
             Err(CallError::Cancelled(usage)) => {
                 session.bus.emit(EventData::Abort(AbortData {

@@ -20,7 +20,7 @@ use crate::client::ClientShared;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::provider::{Endpoint, ProviderConfig};
 use crate::wire::{Message, ReasoningEffort, ToolChoice, ToolSpec};
-use events::{Attachment, EventBus, EventData, EventStream, Subscriber, lock};
+use events::{Attachment, EventBus, EventData, EventStream, Interest, Subscriber, lock};
 pub use events::{Event, Lagged};
 use tools::{PermissionHandler, Tool};
 
@@ -291,7 +291,7 @@ pub(crate) struct SessionInner {
     /// The seq of the last event the on() handlers have been called for.
     delivered: AtomicU64,
     delivered_notify: Notify,
-    runtime: tokio::runtime::Handle,
+    pub runtime: tokio::runtime::Handle,
 }
 
 /// A conversation with one model. Cheap to clone; every clone is the same session.
@@ -449,7 +449,16 @@ impl Session {
     /// Sends a message; returns the id of its `user.message` event. While a send is running the
     /// message is queued and runs after it.
     pub async fn send(&self, options: impl Into<SendOptions>) -> Result<String> {
-        let options = options.into();
+        let (id, runner) = self.enqueue(options.into())?;
+        if runner {
+            let inner = self.inner.clone();
+            self.inner.runtime.spawn(engine::run_queue(inner));
+        }
+        Ok(id)
+    }
+
+    /// Queues a send; also says whether the caller must start running the queue.
+    fn enqueue(&self, options: SendOptions) -> Result<(String, bool)> {
         if options.prompt.trim().is_empty() && options.attachments.is_empty() {
             return Err(Error::config(
                 "prompt is empty: send some text (or an image attachment)",
@@ -457,35 +466,30 @@ impl Session {
         }
         let headers = request_headers(&options)?;
         let event_id = events::new_id();
-        let start = {
-            let mut state = lock(&self.inner.state);
-            if state.closed {
-                return Err(Error::config(
-                    "the session is disconnected: resume it with client.resume_session(id, config)",
-                ));
-            }
-            if self.inner.cancel.is_cancelled() {
-                return Err(Error::cancelled(
-                    "the client is stopped: create a new Client",
-                ));
-            }
-            state.queue.push_back(PendingSend {
-                event_id: event_id.clone(),
-                options,
-                headers,
-            });
-            !std::mem::replace(&mut state.running, true)
-        };
-        if start {
-            let inner = self.inner.clone();
-            self.inner.runtime.spawn(engine::run_queue(inner));
+        let mut state = lock(&self.inner.state);
+        if state.closed {
+            return Err(Error::config(
+                "the session is disconnected: resume it with client.resume_session(id, config)",
+            ));
         }
-        Ok(event_id)
+        if self.inner.cancel.is_cancelled() {
+            return Err(Error::cancelled(
+                "the client is stopped: create a new Client",
+            ));
+        }
+        state.queue.push_back(PendingSend {
+            event_id: event_id.clone(),
+            options,
+            headers,
+        });
+        let runner = !std::mem::replace(&mut state.running, true);
+        Ok((event_id, runner))
     }
 
     /// Sends a message and waits until the session is idle; returns the last `assistant.message` of
     /// the send (none when it ended without one). On timeout (default 60 s) this returns a
-    /// [`TimeoutKind::SendAndWait`] error and the turn keeps running. An aborted send returns
+    /// [`TimeoutKind::SendAndWait`] error and the turn keeps running; dropping this future does not
+    /// stop the turn either (use [`abort`](Session::abort)). An aborted send returns
     /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled); a failed one returns its error.
     pub async fn send_and_wait(
         &self,
@@ -495,9 +499,24 @@ impl Session {
         let timeout = timeout.unwrap_or(DEFAULT_SEND_AND_WAIT_TIMEOUT);
         let deadline = tokio::time::Instant::now() + timeout;
         // Subscribe before sending so that nothing of this send is missed.
-        let mut stream = EventStream::new(self.inner.bus.subscribe(1, false));
-        let id = self.send(options).await?;
+        let mut stream = EventStream::new(self.inner.bus.subscribe(1, Interest::Outcome));
+        let (id, runner) = self.enqueue(options.into())?;
+        // When the session was idle, this send runs right here, without a task hop; if the caller
+        // stops waiting, the rest of the turn moves to a task and completes.
+        let mut inline = runner.then(|| {
+            let inner = self.inner.clone();
+            Detachable::new(
+                async move {
+                    engine::run_next(&inner).await;
+                    engine::continue_queue(inner);
+                },
+                self.inner.runtime.clone(),
+            )
+        });
         let wait = async {
+            if let Some(run) = inline.as_mut() {
+                run.await;
+            }
             let mut started = false;
             let mut last = None;
             let mut failure = None;
@@ -564,7 +583,10 @@ impl Session {
         let id = h.next_id;
         h.list.push((id, filter, handler));
         if h.dispatcher.is_none() {
-            let sub = self.inner.bus.subscribe(events::DEFAULT_EVENT_BUFFER, true);
+            let sub = self
+                .inner
+                .bus
+                .subscribe(events::DEFAULT_EVENT_BUFFER, Interest::All);
             h.dispatcher = Some(sub.clone());
             let weak = Arc::downgrade(&self.inner);
             self.inner.runtime.spawn(dispatch(weak, sub));
@@ -582,7 +604,7 @@ impl Session {
 
     /// The session's events, buffering up to `deltas` deltas before dropping them.
     pub fn events_with_buffer(&self, deltas: usize) -> EventStream {
-        EventStream::new(self.inner.bus.subscribe(deltas, true))
+        EventStream::new(self.inner.bus.subscribe(deltas, Interest::All))
     }
 
     /// The persisted (non-ephemeral) events so far.
@@ -654,6 +676,50 @@ impl SessionInner {
     fn delivered(&self, seq: u64) {
         self.delivered.store(seq, Ordering::Release);
         self.delivered_notify.notify_waiters();
+    }
+}
+
+/// A future run by its caller that, if dropped before it finishes, finishes on a task instead.
+struct Detachable {
+    fut: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Detachable {
+    fn new(
+        fut: impl Future<Output = ()> + Send + 'static,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Detachable {
+            fut: Some(Box::pin(fut)),
+            runtime,
+        }
+    }
+}
+
+impl Future for Detachable {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let Some(fut) = self.fut.as_mut() else {
+            return std::task::Poll::Ready(());
+        };
+        let ready = fut.as_mut().poll(cx);
+        if ready.is_ready() {
+            self.fut = None;
+        }
+        ready
+    }
+}
+
+impl Drop for Detachable {
+    fn drop(&mut self) {
+        if let Some(fut) = self.fut.take() {
+            self.runtime.spawn(fut);
+        }
     }
 }
 

@@ -2,12 +2,13 @@
 //! is retryable, enforce the timeouts, and turn the response (streamed or not) into events and a
 //! [`ModelResponse`].
 
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use http::HeaderValue;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::SessionInner;
 use super::events::{
@@ -261,32 +262,53 @@ pub(crate) fn retry_delay(policy: &RetryPolicy, n: u32, retry_after: Option<Dura
     base.mul_f64(1.0 - 0.25 * fastrand::f64())
 }
 
-/// Waits for `fut` under `cancel` and the given timeout; `limit` may be cut short by the total budget,
-/// in which case the total timeout is reported.
-pub(crate) async fn guarded<T>(
-    cancel: &CancellationToken,
-    timeouts: &Timeouts,
-    limit: Duration,
-    kind: TimeoutKind,
-    fut: impl Future<Output = T>,
-) -> Result<T, Error> {
-    tokio::select! {
-        biased;
-        _ = cancel.cancelled() => Err(Error::cancelled("aborted")),
-        r = tokio::time::timeout(limit, fut) => r.map_err(|_| {
-            let configured = match kind {
-                TimeoutKind::FirstByte => timeouts.first_byte,
-                TimeoutKind::Idle => timeouts.idle,
-                _ => timeouts.total,
-            };
-            if limit < configured { Error::timeout(TimeoutKind::Total, timeouts.total) }
-            else { Error::timeout(kind, configured) }
-        }),
-    }
+/// The waits of one HTTP exchange under its cancellation token and timeouts. One timer and one
+/// cancellation waiter serve every wait (making them per body chunk costs a lock each).
+pub(crate) struct Watch<'a> {
+    cancelled: Pin<Box<WaitForCancellationFuture<'a>>>,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    timeouts: &'a Timeouts,
+    deadline: tokio::time::Instant,
 }
 
-pub(crate) fn remaining(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
+impl<'a> Watch<'a> {
+    /// Starts the clock of the exchange (the total timeout runs from now).
+    pub(crate) fn new(cancel: &'a CancellationToken, timeouts: &'a Timeouts) -> Self {
+        let deadline = tokio::time::Instant::now() + timeouts.total;
+        Watch {
+            cancelled: Box::pin(cancel.cancelled()),
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            timeouts,
+            deadline,
+        }
+    }
+
+    /// Waits for `fut` within the `kind` timeout (first byte or idle gap), or the total budget when
+    /// that ends first.
+    pub(crate) async fn wait<T>(
+        &mut self,
+        kind: TimeoutKind,
+        fut: impl Future<Output = T>,
+    ) -> Result<T> {
+        let phase = match kind {
+            TimeoutKind::FirstByte => self.timeouts.first_byte,
+            TimeoutKind::Idle => self.timeouts.idle,
+            _ => self.timeouts.total,
+        };
+        let phase_end = tokio::time::Instant::now() + phase;
+        let (end, kind, after) = if phase_end < self.deadline {
+            (phase_end, kind, phase)
+        } else {
+            (self.deadline, TimeoutKind::Total, self.timeouts.total)
+        };
+        self.sleep.as_mut().reset(end);
+        tokio::select! {
+            biased;
+            _ = self.cancelled.as_mut() => Err(Error::cancelled("aborted")),
+            _ = self.sleep.as_mut() => Err(Error::timeout(kind, after)),
+            v = fut => Ok(v),
+        }
+    }
 }
 
 /// One HTTP attempt.
@@ -296,23 +318,17 @@ async fn attempt(
     progress: &mut Progress,
     start: Instant,
 ) -> Result<ModelResponse, AttemptError> {
-    let deadline = start + ctx.timeouts.total;
-    let t = &ctx.timeouts;
+    let mut watch = Watch::new(ctx.cancel, ctx.timeouts);
     let send = ctx.session.client.transport.send(request);
-    let response = guarded(
-        ctx.cancel,
-        t,
-        t.first_byte.min(remaining(deadline)),
-        TimeoutKind::FirstByte,
-        send,
-    )
-    .await
-    .and_then(|r| r)
-    .map_err(|e| AttemptError::before_output(ctx.endpoint.scrub(e)))?;
+    let response = watch
+        .wait(TimeoutKind::FirstByte, send)
+        .await
+        .and_then(|r| r)
+        .map_err(|e| AttemptError::before_output(ctx.endpoint.scrub(e)))?;
 
     let mut body = response.body;
     if !(200..300).contains(&response.status) {
-        let bytes = read_body(ctx.cancel, t, &mut body, deadline, MAX_ERROR_BODY, true)
+        let bytes = read_body(&mut watch, &mut body, MAX_ERROR_BODY, true)
             .await
             .map_err(AttemptError::before_output)?;
         let err = wire::error::parse_error(response.status, &response.headers, &bytes);
@@ -322,7 +338,7 @@ async fn attempt(
         )));
     }
     if !ctx.stream {
-        let bytes = read_body(ctx.cancel, t, &mut body, deadline, MAX_BODY, false)
+        let bytes = read_body(&mut watch, &mut body, MAX_BODY, false)
             .await
             .map_err(AttemptError::before_output)?;
         return wire::parse_response(ctx.endpoint.wire_format(), &bytes)
@@ -334,25 +350,17 @@ async fn attempt(
     let mut events = Vec::new();
     let mut first = true;
     loop {
-        let (limit, kind) = if first {
-            (t.first_byte, TimeoutKind::FirstByte)
+        let kind = if first {
+            TimeoutKind::FirstByte
         } else {
-            (t.idle, TimeoutKind::Idle)
+            TimeoutKind::Idle
         };
         let fail = |error: Error, progress: &Progress| AttemptError {
             error,
             output_emitted: progress.output_emitted(),
             usage: progress.usage,
         };
-        let next = match guarded(
-            ctx.cancel,
-            t,
-            limit.min(remaining(deadline)),
-            kind,
-            body.next(),
-        )
-        .await
-        {
+        let next = match watch.wait(kind, body.next()).await {
             Ok(n) => n,
             Err(e) => return Err(fail(e, progress)),
         };
@@ -422,33 +430,17 @@ fn on_stream_event(
     }
 }
 
-/// Reads a whole body under the timeouts, up to `limit` bytes (more is an error unless `truncate`).
+/// Reads a whole body under `watch`, up to `limit` bytes (more is an error unless `truncate`).
 pub(crate) async fn read_body(
-    cancel: &CancellationToken,
-    timeouts: &Timeouts,
+    watch: &mut Watch<'_>,
     body: &mut BodyStream,
-    deadline: Instant,
     limit: usize,
     truncate: bool,
 ) -> Result<Bytes, Error> {
     let mut buf = Vec::new();
-    let mut first = true;
+    let mut kind = TimeoutKind::FirstByte;
     loop {
-        let (wait, kind) = if first {
-            (timeouts.first_byte, TimeoutKind::FirstByte)
-        } else {
-            (timeouts.idle, TimeoutKind::Idle)
-        };
-        first = false;
-        match guarded(
-            cancel,
-            timeouts,
-            wait.min(remaining(deadline)),
-            kind,
-            body.next(),
-        )
-        .await?
-        {
+        match watch.wait(kind, body.next()).await? {
             Some(Ok(chunk)) => {
                 if buf.len() + chunk.len() > limit {
                     if truncate {
@@ -463,11 +455,15 @@ pub(crate) async fn read_body(
                         ),
                     ));
                 }
+                if buf.is_empty() && chunk.len() >= 1024 {
+                    buf.reserve(chunk.len());
+                }
                 buf.extend_from_slice(&chunk);
             }
             Some(Err(e)) => return Err(e),
             None => return Ok(buf.into()),
         }
+        kind = TimeoutKind::Idle;
     }
 }
 

@@ -1234,3 +1234,32 @@ async fn finish_reason_length_and_images_reach_the_wire() {
         json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}})
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "a measurement, run by hand: cargo test --release -p modelport turn_cost -- --ignored --nocapture"]
+async fn turn_cost() {
+    let mock = MockTransport::with_handler(|_| Some(answer("2 + 2 = 4.", (1, 1))));
+    let client = Client::new(ClientOptions::default().with_transport(Arc::new(mock))).unwrap();
+    let n: u32 = std::env::var("TURNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let mut create = std::time::Duration::ZERO;
+    let mut turns = std::time::Duration::ZERO;
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        let s = client
+            .create_session(SessionConfig::new("m", provider(WireFormat::OpenAiChat)))
+            .await
+            .unwrap();
+        create += t.elapsed();
+        let t = std::time::Instant::now();
+        s.send_and_wait("What is 2+2?", None).await.unwrap();
+        turns += t.elapsed();
+    }
+    eprintln!(
+        "per session create {:?}, per turn {:?}",
+        create / n,
+        turns / n
+    );
+}

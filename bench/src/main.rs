@@ -1,0 +1,477 @@
+//! modelport's end-to-end load tool. The replay provider runs in a child process (this same binary,
+//! `loadtest serve`), so it is not measured with modelport and its sockets do not count against this
+//! process's file descriptors. Every comparison runs both sides in the same process, interleaved, in one
+//! run, because this machine is shared and noisy.
+//!
+//! ```text
+//! cargo run --release -p modelport-bench -- turn [--n 2000]          one non-streaming turn vs raw reqwest
+//! cargo run --release -p modelport-bench -- stream [--n 200]         1,000-delta streaming turn vs raw reqwest + SSE split
+//! cargo run --release -p modelport-bench -- concurrent --sessions N  N sessions streaming at once
+//! cargo run --release -p modelport-bench -- memory [--sessions 10000] RSS per idle session, creation rate
+//! cargo run --release -p modelport-bench -- server-ceiling [--n 20000] the replay server's own ceiling
+//! ```
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use modelport::replay::{ReplayConfig, ReplayServer};
+use modelport::{Client, ClientOptions, EventData, ProviderConfig, SessionConfig};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const CONVERSATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/conversations.yaml");
+const MODEL: &str = "bench-model";
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak and current resident set size of this process, in KiB.
+fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    mean: Duration,
+}
+
+fn stats(samples: &mut [Duration]) -> Stats {
+    samples.sort();
+    let n = samples.len().max(1);
+    let total: Duration = samples.iter().sum();
+    Stats {
+        median: samples[n / 2],
+        p99: samples[(n * 99 / 100).min(n - 1)],
+        mean: total / n as u32,
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// The replay server in a child process; it exits when our stdin pipe closes.
+struct Server {
+    /// Killed (and its stdin closed) on drop.
+    _child: Child,
+    url: String,
+}
+
+async fn spawn_server(delta_chars: usize) -> Server {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = Command::new(exe)
+        .args(["serve", "--delta-chars", &delta_chars.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the replay server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .await
+        .expect("server prints its URL");
+    let url = line.split_whitespace().last().expect("a URL").to_owned();
+    Server { _child: child, url }
+}
+
+async fn serve(args: &[String]) {
+    let config = ReplayConfig {
+        delta_chars: arg(args, "--delta-chars", 200),
+        record: false,
+        port: arg(args, "--port", 0),
+        ..Default::default()
+    };
+    let server = ReplayServer::from_path(CONVERSATIONS, config)
+        .await
+        .expect("replay server");
+    println!("listening on {}", server.url());
+    // Exit when the parent closes our stdin (or dies).
+    let mut sink = Vec::new();
+    let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+    server.stop().await;
+}
+
+fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .expect("reqwest client")
+}
+
+fn chat_body(prompt: &str, stream: bool) -> Vec<u8> {
+    let mut body =
+        serde_json::json!({"model": MODEL, "messages": [{"role": "user", "content": prompt}]});
+    if stream {
+        body["stream"] = true.into();
+        body["stream_options"] = serde_json::json!({"include_usage": true});
+    }
+    serde_json::to_vec(&body).expect("json")
+}
+
+async fn raw_turn(raw: &reqwest::Client, url: &str, body: &[u8]) -> Duration {
+    let start = Instant::now();
+    let response = raw
+        .post(url)
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer sk-bench")
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("raw request");
+    let bytes = response.bytes().await.expect("raw body");
+    assert!(bytes.len() > 10);
+    start.elapsed()
+}
+
+/// Raw reqwest with a minimal SSE split: counts `data:` events until `[DONE]`.
+async fn raw_stream(raw: &reqwest::Client, url: &str, body: &[u8]) -> (Duration, usize) {
+    let start = Instant::now();
+    let response = raw
+        .post(url)
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer sk-bench")
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("raw request");
+    let mut stream = response.bytes_stream();
+    let mut buf = Vec::new();
+    let mut events = 0;
+    while let Some(chunk) = stream.next().await {
+        buf.extend_from_slice(&chunk.expect("chunk"));
+        while let Some(i) = memchr::memmem::find(&buf, b"\n\n") {
+            if buf[..i].starts_with(b"data: ") && &buf[..i] != b"data: [DONE]" {
+                events += 1;
+            }
+            buf.drain(..i + 2);
+        }
+    }
+    (start.elapsed(), events)
+}
+
+async fn session(client: &Client, url: &str, streaming: bool) -> modelport::Session {
+    client
+        .create_session(
+            SessionConfig::new(
+                MODEL,
+                ProviderConfig::openai(format!("{url}/v1")).with_api_key("sk-bench"),
+            )
+            .with_streaming(streaming),
+        )
+        .await
+        .expect("session")
+}
+
+async fn turn(args: &[String]) {
+    let n: usize = arg(args, "--n", 2000);
+    let server = spawn_server(200).await;
+    let client = Client::new(ClientOptions::default()).expect("client");
+    let raw = raw_client();
+    let url = format!("{}/v1/chat/completions", server.url);
+    let body = chat_body("What is 2+2?", false);
+    let (mut mp, mut rw, mut create) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+    for i in 0..(n + n / 10) {
+        let warm = i < n / 10;
+        let t = Instant::now();
+        let s = session(&client, &server.url, false).await;
+        let created = t.elapsed();
+        let t = Instant::now();
+        let reply = s.send_and_wait("What is 2+2?", None).await.expect("turn");
+        let d = t.elapsed();
+        assert_eq!(
+            reply
+                .and_then(|e| e.content().map(str::to_owned))
+                .as_deref(),
+            Some("2 + 2 = 4.")
+        );
+        drop(s);
+        let r = raw_turn(&raw, &url, &body).await;
+        if !warm {
+            mp.push(d);
+            rw.push(r);
+            create.push(created);
+        }
+    }
+    let (m, r, c) = (stats(&mut mp), stats(&mut rw), stats(&mut create));
+    println!(
+        "non-streaming turn, {n} each, interleaved, same process, replay server in a child process"
+    );
+    println!(
+        "  modelport send_and_wait: median {:.1} us, p99 {:.1} us, mean {:.1} us",
+        us(m.median),
+        us(m.p99),
+        us(m.mean)
+    );
+    println!(
+        "  raw reqwest request:     median {:.1} us, p99 {:.1} us, mean {:.1} us",
+        us(r.median),
+        us(r.p99),
+        us(r.mean)
+    );
+    println!(
+        "  ratio (medians): {:.3}x   (session creation: median {:.1} us)",
+        us(m.median) / us(r.median),
+        us(c.median)
+    );
+    client.stop().await;
+    drop(server);
+}
+
+async fn stream(args: &[String]) {
+    let n: usize = arg(args, "--n", 200);
+    let server = spawn_server(4).await;
+    let client = Client::new(ClientOptions::default()).expect("client");
+    let raw = raw_client();
+    let url = format!("{}/v1/chat/completions", server.url);
+    let body = chat_body("Stream a long answer", true);
+    let (mut mp, mut rw) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut mp_events = 0usize;
+    for i in 0..(n + n / 10) {
+        let warm = i < n / 10;
+        let s = session(&client, &server.url, true).await;
+        let mut events = s.events_with_buffer(4096);
+        let t = Instant::now();
+        s.send("Stream a long answer").await.expect("send");
+        let mut deltas = 0;
+        while let Some(e) = events.next().await {
+            match e.expect("no lag with a 4096 buffer").data {
+                EventData::MessageDelta(_) => deltas += 1,
+                EventData::SessionIdle(_) => break,
+                _ => {}
+            }
+        }
+        let d = t.elapsed();
+        assert_eq!(deltas, 1000, "every delta delivered");
+        let (r, raw_events) = raw_stream(&raw, &url, &body).await;
+        assert!(raw_events >= 1000, "raw saw {raw_events} events");
+        if !warm {
+            mp.push(d);
+            rw.push(r);
+            mp_events += deltas;
+        }
+    }
+    let (m, r) = (stats(&mut mp), stats(&mut rw));
+    println!("streaming turn of 1,000 deltas (4 chars each), {n} each, interleaved");
+    println!(
+        "  modelport (events() stream): median {:.0} us, p99 {:.0} us -> {:.0} deltas/s",
+        us(m.median),
+        us(m.p99),
+        mp_events as f64 / mp.iter().sum::<Duration>().as_secs_f64()
+    );
+    println!(
+        "  raw reqwest + SSE split:     median {:.0} us, p99 {:.0} us",
+        us(r.median),
+        us(r.p99)
+    );
+    println!("  ratio (medians): {:.3}x", us(m.median) / us(r.median));
+    client.stop().await;
+    drop(server);
+}
+
+async fn concurrent(args: &[String]) {
+    let n: usize = arg(args, "--sessions", 100);
+    let server = spawn_server(200).await;
+    let client = Client::new(ClientOptions::default()).expect("client");
+    let mut sessions = Vec::with_capacity(n);
+    for _ in 0..n {
+        sessions.push(session(&client, &server.url, true).await);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .map(|s| {
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let r = s
+                    .send_and_wait("Stream a long answer", Some(Duration::from_secs(600)))
+                    .await;
+                (
+                    t.elapsed(),
+                    r.map(|e| e.and_then(|e| e.content().map(str::len))),
+                )
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(n);
+    let mut errors = 0;
+    let mut first_error = None;
+    for t in tasks {
+        let (d, r) = t.await.expect("join");
+        match r {
+            Ok(Some(4000)) => latencies.push(d),
+            Ok(other) => {
+                errors += 1;
+                first_error.get_or_insert(format!("unexpected answer {other:?}"));
+            }
+            Err(e) => {
+                errors += 1;
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    let wall = start.elapsed();
+    let s = stats(&mut latencies);
+    let (peak, _) = rss_kib();
+    println!("{n} concurrent sessions, one streaming turn each (20 deltas of 200 chars)");
+    println!(
+        "  wall {:.2} s, throughput {:.0} turns/s",
+        wall.as_secs_f64(),
+        n as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "  latency median {:.1} ms, p99 {:.1} ms; errors {errors}{}",
+        us(s.median) / 1e3,
+        us(s.p99) / 1e3,
+        first_error
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default()
+    );
+    println!("  peak RSS of this process {:.1} MiB", peak as f64 / 1024.0);
+    client.stop().await;
+    drop(server);
+}
+
+async fn memory(args: &[String]) {
+    let n: usize = arg(args, "--sessions", 10_000);
+    let server = spawn_server(200).await;
+    let client = Client::new(ClientOptions::default()).expect("client");
+    // Warm the connection pool and the allocator with a few turns first.
+    for _ in 0..20 {
+        let s = session(&client, &server.url, false).await;
+        s.send_and_wait("What is 2+2?", None).await.expect("turn");
+    }
+    let (_, base) = rss_kib();
+    let t = Instant::now();
+    let mut sessions = Vec::with_capacity(n);
+    for _ in 0..n {
+        sessions.push(session(&client, &server.url, false).await);
+    }
+    let created = t.elapsed();
+    let (_, after_create) = rss_kib();
+    for chunk in sessions.chunks(100) {
+        let turns: Vec<_> = chunk
+            .iter()
+            .map(|s| {
+                let s = s.clone();
+                tokio::spawn(
+                    async move { s.send_and_wait("What is 2+2?", None).await.expect("turn") },
+                )
+            })
+            .collect();
+        for t in turns {
+            t.await.expect("join");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, after_turn) = rss_kib();
+    let history_bytes: usize = sessions
+        .iter()
+        .map(|s| {
+            serde_json::to_vec(&s.history()).map_or(0, |v| v.len())
+                + s.get_events()
+                    .iter()
+                    .map(|e| e.to_json().to_string().len())
+                    .sum::<usize>()
+        })
+        .sum();
+    println!("{n} sessions");
+    println!(
+        "  creation: {:.0} sessions/s ({:.1} us each)",
+        n as f64 / created.as_secs_f64(),
+        us(created) / n as f64
+    );
+    println!(
+        "  RSS per fresh session: {:.2} KiB",
+        (after_create.saturating_sub(base)) as f64 / n as f64
+    );
+    println!(
+        "  RSS per idle session after one turn: {:.2} KiB (history + event log as JSON: {:.2} KiB each)",
+        (after_turn.saturating_sub(base)) as f64 / n as f64,
+        history_bytes as f64 / 1024.0 / n as f64
+    );
+    client.stop().await;
+    drop(server);
+}
+
+async fn server_ceiling(args: &[String]) {
+    let n: usize = arg(args, "--n", 20_000);
+    let conc: usize = arg(args, "--concurrency", 64);
+    let server = spawn_server(200).await;
+    let raw = raw_client();
+    let url = format!("{}/v1/chat/completions", server.url);
+    let body = chat_body("What is 2+2?", false);
+    let start = Instant::now();
+    let per = n / conc;
+    let tasks: Vec<_> = (0..conc)
+        .map(|_| {
+            let raw = raw.clone();
+            let url = url.clone();
+            let body = body.clone();
+            tokio::spawn(async move {
+                for _ in 0..per {
+                    raw_turn(&raw, &url, &body).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("join");
+    }
+    let wall = start.elapsed();
+    println!(
+        "replay server ceiling: {} non-streaming requests over {conc} connections from raw reqwest: {:.0} requests/s",
+        per * conc,
+        (per * conc) as f64 / wall.as_secs_f64()
+    );
+    drop(server);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mut rt = if args.iter().any(|a| a == "--current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    rt.enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(run(args));
+}
+
+async fn run(args: Vec<String>) {
+    // Raw reqwest in this process needs a crypto provider (modelport brings its own).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match args.get(1).map(String::as_str) {
+        Some("serve") => serve(&args).await,
+        Some("turn") => turn(&args).await,
+        Some("stream") => stream(&args).await,
+        Some("concurrent") => concurrent(&args).await,
+        Some("memory") => memory(&args).await,
+        Some("server-ceiling") => server_ceiling(&args).await,
+        _ => {
+            eprintln!(
+                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|serve [options]"
+            );
+            std::process::exit(2);
+        }
+    }
+}
