@@ -1,5 +1,7 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`: fixture locations, the provider routes
-//! every test runs through, and event recording with the order check.
+//! every test runs through, event recording with the order check, and a misbehaving server.
+
+pub mod fault;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
