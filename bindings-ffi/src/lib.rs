@@ -1,0 +1,1 @@
+//! The C ABI of modelport: placeholder until the C ABI issue lands.

@@ -1,0 +1,1 @@
+//! uniffi bindings of modelport: placeholder until the uniffi issue lands.
