@@ -349,6 +349,7 @@ async fn attempt(
     let mut builder = ResponseBuilder::default();
     let mut events = Vec::new();
     let mut first = true;
+    let mut received = 0usize;
     loop {
         let kind = if first {
             TimeoutKind::FirstByte
@@ -367,7 +368,20 @@ async fn attempt(
         first = false;
         let ended = next.is_none();
         match next {
-            Some(Ok(chunk)) => decoder.feed(&chunk, &mut events),
+            Some(Ok(chunk)) => {
+                received += chunk.len();
+                if received > MAX_BODY {
+                    let e = Error::new(
+                        ErrorKind::Decode,
+                        format!(
+                            "the provider's stream is larger than {} MiB: refusing to buffer it",
+                            MAX_BODY / (1024 * 1024)
+                        ),
+                    );
+                    return Err(fail(e, progress));
+                }
+                decoder.feed(&chunk, &mut events)
+            }
             Some(Err(e)) => return Err(fail(ctx.endpoint.scrub(e), progress)),
             None => decoder.finish(&mut events),
         }

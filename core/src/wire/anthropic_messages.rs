@@ -475,6 +475,8 @@ impl State {
             "message_start" => {
                 if let Some(u) = ev.message.and_then(|m| m.usage) {
                     self.usage = Some(u);
+                    // Reported now too, so that an abort mid-stream still knows the input tokens.
+                    out.push(StreamEvent::Usage(u.normalize()));
                 }
             }
             "content_block_start" => {
