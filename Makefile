@@ -1,8 +1,10 @@
-# One entry point for humans and CI: `make test` runs every check and test.
+# One entry point for humans and CI: `make test` runs every check and every test.
 SHELL := /bin/bash
 CARGO ?= cargo
+# napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
+export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint test test-rust test-python test-node test-ffi bench quickstart
+.PHONY: all fmt fmt-check lint test test-rust test-python test-node test-ffi bench bench-load quickstart
 
 all: test
 
@@ -18,8 +20,29 @@ lint:
 test-rust:
 	$(CARGO) test --workspace
 
-# Every check and every test (the README's test command; .ci/run calls it).
-test: fmt-check lint test-rust
+test-python:
+	bash bindings-python/scripts/test.sh
 
+test-node:
+	bash bindings-node/scripts/test.sh
+
+test-ffi:
+	bash bindings-ffi/scripts/test.sh
+
+# Every check and every test (the README's test command; .ci/run calls it).
+test: fmt-check lint test-rust test-python test-node test-ffi
+
+quickstart:
+	$(CARGO) run --example quickstart
+
+# Criterion benchmarks of the core (decoders, request building, event fan-out).
 bench:
-	$(CARGO) bench -p modelport
+	$(CARGO) bench -p modelport --features testing
+
+# End-to-end load figures (see BENCHMARKS.md): modelport vs raw reqwest, concurrency, memory.
+bench-load:
+	$(CARGO) build --release -p modelport-bench
+	ulimit -n 65536 2>/dev/null || true; \
+	bin=target/$(CARGO_BUILD_TARGET)/release/loadtest; \
+	$$bin turn && $$bin stream && $$bin concurrent --sessions 100 && $$bin concurrent --sessions 1000 && \
+	$$bin concurrent --sessions 10000 && $$bin memory && $$bin server-ceiling

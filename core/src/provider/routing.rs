@@ -54,6 +54,8 @@ struct Routes {
 #[derive(Debug, Default)]
 pub struct ProviderState {
     token: Mutex<Option<BearerToken>>,
+    /// The last token the provider returned, cached or not: scrubbed from what the provider echoes.
+    last_token: Mutex<Option<SecretString>>,
     no_stream_options: AtomicBool,
 }
 
@@ -92,6 +94,7 @@ impl ProviderState {
             ));
         }
         let secret = token.token.clone();
+        *self.last_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(secret.clone());
         *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
             token.expires_at.is_some().then_some(token);
         Ok(secret)
@@ -458,10 +461,17 @@ impl Endpoint {
 
     /// Removes this provider's secrets from an error message (providers sometimes echo the key).
     pub fn scrub(&self, error: Error) -> Error {
+        let provided = self
+            .state
+            .last_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let secrets: Vec<&str> = self
             .inner
             .secrets
             .iter()
+            .chain(provided.as_ref())
             .map(SecretString::expose)
             .collect();
         error.redact(&secrets)

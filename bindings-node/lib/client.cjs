@@ -1,0 +1,122 @@
+"use strict";
+// Client: options and configs to JSON plus native callbacks (native side: src/client.rs).
+
+const native = require("./native.cjs");
+const { jsonCallback, tokenCallback } = require("./callbacks.cjs");
+const { settle, run, configError, fromRecord } = require("./error.cjs");
+const { Session } = require("./session.cjs");
+const tools = require("./tools.cjs");
+
+/** The Copilot SDK's `approveAll`: approves every tool call (handled in Rust, no JS round trip). */
+function approveAll() {
+  return { kind: "approved" };
+}
+
+/** Splits a provider config into its JSON part and its token callback. */
+function splitProvider(provider) {
+  if (provider == null) return [undefined, undefined];
+  if (typeof provider !== "object") throw configError("provider must be an object ({type, baseUrl, ...})");
+  const { bearerTokenProvider, ...rest } = provider;
+  if (bearerTokenProvider != null && typeof bearerTokenProvider !== "function") {
+    throw configError("provider.bearerTokenProvider must be a function returning a token");
+  }
+  return [rest, bearerTokenProvider && tokenCallback(bearerTokenProvider)];
+}
+
+const CLIENT_OPTIONS = new Set(["provider", "onListModels", "retry", "timeouts"]);
+
+/** The native form of a session config. */
+function sessionOptions(config, holder) {
+  if (config == null || typeof config !== "object") throw configError("createSession: give a config object");
+  const { tools: list, onPermissionRequest, provider, ...rest } = config;
+  const [providerJson, bearerTokenProvider] = splitProvider(provider);
+  if (onPermissionRequest != null && typeof onPermissionRequest !== "function") {
+    throw configError("onPermissionRequest must be a function (or approveAll)");
+  }
+  if (list != null && !Array.isArray(list)) throw configError("tools must be an array (of defineTool(...))");
+  return {
+    config: JSON.stringify(providerJson ? { ...rest, provider: providerJson } : rest),
+    tools: (list ?? []).map(tools.toNative),
+    approveAll: onPermissionRequest === approveAll,
+    onPermissionRequest:
+      onPermissionRequest && onPermissionRequest !== approveAll
+        ? jsonCallback((request) => onPermissionRequest(request, { sessionId: holder.sessionId }))
+        : undefined,
+    bearerTokenProvider,
+  };
+}
+
+/** The entry point: creates sessions, lists models, stops everything. */
+class Client {
+  #native;
+
+  /**
+   * @param options `provider` (the default for sessions without one and for listModels),
+   * `onListModels`, `retry`, `timeouts`.
+   */
+  constructor(options = {}) {
+    for (const key of Object.keys(options ?? {})) {
+      if (!CLIENT_OPTIONS.has(key)) {
+        throw configError(
+          `unknown Client option "${key}": modelport runs in-process (no CLI server); options are ` +
+            "provider, onListModels, retry and timeouts",
+        );
+      }
+    }
+    const { provider, onListModels, retry, timeouts } = options ?? {};
+    if (onListModels != null && typeof onListModels !== "function") {
+      throw configError("onListModels must be a function returning ModelInfo[]");
+    }
+    const [providerJson, bearerTokenProvider] = splitProvider(provider);
+    this.#native = run(
+      () =>
+        new native.Client({
+          provider: providerJson && JSON.stringify(providerJson),
+          bearerTokenProvider,
+          onListModels: onListModels && jsonCallback(() => onListModels()),
+          retry: retry && JSON.stringify(retry),
+          timeouts: timeouts && JSON.stringify(timeouts),
+        }),
+    );
+  }
+
+  /** Creates a session. */
+  async createSession(config = {}) {
+    const holder = { sessionId: config?.sessionId };
+    const session = new Session(await settle(this.#native.createSession(sessionOptions(config, holder))));
+    holder.sessionId = session.sessionId;
+    return session;
+  }
+
+  /** Resumes a disconnected (or live) session by id, with a new config: the conversation continues. */
+  async resumeSession(sessionId, config = {}) {
+    const holder = { sessionId };
+    return new Session(await settle(this.#native.resumeSession(sessionId, sessionOptions(config, holder))));
+  }
+
+  /** Forgets a disconnected session's history; true if there was one. */
+  deleteSession(sessionId) {
+    return this.#native.deleteSession(sessionId);
+  }
+
+  /** The models: `onListModels` when given, else the default provider's list (cached). */
+  async listModels() {
+    return JSON.parse(await settle(this.#native.listModels()));
+  }
+
+  /** Does nothing harmful (kept for drop-in use of the Copilot SDK's `client.start()`). */
+  async start() {
+    await settle(this.#native.start());
+  }
+
+  /**
+   * Aborts every running send, ends every session and event stream, and releases every callback,
+   * so the process can exit. Resolves to the errors met while stopping (none in normal operation).
+   */
+  async stop() {
+    const errors = await this.#native.stop();
+    return errors.map((json) => fromRecord(JSON.parse(json)));
+  }
+}
+
+module.exports = { Client, approveAll };

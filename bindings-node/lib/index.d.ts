@@ -1,0 +1,309 @@
+// modelport for Node.js: the Copilot SDK's BYOK API, running in-process. Hand-written public types
+// of lib/index.cjs; the native layer's generated types are ../native/index.d.ts.
+
+import type { AssistantMessageEvent, Attachment, SessionEvent, SessionEventOf, SessionEventType } from "./events";
+
+export * from "./events";
+
+/** Provider type: "openai" (also Ollama, vLLM, LiteLLM, llama.cpp, Foundry Local, Azure AI Foundry /openai/v1/), "azure" or "anthropic". */
+export type ProviderType = "openai" | "azure" | "anthropic";
+
+/** What a `bearerTokenProvider` is asked for. */
+export interface TokenRequest {
+  /** "openai", "azure" or "anthropic". */
+  providerName: string;
+  /** The session the request is for (null for listModels). */
+  sessionId: string | null;
+}
+
+/** A token, optionally with its expiry: then it is reused until 60 s before it. An Azure Identity
+ * `AccessToken` ({token, expiresOnTimestamp}) works as is. */
+export type BearerTokenResult =
+  | string
+  | { token: string; expiresAt?: Date | number }
+  | { token: string; expiresOnTimestamp: number };
+
+/** When and how often a failed model call is retried (defaults like the official SDKs). */
+export interface RetryPolicy {
+  /** Retries after the first attempt (default 2). */
+  maxRetries?: number;
+  /** First backoff in ms (default 500), doubled each retry. */
+  initialBackoffMs?: number;
+  /** Largest backoff in ms (default 8000). */
+  maxBackoffMs?: number;
+  /** Largest retry-after honoured, in ms (default 60000). */
+  maxRetryAfterMs?: number;
+}
+
+/** How long each phase of a model call may take, in ms. */
+export interface Timeouts {
+  /** Opening the connection (default 10000). */
+  connectMs?: number;
+  /** Until the first byte of the response (default 120000). */
+  firstByteMs?: number;
+  /** The longest gap between two streamed chunks (default 120000). */
+  idleMs?: number;
+  /** One whole model call, retries excluded (default 600000). */
+  totalMs?: number;
+}
+
+/** Where and how to reach a model provider (the Copilot SDK's ProviderConfig, plus extras). */
+export interface ProviderConfig {
+  /** Default "openai". */
+  type?: ProviderType;
+  /** Required. openai: include /v1; azure: just the host; anthropic: https://api.anthropic.com. */
+  baseUrl: string;
+  /** Optional for local servers. */
+  apiKey?: string;
+  /** A static bearer token; wins over apiKey. */
+  bearerToken?: string;
+  /** Called for a fresh token before every request (retries included); wins over both. */
+  bearerTokenProvider?: (request: TokenRequest) => BearerTokenResult | Promise<BearerTokenResult>;
+  /** "completions" (default) or "responses". Ignored for anthropic. */
+  wireApi?: "completions" | "responses";
+  azure?: {
+    /** Default "2024-10-21" for completions; "v1" selects /openai/v1/; responses without a version use v1. */
+    apiVersion?: string;
+  };
+  /** Extra headers on every request to this provider. */
+  headers?: Record<string, string>;
+  /** The model name sent on the wire, if it differs from the session's model. */
+  wireModel?: string;
+  /** Output cap (Anthropic max_tokens, default 8192). */
+  maxOutputTokens?: number;
+  /** This provider's retry policy (overrides the client's). */
+  retry?: RetryPolicy;
+  /** This provider's timeouts (override the client's). */
+  timeouts?: Timeouts;
+}
+
+/** A model as listModels() returns it. */
+export interface ModelInfo {
+  id: string;
+  name: string;
+  capabilities?: {
+    supports?: { vision?: boolean; reasoningEffort?: boolean };
+    limits?: { max_context_window_tokens?: number; max_prompt_tokens?: number };
+  };
+}
+
+export interface ClientOptions {
+  /** The provider for sessions that do not name one, and for listModels(). */
+  provider?: ProviderConfig;
+  /** Your own model list; replaces the provider's list endpoint (no fallback). Cached. */
+  onListModels?: () => ModelInfo[] | Promise<ModelInfo[]>;
+  /** Retries for every provider that does not set its own. */
+  retry?: RetryPolicy;
+  /** Timeouts for every provider that does not set its own. */
+  timeouts?: Timeouts;
+}
+
+/** What a tool handler is told about the call. */
+export interface ToolInvocation {
+  sessionId: string;
+  toolCallId: string;
+  toolName: string;
+  arguments: unknown;
+}
+
+/** A tool result with its outcome: only `textResultForLlm` reaches the model. */
+export interface ToolResultObject {
+  textResultForLlm: string;
+  /** failure/denied: the model sees the text and the loop continues; rejected: the turn ends. */
+  resultType?: "success" | "failure" | "rejected" | "denied";
+  error?: string;
+  sessionLog?: string;
+  /** Kept for the host, never sent to the model. */
+  toolTelemetry?: Record<string, unknown>;
+}
+
+/** A JSON schema object (any object type, so interfaces such as JSONSchema7 fit). */
+export type JsonSchema = object;
+
+/** A schema with `toJSONSchema()` (zod 4); with `safeParse`, arguments are validated and parsed. */
+export interface SchemaLike<T = unknown> {
+  toJSONSchema(): object;
+  safeParse?(data: unknown): { success: true; data: T } | { success: false; error: unknown };
+}
+
+/** The arguments type a `parameters` value describes. */
+export type InferParameters<P> = P extends { safeParse(data: unknown): infer R }
+  ? Extract<R, { success: true }> extends { data: infer T }
+    ? T
+    : unknown
+  : any;
+
+/** A tool: what the model sees and the handler that runs it. */
+export interface Tool<TArgs = any> {
+  name: string;
+  description?: string;
+  parameters?: JsonSchema | SchemaLike<TArgs>;
+  /** Sync or async. Returns a string, a ToolResultObject, or any value (sent as JSON). A throw is a
+   * failure: the model gets a fixed message, `tool.execution_complete` the real one. */
+  handler: (args: TArgs, invocation: ToolInvocation) => unknown;
+  /** Run without asking onPermissionRequest. */
+  skipPermission?: boolean;
+}
+
+/** Defines a tool. */
+export function defineTool<P extends JsonSchema | SchemaLike = JsonSchema>(
+  name: string,
+  config: {
+    description?: string;
+    parameters?: P;
+    handler: (args: InferParameters<P>, invocation: ToolInvocation) => unknown;
+    skipPermission?: boolean;
+  },
+): Tool<InferParameters<P>>;
+
+/** What onPermissionRequest is asked. */
+export interface PermissionRequest {
+  kind: "custom-tool";
+  toolName: string;
+  toolCallId: string;
+  arguments: unknown;
+}
+
+/** onPermissionRequest's answer; anything else (or a throw) refuses the call. */
+export type PermissionRequestResult =
+  | { kind: "approve-once" }
+  | { kind: "approved" }
+  | { kind: "reject"; feedback?: string }
+  | { kind: "denied-interactively-by-user"; feedback?: string };
+
+export type PermissionHandler = (
+  request: PermissionRequest,
+  invocation: { sessionId: string },
+) => PermissionRequestResult | Promise<PermissionRequestResult>;
+
+/** Approves every tool call (the Copilot SDK's approveAll). */
+export declare const approveAll: PermissionHandler;
+
+/** How to create a session (the Copilot SDK's SessionConfig for BYOK). */
+export interface SessionConfig {
+  /** A session id to use (a UUID otherwise). */
+  sessionId?: string;
+  /** The model (the deployment name on Azure); required with a provider. */
+  model?: string;
+  /** The provider; the client's default when absent. */
+  provider?: ProviderConfig;
+  tools?: Tool<any>[];
+  /** The system prompt (modelport has no default prompt: both modes send just this content). */
+  systemMessage?: { mode?: "append" | "replace"; content?: string };
+  /** Stream answers as delta events (default false). */
+  streaming?: boolean;
+  reasoningEffort?: "low" | "medium" | "high";
+  /** Only these tools are offered. */
+  availableTools?: string[];
+  /** These are never offered (wins over availableTools). */
+  excludedTools?: string[];
+  /** Asked before each tool call (approve by default). */
+  onPermissionRequest?: PermissionHandler;
+  /** Default "auto". */
+  toolChoice?: "auto" | "none" | "required" | { function: string };
+  /** Default true. */
+  parallelToolCalls?: boolean;
+}
+
+/** One message to send. */
+export interface MessageOptions {
+  prompt: string;
+  attachments?: Attachment[];
+  /** Headers for this message's model calls. */
+  requestHeaders?: Record<string, string>;
+}
+
+/** A session's events as an async iterator. */
+export declare class EventIterator implements AsyncIterableIterator<SessionEvent> {
+  private constructor();
+  /** Deltas dropped so far because this consumer fell behind (other events are never dropped). */
+  skipped: number;
+  next(): Promise<IteratorResult<SessionEvent, undefined>>;
+  return(): Promise<IteratorResult<SessionEvent, undefined>>;
+  [Symbol.asyncIterator](): EventIterator;
+}
+
+/** A conversation with one model. */
+export declare class Session {
+  private constructor();
+  readonly sessionId: string;
+  /** The current model. */
+  readonly model: string;
+  /** Calls `handler` for every event of `type`; returns a function that removes it. */
+  on<K extends SessionEventType>(type: K, handler: (event: SessionEventOf<K>) => void): () => void;
+  on(type: "*", handler: (event: SessionEvent) => void): () => void;
+  /** Calls `handler` for every event. */
+  on(handler: (event: SessionEvent) => void): () => void;
+  /** Sends (queued while a send runs); resolves to the id of its user.message event. */
+  send(options: MessageOptions | string): Promise<string>;
+  /** Sends and waits until idle (timeout in ms, default 60000; the turn keeps running after it). */
+  sendAndWait(options: MessageOptions | string, timeout?: number): Promise<AssistantMessageEvent | undefined>;
+  /** The events from now on (`for await`); ends when the session is disconnected or the client stopped. */
+  events(options?: { buffer?: number }): EventIterator;
+  /** The persisted (non-ephemeral) events so far. */
+  getEvents(): SessionEvent[];
+  /** Aborts the running send; resolves once it has ended. */
+  abort(): Promise<void>;
+  /** Switches the model for the next calls. */
+  setModel(model: string): Promise<void>;
+  /** Ends the session (its history stays with the client for resumeSession). */
+  disconnect(): Promise<void>;
+}
+
+/** The entry point. */
+export declare class Client {
+  constructor(options?: ClientOptions);
+  createSession(config?: SessionConfig): Promise<Session>;
+  resumeSession(sessionId: string, config?: SessionConfig): Promise<Session>;
+  deleteSession(sessionId: string): boolean;
+  listModels(): Promise<ModelInfo[]>;
+  /** A harmless no-op (drop-in for the Copilot SDK). */
+  start(): Promise<void>;
+  /** Aborts every send, ends every session and releases every callback, so the process can exit. */
+  stop(): Promise<ModelportError[]>;
+}
+
+/** The Copilot SDK's name for Client. */
+export declare const CopilotClient: typeof Client;
+export type CopilotClient = Client;
+/** The Copilot SDK's name for Session. */
+export declare const CopilotSession: typeof Session;
+export type CopilotSession = Session;
+
+/** The stable error codes: one per core error kind. */
+export type ModelportErrorCode =
+  | "config"
+  | "auth"
+  | "permission_denied"
+  | "not_found"
+  | "rate_limited"
+  | "invalid_request"
+  | "context_length"
+  | "server"
+  | "timeout"
+  | "transport"
+  | "decode"
+  | "tool"
+  | "cancelled"
+  | "limit";
+
+/** Every error modelport raises. */
+export declare class ModelportError extends Error {
+  name: "ModelportError";
+  /** The kind of failure, stable across versions. */
+  code: ModelportErrorCode;
+  /** The HTTP status, when the provider answered. */
+  status?: number;
+  /** The provider's error code (insufficient_quota, context_length_exceeded, overloaded_error, ...). */
+  providerCode?: string;
+  /** The provider's request id. */
+  requestId?: string;
+  /** Seconds the provider asked to wait. */
+  retryAfter?: number;
+  /** Which timeout fired (connect, first_byte, idle, total, send_and_wait, server). */
+  timeoutKind?: string;
+  /** The session.error errorType of this error. */
+  errorType?: string;
+  /** Whether retrying the same request may succeed. */
+  retryable: boolean;
+}

@@ -1,0 +1,14 @@
+// ES module entry: the same objects as the CommonJS entry (index.cjs).
+import modelport from "./index.cjs";
+
+export const {
+  Client,
+  CopilotClient,
+  Session,
+  CopilotSession,
+  EventIterator,
+  defineTool,
+  approveAll,
+  ModelportError,
+} = modelport;
+export default modelport;

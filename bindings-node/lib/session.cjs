@@ -1,0 +1,214 @@
+"use strict";
+// Session: `on` overloads and handler fan-out, the async iterator, JSON in and out
+// (native side: src/session/mod.rs, src/session/events.rs).
+
+const { settle, run, configError } = require("./error.cjs");
+
+/** JSON send options from a prompt string or `{prompt, attachments?, requestHeaders?}`. */
+function sendOptions(options) {
+  if (typeof options === "string") return JSON.stringify({ prompt: options });
+  if (!options || typeof options !== "object") {
+    throw configError("send: give a prompt string or {prompt, attachments?, requestHeaders?}");
+  }
+  return JSON.stringify(options);
+}
+
+/** Reports a throwing handler without letting it reach the session or the process. */
+function reportHandlerError(type, e) {
+  process.emitWarning(`a session.on("${type}") handler threw: ${e && e.stack ? e.stack : e}`, {
+    code: "MODELPORT_HANDLER_ERROR",
+  });
+}
+
+/** An async iterator over a session's events. `skipped` counts deltas dropped because the
+ * consumer fell behind (other events are never dropped). */
+class EventIterator {
+  #stream;
+  #queue = [];
+  #index = 0;
+  #done = false;
+  #chain = Promise.resolve();
+  /** Deltas dropped so far. */
+  skipped = 0;
+
+  constructor(stream) {
+    this.#stream = stream;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  /** The next event; `{done: true}` once the session is disconnected or its client stopped. */
+  next() {
+    // Serialised, so that concurrent next() calls still see events in order.
+    const result = this.#chain.then(() => this.#next());
+    this.#chain = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
+  async #next() {
+    while (this.#index >= this.#queue.length) {
+      if (this.#done) return { done: true, value: undefined };
+      const batch = await settle(this.#stream.nextBatch(1024));
+      if (batch === null || batch === undefined) {
+        this.#done = true;
+      } else {
+        this.skipped += batch.skipped;
+        this.#queue = JSON.parse(batch.events);
+        this.#index = 0;
+      }
+    }
+    return { done: false, value: this.#queue[this.#index++] };
+  }
+
+  /** Ends the iteration (`break` in `for await` calls this). */
+  async return() {
+    this.#done = true;
+    this.#queue = [];
+    this.#stream.close();
+    return { done: true, value: undefined };
+  }
+}
+
+/** A conversation with one model. Create it with `client.createSession(config)`. */
+class Session {
+  #native;
+  /** `[type | null, handler]` in registration order. */
+  #handlers = [];
+  #subscribed = false;
+  #flushes = [];
+
+  constructor(native) {
+    this.#native = native;
+  }
+
+  /** The session id. */
+  get sessionId() {
+    return this.#native.sessionId;
+  }
+
+  /** The current model. */
+  get model() {
+    return this.#native.model;
+  }
+
+  /**
+   * `on(type, handler)` calls `handler` for every event of `type` (`"*"` for all); `on(handler)` for
+   * every event. Handlers run on the event loop, in order; what they throw is reported as a process
+   * warning and never stops the session. Returns a function that removes the handler.
+   */
+  on(typeOrHandler, handler) {
+    let type = null;
+    if (typeof typeOrHandler === "function") {
+      handler = typeOrHandler;
+    } else if (typeof typeOrHandler === "string" && typeof handler === "function") {
+      type = typeOrHandler === "*" || typeOrHandler === "" ? null : typeOrHandler;
+    } else {
+      throw configError("session.on: give (type, handler) or (handler)");
+    }
+    const entry = [type, handler];
+    this.#handlers.push(entry);
+    if (!this.#subscribed) {
+      this.#subscribed = true;
+      this.#native.subscribe((json) => this.#dispatch(json));
+    }
+    return () => {
+      const i = this.#handlers.indexOf(entry);
+      if (i >= 0) this.#handlers.splice(i, 1);
+      if (this.#handlers.length === 0 && this.#subscribed) {
+        this.#subscribed = false;
+        this.#native.unsubscribe();
+      }
+    };
+  }
+
+  /** Takes a batch from the native side: a JSON array of events, `null` marking a flush. */
+  #dispatch(json) {
+    for (const event of JSON.parse(json)) {
+      if (event === null) {
+        this.#flushes.shift()?.();
+        continue;
+      }
+      for (const [type, handler] of this.#handlers.slice()) {
+        if (type !== null && type !== event.type) continue;
+        try {
+          const r = handler(event);
+          if (r && typeof r.then === "function") r.then(undefined, (e) => reportHandlerError(event.type, e));
+        } catch (e) {
+          reportHandlerError(event.type, e);
+        }
+      }
+    }
+  }
+
+  /** Resolves once every event queued so far has reached the `on()` handlers. */
+  #flush() {
+    if (!this.#subscribed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#flushes.push(resolve);
+      if (!this.#native.flush()) {
+        this.#flushes.pop();
+        resolve();
+      }
+    });
+  }
+
+  /** Sends a message (queued while a send runs); resolves to the id of its `user.message` event. */
+  send(options) {
+    return settle(this.#native.send(sendOptions(options)));
+  }
+
+  /**
+   * Sends a message and waits until the session is idle; resolves to the last `assistant.message`
+   * event (undefined when there was none). Rejects with a ModelportError: `cancelled` when aborted,
+   * `timeout` after `timeout` ms (default 60000; the turn keeps running), or the send's own error.
+   * The `on()` handlers have seen every event of the send when it settles.
+   */
+  async sendAndWait(options, timeout) {
+    const json = sendOptions(options);
+    try {
+      const event = await settle(this.#native.sendAndWait(json, timeout ?? undefined));
+      return event == null ? undefined : JSON.parse(event);
+    } finally {
+      await this.#flush();
+    }
+  }
+
+  /**
+   * The session's events from now on, as an async iterator (`for await (const e of
+   * session.events())`). It ends when the session is disconnected or the client stopped; `break`
+   * ends it early. `buffer` bounds the deltas kept for a slow consumer (default 256).
+   */
+  events(options) {
+    return new EventIterator(run(() => this.#native.events(options?.buffer)));
+  }
+
+  /** The persisted (non-ephemeral) events so far. */
+  getEvents() {
+    return JSON.parse(this.#native.getEvents());
+  }
+
+  /** Aborts the running send and resolves once it has ended. */
+  async abort() {
+    await this.#native.abort();
+    await this.#flush();
+  }
+
+  /** Switches the model for the next model calls. */
+  setModel(model) {
+    return settle(this.#native.setModel(model));
+  }
+
+  /** Ends the session; its history stays with the client for `resumeSession`. */
+  async disconnect() {
+    await this.#native.disconnect();
+    this.#subscribed = false;
+    this.#handlers = [];
+  }
+}
+
+module.exports = { Session, EventIterator };

@@ -1,0 +1,52 @@
+//! Provider configuration from JavaScript: the JSON fields go to core's
+//! [`ProviderConfig::from_json`](modelport::ProviderConfig::from_json); `bearerTokenProvider` is a
+//! JavaScript callback wrapped as a [`TokenProvider`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use modelport::{BearerToken, Error, ErrorKind, ProviderConfig, TokenProvider, TokenRequest};
+use serde_json::{Value, json};
+
+use crate::callback::{JsCallback, call};
+use crate::error::{IntoNapi, Result};
+
+/// Parses a provider JSON object and attaches the token callback, if any.
+pub(crate) fn provider(json: &str, token: Option<JsCallback>) -> Result<ProviderConfig> {
+    let mut config = ProviderConfig::from_json(json).into_napi()?;
+    if let Some(cb) = token {
+        config.bearer_token_provider = Some(token_provider(cb));
+    }
+    Ok(config)
+}
+
+/// Wraps `(request) => token | {token, expiresAt}` (already normalised by `lib/callbacks.cjs` to
+/// `{token, expiresAtMs}`).
+pub(crate) fn token_provider(cb: JsCallback) -> TokenProvider {
+    let cb = Arc::new(cb);
+    TokenProvider::new(move |request: TokenRequest| {
+        let cb = cb.clone();
+        async move {
+            let arg = json!({
+                "providerName": request.provider_name,
+                "sessionId": request.session_id,
+            });
+            let reply = call(&cb, arg.to_string()).await.map_err(|m| {
+                Error::new(ErrorKind::Auth, format!("bearerTokenProvider failed: {m}"))
+            })?;
+            let Some(token) = reply.get("token").and_then(Value::as_str) else {
+                return Err(Error::new(
+                    ErrorKind::Auth,
+                    "bearerTokenProvider must return a token string or {token, expiresAt}",
+                ));
+            };
+            Ok(match reply.get("expiresAtMs").and_then(Value::as_f64) {
+                Some(ms) if ms.is_finite() && ms > 0.0 => BearerToken::with_expiry(
+                    token,
+                    SystemTime::UNIX_EPOCH + Duration::from_secs_f64(ms / 1000.0),
+                ),
+                _ => BearerToken::new(token),
+            })
+        }
+    })
+}

@@ -1,0 +1,137 @@
+//! [`Session`] for JavaScript: a thin wrapper of the core session.
+
+pub(crate) mod events;
+pub(crate) mod tools;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use modelport::SendOptions;
+use napi_derive::napi;
+
+use crate::error::{IntoNapi, Result, config};
+use events::{EventStream, Listeners};
+use napi::bindgen_prelude::Function;
+
+/// A conversation with one model (see core's `Session`).
+#[napi]
+#[derive(Debug)]
+pub struct Session {
+    inner: modelport::Session,
+    listeners: Arc<Listeners>,
+}
+
+impl Session {
+    pub(crate) fn new(inner: modelport::Session, listeners: Arc<Listeners>) -> Self {
+        Session { inner, listeners }
+    }
+}
+
+/// Parses the JSON `{prompt, attachments?, requestHeaders?}`.
+fn send_options(json: &str) -> Result<SendOptions> {
+    serde_json::from_str(json).map_err(|e| config(format!("invalid send options: {e}")))
+}
+
+fn timeout(ms: Option<f64>) -> Result<Option<Duration>> {
+    match ms {
+        None => Ok(None),
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Some(Duration::from_secs_f64(ms / 1000.0))),
+        Some(ms) => Err(config(format!(
+            "sendAndWait timeout {ms} is not a duration: give milliseconds (>= 0)"
+        ))),
+    }
+}
+
+#[napi]
+impl Session {
+    /// The session id.
+    #[napi(getter)]
+    pub fn session_id(&self) -> String {
+        self.inner.id().to_owned()
+    }
+
+    /// The current model.
+    #[napi(getter)]
+    pub fn model(&self) -> String {
+        self.inner.model()
+    }
+
+    /// Sends a message (JSON send options); resolves to the id of its `user.message` event.
+    #[napi]
+    pub async fn send(&self, options: String) -> Result<String> {
+        let options = send_options(&options)?;
+        self.inner.send(options).await.into_napi()
+    }
+
+    /// Sends and waits until idle; resolves to the last `assistant.message` as JSON, or null.
+    #[napi]
+    pub async fn send_and_wait(
+        &self,
+        options: String,
+        timeout_ms: Option<f64>,
+    ) -> Result<Option<String>> {
+        let options = send_options(&options)?;
+        let timeout = timeout(timeout_ms)?;
+        let event = self
+            .inner
+            .send_and_wait(options, timeout)
+            .await
+            .into_napi()?;
+        Ok(event.and_then(|e| serde_json::to_string(&e).ok()))
+    }
+
+    /// Sends every event to `callback`, in batches: a JSON array of events, where `null` marks a
+    /// flush (one callback per session; replaces the last).
+    #[napi]
+    pub fn subscribe(&self, callback: Function<'_, String, ()>) -> Result<()> {
+        self.listeners.subscribe(&self.inner, callback)
+    }
+
+    /// Stops calling the callback and releases it.
+    #[napi]
+    pub fn unsubscribe(&self) {
+        self.listeners.release();
+    }
+
+    /// Queues a `null` entry behind the events already queued; false when there is no callback.
+    #[napi]
+    pub fn flush(&self) -> bool {
+        self.listeners.flush()
+    }
+
+    /// A stream of the session's events from now on, buffering up to `deltas` deltas (default
+    /// 256) before dropping them.
+    #[napi]
+    pub fn events(&self, deltas: Option<u32>) -> EventStream {
+        let stream = match deltas {
+            Some(n) => self.inner.events_with_buffer(n as usize),
+            None => self.inner.events(),
+        };
+        EventStream::new(stream)
+    }
+
+    /// The persisted events so far, as a JSON array.
+    #[napi]
+    pub fn get_events(&self) -> String {
+        serde_json::to_string(&self.inner.get_events()).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// Aborts the running send and waits until it has ended.
+    #[napi]
+    pub async fn abort(&self) {
+        self.inner.abort().await;
+    }
+
+    /// Switches the model for the next model calls.
+    #[napi]
+    pub async fn set_model(&self, model: String) -> Result<()> {
+        self.inner.set_model(model).await.into_napi()
+    }
+
+    /// Ends the session and releases its event callback.
+    #[napi]
+    pub async fn disconnect(&self) {
+        self.inner.disconnect().await;
+        self.listeners.close();
+    }
+}

@@ -1,0 +1,95 @@
+//! Tools and the permission handler from JavaScript, as core [`Tool`]s and a [`PermissionHandler`].
+//!
+//! `lib/tools.cjs` has already turned the handler's answer into JSON (a string, a result object or
+//! any value: core's [`ToolResult::from_value`] decides) and a throw into `{"error": message}`, which
+//! becomes a failing handler: the model sees core's fixed failure text, the host the real message.
+
+use std::fmt;
+use std::sync::Arc;
+
+use modelport::{
+    PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,
+    ToolResult,
+};
+use napi_derive::napi;
+use serde_json::{Value, json};
+
+use crate::callback::{JsCallback, call};
+use crate::error::{Result, config};
+
+/// A tool as the JavaScript layer hands it over.
+#[napi(object, object_to_js = false)]
+pub struct ToolDefinition {
+    /// The tool name.
+    pub name: String,
+    /// What the model reads about it.
+    pub description: String,
+    /// The JSON schema of its arguments, as JSON text.
+    pub parameters: String,
+    /// Run without asking the permission handler.
+    pub skip_permission: Option<bool>,
+    /// `(json: string) => Promise<string>`: `{arguments, invocation}` in, `{ok}` or `{error}` out.
+    #[napi(ts_type = "(json: string) => Promise<string>")]
+    pub handler: JsCallback,
+}
+
+impl fmt::Debug for ToolDefinition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolDefinition")
+            .field("name", &self.name)
+            .field("skip_permission", &self.skip_permission)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Converts one definition.
+pub(crate) fn tool(def: ToolDefinition) -> Result<Tool> {
+    let schema: Value = serde_json::from_str(&def.parameters).map_err(|e| {
+        config(format!(
+            "tools: the parameters of \"{}\" are not JSON: {e}",
+            def.name
+        ))
+    })?;
+    let handler = Arc::new(def.handler);
+    Ok(Tool::new(
+        def.name,
+        def.description,
+        schema,
+        move |args, inv: ToolInvocation| {
+            let handler = handler.clone();
+            async move {
+                let arg = json!({
+                    "arguments": args,
+                    "invocation": {
+                        "sessionId": inv.session_id,
+                        "toolCallId": inv.tool_call_id,
+                        "toolName": inv.tool_name,
+                        "arguments": inv.arguments,
+                    },
+                });
+                match call(&handler, arg.to_string()).await {
+                    Ok(value) => Ok(ToolResult::from_value(value)),
+                    Err(message) => Err(ToolError::from(message)),
+                }
+            }
+        },
+    )
+    .skip_permission(def.skip_permission.unwrap_or(false)))
+}
+
+/// Wraps `(request) => {kind: "approve-once" | "approved" | "reject", feedback?}`. A throw, or an
+/// answer that is not a known decision, refuses the call: refusing is the safe side.
+pub(crate) fn permission_handler(cb: JsCallback) -> PermissionHandler {
+    let cb = Arc::new(cb);
+    PermissionHandler::new(move |request: PermissionRequest| {
+        let cb = cb.clone();
+        async move {
+            let arg = serde_json::to_string(&request).unwrap_or_default();
+            call(&cb, arg)
+                .await
+                .ok()
+                .and_then(|v| serde_json::from_value::<PermissionDecision>(v).ok())
+                .unwrap_or(PermissionDecision::Reject { feedback: None })
+        }
+    })
+}

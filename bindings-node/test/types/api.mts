@@ -1,0 +1,106 @@
+// The rest of the API under --strict: tools (JSON schema and zod), event narrowing, the iterator,
+// errors, the token provider, approveAll, and modelport/testing.
+import { z } from "zod";
+import {
+    approveAll,
+    Client,
+    defineTool,
+    ModelportError,
+    type ModelportErrorCode,
+    type SessionEvent,
+    type ToolResultObject,
+} from "modelport";
+import { ReplayServer } from "modelport/testing";
+
+const server = await ReplayServer.start({ path: "conversations.yaml", deltaChars: 3 });
+const client = new Client({ retry: { maxRetries: 1 }, timeouts: { idleMs: 30_000 } });
+
+const weather = defineTool("get_weather", {
+    description: "Current weather for a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    handler: async (args: { city: string }, invocation) => `${args.city} for ${invocation.toolCallId}`,
+});
+
+interface MySchema {
+    type: "object";
+    properties: Record<string, { type: string }>;
+}
+const typedSchema: MySchema = { type: "object", properties: { q: { type: "string" } } };
+const search = defineTool("search", { description: "Search", parameters: typedSchema, handler: (args) => String(args.q) });
+
+const booking = defineTool("book_table", {
+    description: "Books a table",
+    parameters: z.object({ restaurant: z.string(), guests: z.number().int() }),
+    handler: ({ restaurant, guests }): ToolResultObject => {
+        const r: string = restaurant;
+        const g: number = guests;
+        // @ts-expect-error: the zod schema makes `guests` a number
+        const wrong: string = guests;
+        void wrong;
+        return { textResultForLlm: `${r} x${g}`, resultType: "success" };
+    },
+});
+
+const session = await client.createSession({
+    model: "test-model",
+    provider: {
+        type: "openai",
+        baseUrl: server.openaiUrl,
+        bearerTokenProvider: async ({ providerName }) => ({ token: providerName, expiresAt: new Date(Date.now() + 3_600_000) }),
+    },
+    tools: [weather, booking, search],
+    streaming: true,
+    onPermissionRequest: approveAll,
+    reasoningEffort: "low",
+    toolChoice: "auto",
+});
+
+const off = session.on("assistant.message_delta", (event) => {
+    const text: string = event.data.deltaContent;
+    const ephemeral: true = event.ephemeral;
+    void text, ephemeral;
+});
+off();
+session.on("assistant.message", (event) => {
+    // @ts-expect-error: assistant.message has no deltaContent
+    console.log(event.data.deltaContent);
+});
+// @ts-expect-error: not an event type
+session.on("assistant.nonsense", () => {});
+session.on("tool.execution_complete", (event) => {
+    if (!event.data.success) console.log(event.data.error?.message, event.data.error?.code);
+});
+session.on((event: SessionEvent) => {
+    switch (event.type) {
+        case "assistant.usage":
+            console.log(event.data.inputTokens, event.data.timeToFirstTokenMs ?? "n/a");
+            break;
+        case "session.error":
+            console.log(event.data.errorType, event.data.statusCode);
+            break;
+        case "session.idle":
+            console.log(event.data.aborted === true);
+            break;
+    }
+});
+
+try {
+    const answer = await session.sendAndWait({ prompt: "What is 2+2?" }, 30_000);
+    console.log(answer?.data.content, answer?.data.toolRequests?.length);
+    for await (const event of session.events()) {
+        if (event.type === "assistant.message") console.log(event.data.model);
+        if (event.type === "session.idle") break;
+    }
+} catch (e) {
+    if (e instanceof ModelportError) {
+        const code: ModelportErrorCode = e.code;
+        console.log(code, e.status, e.requestId, e.retryAfter, e.providerCode, e.retryable);
+    }
+}
+await session.abort();
+await session.setModel("test-model-2");
+console.log(session.getEvents().length, server.requests()[0]?.headers["authorization"]);
+await session.disconnect();
+const errors: ModelportError[] = await client.stop();
+await server.stop();
+void errors;

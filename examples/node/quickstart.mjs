@@ -1,0 +1,55 @@
+// The seed's quickstart in Node.js: create a session, print each assistant.message, ask "What is 2+2?".
+//
+// With MODELPORT_PROVIDER set (openai | azure | anthropic, plus MODELPORT_BASE_URL, MODELPORT_API_KEY,
+// MODELPORT_MODEL and optionally MODELPORT_WIRE_API) it talks to that provider. Otherwise it starts
+// the built-in replay provider with a recorded answer, configured like the seed's Azure AI Foundry
+// example, and works offline.
+//
+//   (cd bindings-node && npm install && npm run build)   # once
+//   node examples/node/quickstart.mjs
+//
+// In your own project the imports are `from "modelport"` and `from "modelport/testing"`.
+import { fileURLToPath } from "node:url";
+import { Client } from "../../bindings-node/lib/index.mjs";
+import { ReplayServer } from "../../bindings-node/lib/testing.mjs";
+
+let replay;
+let model;
+let provider;
+if (process.env.MODELPORT_PROVIDER) {
+  const env = process.env;
+  model = env.MODELPORT_MODEL;
+  provider = {
+    type: env.MODELPORT_PROVIDER,
+    baseUrl: env.MODELPORT_BASE_URL,
+    apiKey: env.MODELPORT_API_KEY,
+    wireApi: env.MODELPORT_WIRE_API,
+  };
+} else {
+  replay = await ReplayServer.start({
+    path: fileURLToPath(new URL("../replay/quickstart.yaml", import.meta.url)),
+  });
+  console.log(
+    `(MODELPORT_PROVIDER is not set: answering from the built-in replay provider at ${replay.url}, offline)`,
+  );
+  // Shaped like the seed's Azure AI Foundry example: type "openai", the /openai/v1/ route, the
+  // Responses wire API.
+  model = "YOUR-DEPLOYMENT-NAME";
+  provider = {
+    type: "openai",
+    baseUrl: `${replay.url}/openai/v1/`,
+    wireApi: "responses",
+    apiKey: "not-needed-offline",
+  };
+}
+
+const client = new Client();
+const session = await client.createSession({ model, provider });
+
+session.on("assistant.message", (event) => {
+  console.log(event.data.content);
+});
+
+await session.sendAndWait({ prompt: "What is 2+2?" });
+await client.stop();
+await replay?.stop();
