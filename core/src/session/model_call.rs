@@ -182,7 +182,8 @@ pub(crate) async fn call(
         let mut progress = Progress::default();
         let attempt_start = Instant::now();
         match attempt(&ctx, attempt_request, &mut progress, attempt_start).await {
-            Ok(response) => {
+            Ok(mut response) => {
+                response.apply_output_cap(endpoint.max_output_tokens());
                 return Ok(CallOutput {
                     response,
                     message_id: ctx.message_id,

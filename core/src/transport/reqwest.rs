@@ -42,7 +42,10 @@ impl ReqwestTransport {
             .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(timeouts.connect)
             .tcp_nodelay(true)
-            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            // Below the 5 s keep-alive most servers use (llama.cpp, Node, uvicorn): reusing a
+            // connection the server is closing fails the request ("connection closed before message
+            // completed"). httpx, under the official Python SDKs, expires idle connections at 5 s too.
+            .pool_idle_timeout(std::time::Duration::from_secs(4))
             .build()
             .map_err(|e| {
                 Error::new(

@@ -325,6 +325,20 @@ impl ModelResponse {
         (!text.is_empty()).then_some(text)
     }
 
+    /// A natural stop that used the whole output cap was cut by it: some servers (llama.cpp's
+    /// Responses API) report `completed` where the spec says `incomplete`.
+    pub fn apply_output_cap(&mut self, cap: Option<u32>) {
+        let (Some(cap), Some(usage)) = (cap, self.usage) else {
+            return;
+        };
+        if self.finish_reason == Some(FinishReason::Stop)
+            && self.tool_calls.is_empty()
+            && usage.output_tokens >= u64::from(cap)
+        {
+            self.finish_reason = Some(FinishReason::Length);
+        }
+    }
+
     /// Applies the rules shared by every format once the answer is complete: a call cut off by the
     /// output cap is not executed, and tool calls make the finish reason `tool_calls` whatever the
     /// provider said (servers disagree on it).

@@ -55,6 +55,9 @@ struct Reasoning {
 #[serde(untagged)]
 enum InputItem<'a> {
     Message {
+        // Optional in the spec, required by llama.cpp's server for assistant items.
+        #[serde(rename = "type")]
+        kind: &'static str,
         role: &'static str,
         content: InputContent<'a>,
     },
@@ -119,6 +122,7 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
     for m in call.messages {
         match m {
             Message::User { content } => input.push(InputItem::Message {
+                kind: "message",
                 role: "user",
                 content: match content.as_slice() {
                     [ContentPart::Text { text }] => InputContent::Text(text),
@@ -159,6 +163,7 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
                 }
                 if !text.is_empty() {
                     input.push(InputItem::Message {
+                        kind: "message",
                         role: "assistant",
                         content: InputContent::Text(text),
                     });

@@ -268,7 +268,7 @@ fn reasoning_without_the_provider_specific_field_is_not_sent_back() {
     );
     assert_eq!(
         body(WireFormat::OpenAiResponses, &call)["input"][1],
-        json!({"role": "assistant", "content": "a"})
+        json!({"type": "message", "role": "assistant", "content": "a"})
     );
 }
 
@@ -903,4 +903,25 @@ fn encoder_output_has_the_recorded_shapes() {
             .unwrap();
     let ours = stream_events(WireFormat::AnthropicMessages, &answer, 3, true).concat();
     assert_eq!(types(&ours), types(&recorded));
+}
+
+/// Recorded from llama.cpp: its Responses API says `completed` when the cap cut the answer.
+#[test]
+fn a_stop_at_the_output_cap_is_a_length_finish() {
+    let raw =
+        std::fs::read(own_fixtures().join("wire/openai-responses/llamacpp_capped.sse")).unwrap();
+    let mut r = decode_every_way(WireFormat::OpenAiResponses, &raw, "llamacpp_capped").response;
+    assert_eq!(
+        r.finish_reason,
+        Some(FinishReason::Stop),
+        "what the server said"
+    );
+    let mut uncapped = r.clone();
+    uncapped.apply_output_cap(None);
+    assert_eq!(uncapped.finish_reason, Some(FinishReason::Stop));
+    let mut roomy = r.clone();
+    roomy.apply_output_cap(Some(5));
+    assert_eq!(roomy.finish_reason, Some(FinishReason::Stop));
+    r.apply_output_cap(Some(4));
+    assert_eq!(r.finish_reason, Some(FinishReason::Length));
 }
