@@ -74,9 +74,19 @@ struct Server {
 }
 
 async fn spawn_server(delta_chars: usize) -> Server {
+    spawn_server_with(delta_chars, CONVERSATIONS).await
+}
+
+async fn spawn_server_with(delta_chars: usize, file: &str) -> Server {
     let exe = std::env::current_exe().expect("own path");
     let mut child = Command::new(exe)
-        .args(["serve", "--delta-chars", &delta_chars.to_string()])
+        .args([
+            "serve",
+            "--delta-chars",
+            &delta_chars.to_string(),
+            "--file",
+            file,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -99,7 +109,12 @@ async fn serve(args: &[String]) {
         port: arg(args, "--port", 0),
         ..Default::default()
     };
-    let server = ReplayServer::from_path(CONVERSATIONS, config)
+    let path = args
+        .iter()
+        .position(|a| a == "--file")
+        .and_then(|i| args.get(i + 1))
+        .map_or(CONVERSATIONS.to_owned(), Clone::clone);
+    let server = ReplayServer::from_path(path, config)
         .await
         .expect("replay server");
     println!("listening on {}", server.url());
@@ -467,6 +482,8 @@ async fn run(args: Vec<String>) {
         Some("concurrent") => concurrent(&args).await,
         Some("memory") => memory(&args).await,
         Some("server-ceiling") => server_ceiling(&args).await,
+        Some("soak") => soak(&args).await,
+        Some("cancel") => cancel(&args).await,
         _ => {
             eprintln!(
                 "usage: loadtest turn|stream|concurrent|memory|server-ceiling|serve [options]"
@@ -474,4 +491,138 @@ async fn run(args: Vec<String>) {
             std::process::exit(2);
         }
     }
+}
+
+/// A 20-turn conversation with one tool call per turn, as snapshot YAML.
+fn soak_conversation(turns: usize) -> String {
+    let mut y = String::from("models: [bench-model]\nconversations:\n  - messages:\n");
+    for k in 0..turns {
+        y.push_str(&format!(
+            "      - role: user\n        content: Turn {k}\n      - role: assistant\n        tool_calls:\n          - id: toolcall_{k}\n            type: function\n            function:\n              name: lookup\n              arguments: '{{\"k\":{k}}}'\n      - role: tool\n        tool_call_id: toolcall_{k}\n        content: result {k}\n      - role: assistant\n        content: Done with turn {k}.\n"
+        ));
+    }
+    y
+}
+
+fn lookup_tool() -> modelport::Tool {
+    modelport::Tool::new(
+        "lookup",
+        "Looks k up",
+        serde_json::json!({"type": "object", "properties": {"k": {"type": "integer"}}}),
+        |args: serde_json::Value, _| async move {
+            Ok::<_, modelport::ToolError>(format!("result {}", args["k"]))
+        },
+    )
+}
+
+async fn soak(args: &[String]) {
+    let sessions: usize = arg(args, "--sessions", 1000);
+    let turns: usize = arg(args, "--turns", 20);
+    let wave: usize = arg(args, "--wave", 100);
+    let file = std::env::temp_dir().join(format!("modelport-soak-{}.yaml", std::process::id()));
+    std::fs::write(&file, soak_conversation(turns)).expect("write conversation");
+    let server = spawn_server_with(200, file.to_str().expect("utf-8 path")).await;
+    let client = Client::new(ClientOptions::default()).expect("client");
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let baseline_tasks = metrics.num_alive_tasks();
+    let start = Instant::now();
+    let mut after_warmup = 0;
+    let mut done_turns = 0;
+    for w in 0..sessions.div_ceil(wave) {
+        let mut tasks = Vec::new();
+        for _ in 0..wave.min(sessions - w * wave) {
+            let s = client
+                .create_session(
+                    SessionConfig::new(MODEL, ProviderConfig::openai(format!("{}/v1", server.url)))
+                        .with_tool(lookup_tool()),
+                )
+                .await
+                .expect("session");
+            tasks.push(tokio::spawn(async move {
+                for k in 0..turns {
+                    let reply = s
+                        .send_and_wait(format!("Turn {k}"), Some(Duration::from_secs(120)))
+                        .await
+                        .expect("turn");
+                    let text = reply.and_then(|e| e.content().map(str::to_owned));
+                    assert_eq!(
+                        text.as_deref(),
+                        Some(format!("Done with turn {k}.").as_str())
+                    );
+                }
+                turns
+            }));
+        }
+        for t in tasks {
+            done_turns += t.await.expect("join");
+        }
+        if w == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            after_warmup = rss_kib().1;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (peak, end) = rss_kib();
+    let wall = start.elapsed();
+    client.stop().await;
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let left = metrics.num_alive_tasks().saturating_sub(baseline_tasks);
+    let _ = std::fs::remove_file(&file);
+    println!(
+        "soak: {sessions} sessions x {turns} turns (one tool call each) in waves of {wave}: {done_turns} turns, {} model calls, {:.1} s",
+        done_turns * 2,
+        wall.as_secs_f64()
+    );
+    println!(
+        "  RSS after the first wave {:.1} MiB, at the end {:.1} MiB: growth {:+.1}% (peak {:.1} MiB)",
+        after_warmup as f64 / 1024.0,
+        end as f64 / 1024.0,
+        (end as f64 - after_warmup as f64) * 100.0 / after_warmup as f64,
+        peak as f64 / 1024.0
+    );
+    println!("  tasks left after the sessions were dropped and the client stopped: {left}");
+    drop(server);
+}
+
+async fn cancel(args: &[String]) {
+    let n: usize = arg(args, "--n", 200);
+    // In process: the server's view of the close is what is measured.
+    let server = ReplayServer::from_path(
+        CONVERSATIONS,
+        ReplayConfig {
+            delta_chars: 4,
+            chunk_delay: Some(Duration::from_millis(2)),
+            record: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("replay");
+    let client = Client::new(ClientOptions::default()).expect("client");
+    let mut latencies = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = session(&client, &server.url(), true).await;
+        let mut events = s.events();
+        s.send("Stream a long answer").await.expect("send");
+        while let Some(Ok(e)) = events.next().await {
+            if e.kind() == "assistant.message_delta" {
+                break;
+            }
+        }
+        let t = Instant::now();
+        s.abort().await;
+        server.wait_disconnects(i as u64 + 1).await;
+        latencies.push(t.elapsed());
+    }
+    let st = stats(&mut latencies);
+    println!("abort() to the server seeing the connection close, {n} aborts mid-stream:");
+    println!(
+        "  median {:.0} us, p99 {:.0} us, max {:.0} us",
+        us(st.median),
+        us(st.p99),
+        us(*latencies.last().expect("some"))
+    );
+    client.stop().await;
+    server.stop().await;
 }
