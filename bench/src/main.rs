@@ -107,6 +107,10 @@ async fn serve(args: &[String]) {
         delta_chars: arg(args, "--delta-chars", 200),
         record: false,
         port: arg(args, "--port", 0),
+        fallback: args
+            .iter()
+            .position(|a| a == "--fallback")
+            .and_then(|i| args.get(i + 1).cloned()),
         ..Default::default()
     };
     let path = args

@@ -544,3 +544,103 @@ impl FanOut {
         read
     }
 }
+
+/// Invariants the fuzz targets and property tests check on arbitrary input.
+pub mod invariants {
+    use crate::wire::sse::SseDecoder;
+    use crate::wire::{Decoder, StreamEvent, WireFormat};
+
+    fn decode(format: WireFormat, chunks: &[&[u8]]) -> Vec<String> {
+        let mut d = Decoder::new(format);
+        let mut out = Vec::new();
+        for c in chunks {
+            d.feed(c, &mut out);
+        }
+        d.finish(&mut out);
+        out.iter().map(describe).collect()
+    }
+
+    fn describe(e: &StreamEvent) -> String {
+        match e {
+            StreamEvent::Error(err) => format!("Error({:?}, {})", err.kind(), err.message()),
+            other => format!("{other:?}"),
+        }
+    }
+
+    /// Cuts `data` at `cuts` (taken modulo its length, sorted).
+    fn split<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+        let mut at: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
+        at.sort_unstable();
+        let mut out = Vec::with_capacity(at.len() + 1);
+        let mut prev = 0;
+        for c in at {
+            out.push(&data[prev..c]);
+            prev = c;
+        }
+        out.push(&data[prev..]);
+        out
+    }
+
+    /// The stream decoder of `format` gives the same events for `data` whole and cut at `cuts`
+    /// (and does not panic on anything).
+    pub fn stream_decoder_split_invariance(format: WireFormat, data: &[u8], cuts: &[usize]) {
+        let whole = decode(format, &[data]);
+        let pieces = decode(format, &split(data, cuts));
+        assert_eq!(
+            whole, pieces,
+            "{format:?}: the events depend on where the chunks end"
+        );
+        // At most one error, and nothing after it.
+        if let Some(i) = whole.iter().position(|e| e.starts_with("Error(")) {
+            assert_eq!(
+                i + 1,
+                whole.len(),
+                "{format:?}: events after an error: {whole:?}"
+            );
+        }
+    }
+
+    /// The SSE decoder gives the same events whole and cut at `cuts`.
+    pub fn sse_split_invariance(data: &[u8], cuts: &[usize]) {
+        let run = |chunks: &[&[u8]]| {
+            let mut d = SseDecoder::new();
+            let mut out = Vec::new();
+            let mut f = |e: crate::wire::sse::SseEvent<'_>| {
+                out.push((e.event.map(str::to_owned), e.data.to_owned()))
+            };
+            for c in chunks {
+                d.feed(c, &mut f);
+            }
+            d.finish(&mut f);
+            out
+        };
+        assert_eq!(
+            run(&[data]),
+            run(&split(data, cuts)),
+            "SSE events depend on chunking"
+        );
+    }
+
+    /// The error parser types any status and body without panicking, keeps the status, and never
+    /// calls a 2xx/3xx answer retryable unless the server said so.
+    pub fn error_parser_total(status: u16, headers: &[(String, String)], body: &[u8]) {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in headers {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                map.append(k, v);
+            }
+        }
+        let e = crate::wire::error::parse_error(status, &map, body);
+        assert_eq!(e.status(), Some(status));
+        assert!(!e.message().is_empty());
+        let _ = (
+            e.is_retryable(),
+            e.error_type(),
+            e.retry_after(),
+            e.to_string(),
+        );
+    }
+}

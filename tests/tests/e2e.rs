@@ -384,3 +384,27 @@ async fn a_request_that_matches_nothing_gets_an_explained_500() {
     run.finish().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_fallback_answer_replaces_the_500_when_configured() {
+    let server = e2e_server(ReplayConfig {
+        fallback: Some("Fallback answer.".into()),
+        ..Default::default()
+    })
+    .await;
+    let run = open(&server, Route::Anthropic, true, vec![]).await;
+    assert_eq!(
+        run.ask("Something nobody recorded").await,
+        "Fallback answer."
+    );
+    // Recorded conversations still win.
+    let run2 = open(&server, Route::Anthropic, false, vec![]).await;
+    assert!(
+        run2.ask("Say hello")
+            .await
+            .starts_with("Hello from the replay provider!")
+    );
+    run.finish().await;
+    run2.finish().await;
+    server.stop().await;
+}

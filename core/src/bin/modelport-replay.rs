@@ -12,7 +12,7 @@ use modelport::replay::{ReplayConfig, ReplayServer, snapshot};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: modelport-replay DIR_OR_FILE... [--port N] [--delta-chars N] [--chunk-delay-ms N]\n\
+        "usage: modelport-replay DIR_OR_FILE... [--port N] [--delta-chars N] [--chunk-delay-ms N] [--fallback TEXT]\n\
          Serves the stored conversations on http://127.0.0.1:PORT (OpenAI base URL: .../v1)."
     );
     std::process::exit(2)
@@ -44,6 +44,7 @@ async fn main() {
                 )))
             }
             "--record" => config.record = true,
+            "--fallback" => config.fallback = args.next(),
             "--no-record" => config.record = false,
             "-h" | "--help" => usage(),
             other if other.starts_with('-') => {

@@ -47,6 +47,9 @@ pub struct ReplayConfig {
     pub chunk_delay: Option<Duration>,
     /// Keep every request for inspection (on by default; off for load tests).
     pub record: bool,
+    /// Served (as a text answer) when no conversation matches, instead of the explaining 500: for
+    /// benchmarks of clients whose requests carry their own history (the Copilot SDK's runtime).
+    pub fallback: Option<String>,
 }
 
 impl Default for ReplayConfig {
@@ -56,6 +59,7 @@ impl Default for ReplayConfig {
             delta_chars: 200,
             chunk_delay: None,
             record: true,
+            fallback: None,
         }
     }
 }
@@ -577,7 +581,12 @@ fn call(state: &Arc<State>, format: WireFormat, body: &Value) -> Response<Body> 
     if let Some(err) = scripted_error(state, &history) {
         return error_response(state, format, &err, stream);
     }
-    let Some(Norm::Assistant { content, calls }) = find_answer(&state.conversations, &history)
+    let fallback = state.config.fallback.as_ref().map(|text| Norm::Assistant {
+        content: text.clone(),
+        calls: Vec::new(),
+    });
+    let Some(Norm::Assistant { content, calls }) =
+        find_answer(&state.conversations, &history).or(fallback.as_ref())
     else {
         let message = explain_mismatch(&state.conversations, &history);
         let mut r = error_body(format, 500, "replay_no_match", &message);

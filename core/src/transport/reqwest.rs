@@ -1,13 +1,20 @@
-//! The default transport: reqwest over rustls (ring crypto, the platform's certificate store), one
-//! connection pool per Client, HTTPS_PROXY / HTTP_PROXY / NO_PROXY honoured from the environment.
+//! The default transport: reqwest over rustls (ring crypto, the platform's certificate store, loaded
+//! at the first HTTPS handshake), one connection pool per Client, HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+//! honoured from the environment.
 //! Dropping a response body closes its connection instead of draining it.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
 
+use std::sync::OnceLock;
+
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use rustls_platform_verifier::BuilderVerifierExt;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_platform_verifier::Verifier;
 
 use super::{HttpRequest, HttpResponse, Timeouts, Transport};
 use crate::error::{Error, ErrorKind, Result, TimeoutKind};
@@ -19,17 +26,88 @@ pub struct ReqwestTransport {
     connect_timeout: std::time::Duration,
 }
 
+/// The platform's certificate verifier, built at the first HTTPS handshake of the process and then
+/// shared: loading the system trust store costs milliseconds, which a Client for a local server (or a
+/// process that makes many clients) should not pay.
+#[derive(Debug)]
+struct LazyPlatformVerifier {
+    provider: Arc<CryptoProvider>,
+}
+
+static PLATFORM_VERIFIER: OnceLock<Result<Arc<Verifier>, rustls::Error>> = OnceLock::new();
+
+impl LazyPlatformVerifier {
+    fn verifier(&self) -> Result<&Arc<Verifier>, rustls::Error> {
+        PLATFORM_VERIFIER
+            .get_or_init(|| Verifier::new(self.provider.clone()).map(Arc::new))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl ServerCertVerifier for LazyPlatformVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.verifier()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
 fn tls_config() -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(LazyPlatformVerifier {
+        provider: provider.clone(),
+    });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_platform_verifier())
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Transport,
-                format!("could not set up TLS (certificate store): {e}"),
-            )
-        })?
+        .map_err(|e| Error::new(ErrorKind::Transport, format!("could not set up TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
@@ -96,10 +174,22 @@ fn is_local(url: &str) -> bool {
         })
 }
 
-/// A connection failure that names the URL and, for a local server, what to check.
+/// A connection failure that names the URL and what to check: the certificate for a TLS failure,
+/// the local server for a refused connection on this machine.
 pub(crate) fn connect_error(url: &str, cause: &str) -> Error {
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("handshake") || lower.contains("tls") {
+        return Error::new(
+            ErrorKind::Transport,
+            format!(
+                "TLS with {url} failed: {cause}. The server's certificate is not trusted by this \
+                 system's roots (a private CA must be installed in the system trust store), or the \
+                 server does not speak TLS (a local server usually wants http://)"
+            ),
+        );
+    }
     let mut message = format!("could not connect to {url}: {cause}");
-    if is_local(url) {
+    if is_local(url) && lower.contains("refused") {
         let port = url::Url::parse(url)
             .ok()
             .and_then(|u| u.port_or_known_default());
@@ -211,10 +301,35 @@ mod tests {
         );
         let e = connect_error("https://api.openai.com/v1/chat/completions", "dns error");
         assert!(!e.message().contains("ollama"));
+        let e = connect_error(
+            "https://127.0.0.1:8443/v1/chat/completions",
+            "invalid peer certificate: UnknownIssuer",
+        );
+        assert!(
+            e.message().starts_with("TLS with https://127.0.0.1:8443"),
+            "{}",
+            e.message()
+        );
+        assert!(!e.message().contains("ollama"));
     }
 
     #[test]
     fn the_transport_builds_with_rustls_and_ring() {
         ReqwestTransport::new(&Timeouts::default()).unwrap();
+    }
+}
+#[cfg(test)]
+mod timing {
+    #[test]
+    #[ignore = "a measurement: cargo test --release -p modelport client_creation_cost -- --ignored --nocapture"]
+    fn client_creation_cost() {
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let _ = super::tls_config().unwrap();
+            let tls = t.elapsed();
+            let t = std::time::Instant::now();
+            let _ = super::ReqwestTransport::new(&super::Timeouts::default()).unwrap();
+            eprintln!("tls config {tls:?}, whole transport {:?}", t.elapsed());
+        }
     }
 }

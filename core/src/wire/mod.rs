@@ -545,4 +545,6 @@ pub(crate) fn truncated(format: WireFormat) -> Error {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
