@@ -1,1 +1,38 @@
-//! Python binding of modelport: placeholder until the Python binding issue lands.
+//! The native part of the `modelport` Python package (`modelport._native`).
+//!
+//! Thin pyo3 wrappers over the Rust core: every behaviour lives in core; this crate converts data,
+//! maps errors ([`error`]), owns the tokio runtime ([`runtime`]) and hands callbacks to the asyncio
+//! event loop ([`callbacks`]). The public API, with its Python conveniences, is in the Python files
+//! beside it (`python/modelport`). The modules mirror core's: client, session (events, tools),
+//! provider, models, replay.
+
+mod callbacks;
+mod client;
+mod error;
+mod models;
+mod provider;
+mod replay;
+mod runtime;
+mod session;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<client::Client>()?;
+    m.add_class::<session::Session>()?;
+    m.add_class::<session::EventStream>()?;
+    m.add_class::<session::Subscription>()?;
+    m.add_class::<session::HandlerBatch>()?;
+    m.add_class::<session::events::Event>()?;
+    m.add_class::<session::events::EventData>()?;
+    m.add_class::<session::events::Attachment>()?;
+    m.add_class::<session::events::ToolRequest>()?;
+    m.add_class::<session::events::ToolExecutionResult>()?;
+    m.add_class::<session::events::ToolExecutionError>()?;
+    m.add_class::<replay::ReplayServer>()?;
+    m.add_function(wrap_pyfunction!(provider::provider_from_env, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
+    Ok(())
+}

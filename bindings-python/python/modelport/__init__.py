@@ -1,0 +1,134 @@
+"""modelport: an embedded "bring your own key" LLM agent runtime, asyncio-native.
+
+Mirrors the GitHub Copilot SDK's BYOK usage, without a separate runtime process::
+
+    from modelport import Client, define_tool
+
+    async with Client() as client:
+        session = await client.create_session(
+            model="gpt-4o",
+            provider={"type": "openai", "base_url": "https://api.openai.com/v1", "api_key": key},
+        )
+        session.on("assistant.message", lambda e: print(e.data.content))
+        reply = await session.send_and_wait("What is 2+2?")
+
+The engine is the Rust core (``modelport._native``); the GIL is released while it works and waits.
+"""
+
+import atexit as _atexit
+
+from ._native import __version__, _shutdown
+from .client import Client, ClientOptions, CopilotClient, SessionConfig, SystemMessage, ToolChoice
+from .errors import (
+    APIError,
+    AuthenticationError,
+    CancelledError,
+    ConfigError,
+    ContextLengthError,
+    DecodeError,
+    InvalidRequestError,
+    LimitError,
+    ModelportError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TimeoutError,
+    ToolError,
+    TransportError,
+)
+from .events import (
+    Attachment,
+    Event,
+    EventData,
+    EventType,
+    SessionEvent,
+    ToolExecutionError,
+    ToolExecutionResult,
+    ToolRequest,
+)
+from .models import ListModelsHandler, ModelCapabilities, ModelInfo, ModelLimits, ModelSupports
+from .provider import (
+    AzureOptions,
+    BearerToken,
+    ProviderConfig,
+    RetryPolicy,
+    Timeouts,
+    TokenProvider,
+    provider_from_env,
+)
+from .session import EventHandler, EventIterator, MessageAttachment, MessageOptions, Session
+from .tools import (
+    PermissionHandler,
+    PermissionHandlerFn,
+    PermissionRequest,
+    PermissionResult,
+    Tool,
+    ToolInvocation,
+    ToolResult,
+    ToolResultType,
+    define_tool,
+)
+
+__all__ = [
+    "APIError",
+    "Attachment",
+    "AuthenticationError",
+    "AzureOptions",
+    "BearerToken",
+    "CancelledError",
+    "Client",
+    "ClientOptions",
+    "ConfigError",
+    "ContextLengthError",
+    "CopilotClient",
+    "DecodeError",
+    "Event",
+    "EventData",
+    "EventHandler",
+    "EventIterator",
+    "EventType",
+    "InvalidRequestError",
+    "LimitError",
+    "ListModelsHandler",
+    "MessageAttachment",
+    "MessageOptions",
+    "ModelCapabilities",
+    "ModelInfo",
+    "ModelLimits",
+    "ModelSupports",
+    "ModelportError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PermissionHandler",
+    "PermissionHandlerFn",
+    "PermissionRequest",
+    "PermissionResult",
+    "ProviderConfig",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "Session",
+    "SessionConfig",
+    "SessionEvent",
+    "SystemMessage",
+    "TimeoutError",
+    "Timeouts",
+    "TokenProvider",
+    "Tool",
+    "ToolChoice",
+    "ToolError",
+    "ToolExecutionError",
+    "ToolExecutionResult",
+    "ToolInvocation",
+    "ToolRequest",
+    "ToolResult",
+    "ToolResultType",
+    "TransportError",
+    "__version__",
+    "define_tool",
+    "provider_from_env",
+]
+
+# Let the runtime's workers finish with Python objects before the interpreter is torn down.
+_atexit.register(_shutdown)

@@ -1,0 +1,275 @@
+"""The Client: creates and resumes sessions, lists models, stops everything."""
+
+from __future__ import annotations
+
+import json
+from types import TracebackType
+from typing import (
+    Any,
+    Dict,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypedDict,
+    Union,
+)
+
+from . import _native
+from .errors import ModelportError
+from .models import ListModelsHandler, ModelInfo, _from_json, _handler_callback
+from .provider import ProviderConfig, RetryPolicy, Timeouts, _native_args, _split
+from .session import Session
+from .tools import PermissionHandler, PermissionHandlerFn, Tool, _permission_callback
+
+
+class SystemMessage(TypedDict, total=False):
+    """The session's system prompt (modelport has no default prompt: both modes send ``content``)."""
+
+    mode: Literal["append", "replace"]
+    content: str
+
+
+ToolChoice = Union[Literal["auto", "none", "required"], Mapping[str, str]]
+"""``"auto"`` (default), ``"none"``, ``"required"``, or ``{"function": NAME}``."""
+
+
+class SessionConfig(TypedDict, total=False):
+    """How to create a session (the Copilot SDK's ``SessionConfig``, snake_case)."""
+
+    session_id: str
+    model: str
+    """The model (the deployment name on Azure); required with a provider."""
+    provider: ProviderConfig
+    """The provider; the client's default provider when absent."""
+    tools: Sequence[Tool]
+    system_message: SystemMessage
+    streaming: bool
+    """Stream answers as delta events (default False)."""
+    reasoning_effort: Literal["low", "medium", "high"]
+    available_tools: Sequence[str]
+    excluded_tools: Sequence[str]
+    on_permission_request: PermissionHandlerFn
+    tool_choice: ToolChoice
+    parallel_tool_calls: bool
+
+
+class ClientOptions(TypedDict, total=False):
+    """How to build a :class:`Client`."""
+
+    provider: ProviderConfig
+    """The provider for sessions that name none, and for ``list_models()``."""
+    on_list_models: ListModelsHandler
+    retry: RetryPolicy
+    timeouts: Timeouts
+
+
+_NativeSessionArgs = Tuple[str, List[Tuple[Any, ...]], Any, Any]
+
+
+class _SessionId:
+    """The id a permission handler's invocation reports, known once the session exists."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Optional[str]) -> None:
+        self.value = value
+
+    def __call__(self) -> Optional[str]:
+        return self.value
+
+
+def _session_args(config: Mapping[str, Any], session_id: _SessionId) -> _NativeSessionArgs:
+    """The JSON part of a session config, and its callables adapted for the native side."""
+    data: Dict[str, Any] = {k: v for k, v in config.items() if v is not None}
+    tools = list(data.pop("tools", ()))
+    for tool in tools:
+        if not isinstance(tool, Tool):
+            raise TypeError(f"tools: {tool!r} is not a Tool: define it with @define_tool(...)")
+    handler = data.pop("on_permission_request", None)
+    token_provider = None
+    if "provider" in data:
+        data["provider"], token_provider = _split(data["provider"])
+    permission = None
+    # approve_all is what happens without a handler: no need to cross to Python for each call.
+    if handler is not None and handler is not PermissionHandler.approve_all:
+        permission = _permission_callback(handler, session_id)
+    return json.dumps(data), [t._native_def() for t in tools], permission, token_provider
+
+
+class Client:
+    """The entry point: one connection pool, a default provider, the sessions.
+
+    ``async with Client() as client: ...`` stops it on exit; otherwise call ``await client.stop()``.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(
+        self,
+        options: Optional[ClientOptions] = None,
+        *,
+        provider: Optional[ProviderConfig] = None,
+        on_list_models: Optional[ListModelsHandler] = None,
+        retry: Optional[RetryPolicy] = None,
+        timeouts: Optional[Timeouts] = None,
+    ) -> None:
+        merged: Dict[str, Any] = dict(options or {})
+        unknown = sorted(set(merged) - set(ClientOptions.__annotations__))
+        if unknown:
+            raise TypeError(
+                f"Client options {unknown} are not supported: use provider, on_list_models, retry "
+                "and timeouts"
+            )
+        for key, value in (
+            ("provider", provider),
+            ("on_list_models", on_list_models),
+            ("retry", retry),
+            ("timeouts", timeouts),
+        ):
+            if value is not None:
+                merged[key] = value
+        provider_json, token_provider = (None, None)
+        if merged.get("provider") is not None:
+            provider_json, token_provider = _native_args(merged["provider"])
+        handler = merged.get("on_list_models")
+        self._native = _native.Client(
+            provider=provider_json,
+            bearer_token_provider=token_provider,
+            on_list_models=None if handler is None else _handler_callback(handler),
+            retry=None if merged.get("retry") is None else json.dumps(merged["retry"]),
+            timeouts=None if merged.get("timeouts") is None else json.dumps(merged["timeouts"]),
+        )
+
+    def __repr__(self) -> str:
+        return f"Client(stopped={self._native.is_stopped})"
+
+    async def start(self) -> None:
+        """A harmless no-op, for drop-in use of the Copilot SDK's ``await client.start()``."""
+        await self._native.start()
+
+    async def stop(self) -> List[ModelportError]:
+        """Aborts every running send (their waiters get :class:`~modelport.CancelledError`), ends
+        every session and event stream; returns the errors met while stopping (none normally)."""
+        return await self._native.stop()
+
+    @property
+    def is_stopped(self) -> bool:
+        """Whether ``stop()`` was called."""
+        return self._native.is_stopped
+
+    async def create_session(
+        self,
+        config: Optional[SessionConfig] = None,
+        /,
+        *,
+        session_id: Optional[str] = None,
+        model: Optional[str] = None,
+        provider: Optional[ProviderConfig] = None,
+        tools: Optional[Sequence[Tool]] = None,
+        system_message: Optional[SystemMessage] = None,
+        streaming: Optional[bool] = None,
+        reasoning_effort: Optional[Literal["low", "medium", "high"]] = None,
+        available_tools: Optional[Sequence[str]] = None,
+        excluded_tools: Optional[Sequence[str]] = None,
+        on_permission_request: Optional[PermissionHandlerFn] = None,
+        tool_choice: Optional[ToolChoice] = None,
+        parallel_tool_calls: Optional[bool] = None,
+    ) -> Session:
+        """Creates a session, from a :class:`SessionConfig` dict and/or keyword arguments (which win).
+
+        Errors name the field and the fix ("Model not specified", a bad base_url, the Azure endpoint
+        confusions, ...) and raise :class:`~modelport.ConfigError`.
+        """
+        merged = _merge(config, locals())
+        known_id = _SessionId(merged.get("session_id"))
+        session = Session(await self._native.create_session(*_session_args(merged, known_id)))
+        known_id.value = session.session_id
+        return session
+
+    async def resume_session(
+        self,
+        session_id: str,
+        config: Optional[SessionConfig] = None,
+        /,
+        *,
+        model: Optional[str] = None,
+        provider: Optional[ProviderConfig] = None,
+        tools: Optional[Sequence[Tool]] = None,
+        system_message: Optional[SystemMessage] = None,
+        streaming: Optional[bool] = None,
+        reasoning_effort: Optional[Literal["low", "medium", "high"]] = None,
+        available_tools: Optional[Sequence[str]] = None,
+        excluded_tools: Optional[Sequence[str]] = None,
+        on_permission_request: Optional[PermissionHandlerFn] = None,
+        tool_choice: Optional[ToolChoice] = None,
+        parallel_tool_calls: Optional[bool] = None,
+    ) -> Session:
+        """Resumes a disconnected (or live) session by id with a new config: tools and handlers are
+        given again; the conversation and its events continue."""
+        merged = _merge(config, locals())
+        merged.pop("session_id", None)
+        args = _session_args(merged, _SessionId(session_id))
+        return Session(await self._native.resume_session(session_id, *args))
+
+    def delete_session(self, session_id: str) -> bool:
+        """Forgets a disconnected session's history."""
+        return self._native.delete_session(session_id)
+
+    async def list_models(self) -> List[ModelInfo]:
+        """The ``on_list_models`` handler's list when set (no fallback), otherwise the default
+        provider's model list; cached for the client's life after the first success."""
+        return _from_json(await self._native.list_models())
+
+    async def __aenter__(self) -> Client:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.stop()
+
+
+_SESSION_KEYS = (
+    "session_id",
+    "model",
+    "provider",
+    "tools",
+    "system_message",
+    "streaming",
+    "reasoning_effort",
+    "available_tools",
+    "excluded_tools",
+    "on_permission_request",
+    "tool_choice",
+    "parallel_tool_calls",
+)
+
+
+def _merge(config: Optional[Mapping[str, Any]], arguments: Mapping[str, Any]) -> Dict[str, Any]:
+    merged: Dict[str, Any] = dict(config or {})
+    for key in _SESSION_KEYS:
+        value = arguments.get(key)
+        if value is not None:
+            merged[key] = value
+    return merged
+
+
+CopilotClient = Client
+"""The Copilot SDK's name for :class:`Client`."""
+
+__all__ = [
+    "Client",
+    "ClientOptions",
+    "CopilotClient",
+    "SessionConfig",
+    "SystemMessage",
+    "ToolChoice",
+]

@@ -1,0 +1,144 @@
+"""The exception hierarchy: one class per core error kind, all subclasses of :class:`ModelportError`.
+
+Every exception carries what the provider said: ``status``, ``code``, ``request_id``,
+``retry_after`` (seconds), and ``kind`` / ``error_type`` (the ``session.error`` ``errorType``).
+Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Optional
+
+
+class ModelportError(Exception):
+    """Any modelport failure. ``str(error)`` is the message plus the HTTP status, code and request id."""
+
+    kind: str
+    """The core error kind: config, auth, permission_denied, not_found, rate_limited, invalid_request,
+    context_length, server, timeout, transport, decode, tool, cancelled or limit."""
+    message: str
+    """The message alone: what was wrong and what to do."""
+    error_type: Optional[str]
+    """The ``session.error`` ``errorType`` (authentication, quota, rate_limit, ...)."""
+    status: Optional[int]
+    """The HTTP status, when the provider answered with one."""
+    code: Optional[str]
+    """The provider's error code (``insufficient_quota``, ``context_length_exceeded``, ...)."""
+    request_id: Optional[str]
+    """The provider's request id."""
+    retry_after: Optional[float]
+    """How long the provider asked to wait before retrying, in seconds."""
+    timeout_kind: Optional[str]
+    """For timeouts: connect, first_byte, idle, total, send_and_wait or server."""
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        message: Optional[str] = None,
+        kind: str = "unknown",
+        error_type: Optional[str] = None,
+        status: Optional[int] = None,
+        code: Optional[str] = None,
+        request_id: Optional[str] = None,
+        retry_after: Optional[float] = None,
+        timeout_kind: Optional[str] = None,
+    ) -> None:
+        super().__init__(description)
+        self.message = description if message is None else message
+        self.kind = kind
+        self.error_type = error_type
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.timeout_kind = timeout_kind
+
+
+class ConfigError(ModelportError):
+    """Bad configuration or arguments; the message names the field and the fix."""
+
+
+class APIError(ModelportError):
+    """The provider answered with an error (see ``status``, ``code``, ``request_id``)."""
+
+
+class AuthenticationError(APIError):
+    """The provider rejected the credentials (HTTP 401), or the bearer token provider failed."""
+
+
+class PermissionDeniedError(APIError):
+    """The credentials are valid but lack access (HTTP 403)."""
+
+
+class NotFoundError(APIError):
+    """The model, deployment or route does not exist (HTTP 404)."""
+
+
+class RateLimitError(APIError):
+    """Too many requests (HTTP 429), after the retries; or the quota is exhausted."""
+
+    @property
+    def is_quota(self) -> bool:
+        """Whether the quota, not just the rate, is exhausted: retrying will not help."""
+        return self.code == "insufficient_quota"
+
+
+class InvalidRequestError(APIError):
+    """The provider rejected the request itself (HTTP 400, 413, 422, ...)."""
+
+
+class ContextLengthError(InvalidRequestError):
+    """The conversation does not fit the model's context window."""
+
+
+class ServerError(APIError):
+    """The provider failed or is overloaded (HTTP 5xx, 529, or an error event mid-stream)."""
+
+
+class DecodeError(APIError):
+    """The provider sent something that is not valid for its wire format."""
+
+
+class TransportError(ModelportError):
+    """The connection failed, was reset, or the stream ended before the response was complete."""
+
+
+class TimeoutError(ModelportError, builtins.TimeoutError):
+    """A timeout fired (``timeout_kind`` says which); also a built-in ``TimeoutError``."""
+
+
+class ToolError(ModelportError):
+    """A tool could not be run."""
+
+
+class CancelledError(ModelportError):
+    """The send was aborted by ``abort()`` or ``client.stop()`` (seen by the other waiters).
+
+    Not an ``asyncio.CancelledError``: cancelling the awaiting task raises that one instead.
+    """
+
+
+class LimitError(ModelportError):
+    """A safety limit was reached (tool-loop iterations)."""
+
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "CancelledError",
+    "ConfigError",
+    "ContextLengthError",
+    "DecodeError",
+    "InvalidRequestError",
+    "LimitError",
+    "ModelportError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "TimeoutError",
+    "ToolError",
+    "TransportError",
+]

@@ -1,0 +1,399 @@
+"""Tools the model may call, and the permission handler asked before each call.
+
+``@define_tool(description=...)`` turns a sync or async function into a :class:`Tool`. Its single
+parameter is either a pydantic model (the JSON schema comes from ``model_json_schema()``, the
+arguments are validated, and a validation error becomes a failure result the model sees and can
+correct) or a dict, with the JSON schema given as ``parameters``. A second parameter, when present,
+receives the :class:`ToolInvocation`. The function returns a string, a :class:`ToolResult`, or any
+JSON value (sent to the model as compact JSON with sorted keys).
+
+Handlers run on the asyncio event loop: a sync handler blocks the loop while it runs (use
+``asyncio.to_thread`` inside an async tool for blocking work); parallel tool calls run concurrently.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import typing
+from dataclasses import dataclass
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Tuple,
+    TypedDict,
+    Union,
+    overload,
+)
+
+_log = logging.getLogger("modelport")
+
+# A Union of Literals rather than one Literal: the same type to mypy, and stubtest sees a Union.
+ToolResultType = Union[
+    Literal["success"], Literal["failure"], Literal["denied"], Literal["rejected"]
+]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool's answer. Only ``text_result_for_llm`` reaches the model.
+
+    ``failure`` and ``denied``: the model sees the text and the loop continues; ``rejected``: the
+    turn ends without another model call.
+    """
+
+    text_result_for_llm: str
+    result_type: ToolResultType = "success"
+    error: Optional[str] = None
+    """An error message for the host (in ``tool.execution_complete``)."""
+    session_log: Optional[str] = None
+    tool_telemetry: Optional[Mapping[str, Any]] = None
+    """Structured telemetry for the host; never sent to the model."""
+
+    @classmethod
+    def text(cls, text: str) -> ToolResult:
+        """A successful text result."""
+        return cls(text)
+
+    @classmethod
+    def failure(cls, text: str) -> ToolResult:
+        """A failure the model sees (the loop continues)."""
+        return cls(text, "failure")
+
+    @classmethod
+    def denied(cls, text: str) -> ToolResult:
+        """A refusal the model sees (the loop continues)."""
+        return cls(text, "denied")
+
+    @classmethod
+    def rejected(cls, text: str) -> ToolResult:
+        """A rejection: the turn ends without another model call."""
+        return cls(text, "rejected")
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The Copilot SDK's JSON form (``textResultForLlm``, ``resultType``, ...)."""
+        out: Dict[str, Any] = {
+            "textResultForLlm": self.text_result_for_llm,
+            "resultType": self.result_type,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        if self.session_log is not None:
+            out["sessionLog"] = self.session_log
+        if self.tool_telemetry is not None:
+            out["toolTelemetry"] = dict(self.tool_telemetry)
+        return out
+
+
+@dataclass(frozen=True)
+class ToolInvocation:
+    """What a handler is told about the call (passed as its second parameter, when it has one)."""
+
+    session_id: str
+    tool_call_id: str
+    tool_name: str
+    arguments: Any
+
+
+def _positional(fn: Callable[..., Any]) -> List[inspect.Parameter]:
+    """The parameters `fn` takes positionally (how many arguments a callback gets)."""
+    return [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+
+
+def _is_pydantic_model(tp: object) -> bool:
+    return (
+        isinstance(tp, type) and hasattr(tp, "model_json_schema") and hasattr(tp, "model_validate")
+    )
+
+
+def _validation_text(error: Any) -> str:
+    """A pydantic ValidationError as one line per problem, without documentation URLs."""
+    parts = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(p) for p in problem.get("loc", ())) or "arguments"
+        parts.append(f"{where}: {problem.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def _result_json(result: object) -> str:
+    """A handler's return value as the JSON the native side turns into a core ``ToolResult``."""
+    if isinstance(result, ToolResult):
+        return json.dumps(result.to_dict())
+    dump = getattr(result, "model_dump", None)
+    if callable(dump) and not isinstance(result, type):
+        return json.dumps(dump(mode="json"))
+    return json.dumps(result)
+
+
+class Tool:
+    """A tool: what the model sees (name, description, JSON-schema parameters) and its handler."""
+
+    name: str
+    description: str
+    parameters: Dict[str, Any]
+    handler: Callable[..., Any]
+    params_type: Optional[type]
+    skip_permission: bool
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        parameters: Mapping[str, Any],
+        handler: Callable[..., Any],
+        *,
+        params_type: Optional[type] = None,
+        skip_permission: bool = False,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.parameters = dict(parameters)
+        self.handler = handler
+        self.params_type = params_type
+        self.skip_permission = skip_permission
+        self._arity = min(len(_positional(handler)), 2)
+
+    def __repr__(self) -> str:
+        return f"Tool(name={self.name!r}, description={self.description!r})"
+
+    async def _invoke(
+        self, arguments: str, session_id: str, tool_call_id: str, tool_name: str
+    ) -> str:
+        """Called by the native side on the event loop; returns the result as JSON."""
+        args = json.loads(arguments)
+        params: Any = args
+        if self.params_type is not None:
+            from pydantic import ValidationError
+
+            try:
+                params = self.params_type.model_validate(args)  # type: ignore[attr-defined]
+            except ValidationError as e:
+                return _result_json(
+                    ToolResult.failure(
+                        f"Invalid arguments for tool `{self.name}`: {_validation_text(e)}"
+                    )
+                )
+        call_args: Tuple[Any, ...] = ()
+        if self._arity >= 1:
+            call_args = (params,)
+        if self._arity == 2:
+            call_args += (ToolInvocation(session_id, tool_call_id, tool_name, args),)
+        result = self.handler(*call_args)
+        if inspect.isawaitable(result):
+            result = await result
+        return _result_json(result)
+
+    def _native_def(self) -> Tuple[str, str, str, bool, Callable[..., Awaitable[str]]]:
+        return (
+            self.name,
+            self.description,
+            json.dumps(self.parameters),
+            self.skip_permission,
+            self._invoke,
+        )
+
+
+_EMPTY_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}}
+
+
+def _make_tool(
+    fn: Callable[..., Any],
+    name: Optional[str],
+    description: Optional[str],
+    params_type: Optional[type],
+    parameters: Optional[Mapping[str, Any]],
+    skip_permission: bool,
+) -> Tool:
+    tool_name = name or getattr(fn, "__name__", None)
+    if not tool_name:
+        raise TypeError("define_tool: give the tool a name")
+    positional = _positional(fn)
+    if params_type is None and parameters is None and positional:
+        try:
+            hinted: object = typing.get_type_hints(fn).get(positional[0].name)
+        except (
+            Exception
+        ):  # an annotation naming something get_type_hints cannot see (a local class)
+            hinted = positional[0].annotation
+        if isinstance(hinted, type) and _is_pydantic_model(hinted):
+            params_type = hinted
+    if params_type is not None:
+        if not _is_pydantic_model(params_type):
+            raise TypeError(
+                f"define_tool({tool_name!r}): params_type must be a pydantic model class"
+            )
+        schema: Mapping[str, Any] = params_type.model_json_schema()  # type: ignore[attr-defined]
+    elif parameters is not None:
+        schema = parameters
+    elif not positional:
+        schema = _EMPTY_SCHEMA
+    else:
+        raise TypeError(
+            f"define_tool({tool_name!r}): annotate the first parameter with a pydantic model, or "
+            "give parameters= (a JSON schema) for a function taking a dict"
+        )
+    text = description if description is not None else inspect.getdoc(fn) or ""
+    return Tool(
+        tool_name,
+        text,
+        schema,
+        fn,
+        params_type=params_type,
+        skip_permission=skip_permission,
+    )
+
+
+@overload
+def define_tool(
+    name: Optional[str] = None,
+    *,
+    description: Optional[str] = None,
+    handler: None = None,
+    params_type: Optional[type] = None,
+    parameters: Optional[Mapping[str, Any]] = None,
+    skip_permission: bool = False,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+@overload
+def define_tool(
+    name: Optional[str] = None,
+    *,
+    description: Optional[str] = None,
+    handler: Callable[..., Any],
+    params_type: Optional[type] = None,
+    parameters: Optional[Mapping[str, Any]] = None,
+    skip_permission: bool = False,
+) -> Tool: ...
+
+
+def define_tool(
+    name: Optional[str] = None,
+    *,
+    description: Optional[str] = None,
+    handler: Optional[Callable[..., Any]] = None,
+    params_type: Optional[type] = None,
+    parameters: Optional[Mapping[str, Any]] = None,
+    skip_permission: bool = False,
+) -> Union[Tool, Callable[[Callable[..., Any]], Tool]]:
+    """Defines a tool, as a decorator (``@define_tool(description=...)``) or with ``handler=``.
+
+    The name defaults to the function's name and the description to its docstring.
+    ``skip_permission=True`` marks a safe tool: the permission handler is not asked before it runs.
+    """
+
+    def wrap(fn: Callable[..., Any]) -> Tool:
+        return _make_tool(fn, name, description, params_type, parameters, skip_permission)
+
+    return wrap if handler is None else wrap(handler)
+
+
+@dataclass(frozen=True)
+class PermissionRequest:
+    """What the permission handler is asked before a tool call."""
+
+    kind: str
+    """Always "custom-tool" here."""
+    tool_name: str
+    tool_call_id: str
+    arguments: Any
+
+
+class PermissionResult(TypedDict, total=False):
+    """The permission handler's answer: ``{"kind": "approve-once"}`` (or the Copilot SDK's
+    "approved") runs the call; ``{"kind": "reject", "feedback": ...}`` (or any "denied-..." kind)
+    refuses it and the turn ends; the model sees "The user rejected this tool call." and the feedback."""
+
+    kind: str
+    feedback: str
+
+
+PermissionHandlerFn = Callable[
+    ..., Union[PermissionResult, bool, Awaitable[Union[PermissionResult, bool]]]
+]
+"""``handler(request)`` or ``handler(request, invocation)``, sync or async, returning a
+:class:`PermissionResult` (or a bool)."""
+
+
+class PermissionHandler:
+    """Ready-made permission handlers."""
+
+    @staticmethod
+    def approve_all(
+        request: PermissionRequest, invocation: Optional[Mapping[str, Any]] = None
+    ) -> PermissionResult:
+        """Approves every call (the default when no handler is given)."""
+        return {"kind": "approve-once"}
+
+
+def _decision_json(result: object) -> str:
+    if result is True:
+        return json.dumps({"kind": "approve-once"})
+    if isinstance(result, Mapping):
+        kind = str(result.get("kind", ""))
+        if kind in ("approve-once", "approved"):
+            return json.dumps({"kind": "approve-once"})
+        feedback = result.get("feedback") or result.get("message")
+        if kind == "reject" or kind.startswith("denied"):
+            return json.dumps(
+                {"kind": "reject", "feedback": feedback} if feedback else {"kind": "reject"}
+            )
+    if result is not False:
+        _log.error("on_permission_request returned %r: the call is rejected", result)
+    return json.dumps({"kind": "reject"})
+
+
+def _permission_callback(
+    handler: PermissionHandlerFn, session_id: Callable[[], Optional[str]]
+) -> Callable[[str], Awaitable[str]]:
+    """Adapts a user's permission handler to what the native side calls: ``(request_json) -> json``.
+    A raising handler is logged and the call rejected."""
+    positional = _positional(handler)
+
+    async def call(request_json: str) -> str:
+        raw = json.loads(request_json)
+        request = PermissionRequest(
+            kind=raw.get("kind", "custom-tool"),
+            tool_name=raw["toolName"],
+            tool_call_id=raw["toolCallId"],
+            arguments=raw.get("arguments"),
+        )
+        try:
+            if len(positional) >= 2:
+                result: object = handler(request, {"session_id": session_id()})
+            else:
+                result = handler(request)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            _log.exception(
+                "on_permission_request raised: the call to %s is rejected", request.tool_name
+            )
+            return json.dumps({"kind": "reject"})
+        return _decision_json(result)
+
+    return call
+
+
+__all__ = [
+    "PermissionHandler",
+    "PermissionHandlerFn",
+    "PermissionRequest",
+    "PermissionResult",
+    "Tool",
+    "ToolInvocation",
+    "ToolResult",
+    "ToolResultType",
+    "define_tool",
+]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The Python binding's checks, run from the repository root (CI calls this script):
+#   1. a venv under ${CARGO_TARGET_DIR:-target}/py-venv;
+#   2. `pip install ./bindings-python` through its pyproject build backend (maturin comes from PyPI),
+#      plus pytest, pytest-asyncio, pydantic and mypy;
+#   3. the pytest suite (against the replay provider on 127.0.0.1), `mypy --strict` on the examples,
+#      and `python -m mypy.stubtest modelport`.
+# Any failure stops the script with a non-zero status.
+#
+# PYTHON picks the interpreter (default python3). The wheel is built with the dev profile, which is
+# enough for tests; set MATURIN_PEP517_ARGS="" for the release build a plain `pip install` makes.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+mkdir -p "${CARGO_TARGET_DIR:-target}"
+target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+venv="$target/py-venv"
+python="${PYTHON:-python3}"
+export MATURIN_PEP517_ARGS="${MATURIN_PEP517_ARGS---profile dev}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "venv at $venv ($("$python" --version 2>&1))"
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+py="$venv/bin/python"
+"$py" -m pip install --quiet "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "pydantic>=2,<3" "mypy>=1.10,<3"
+
+step "pip install ./bindings-python (maturin ${MATURIN_PEP517_ARGS:-release})"
+started=$(date +%s)
+"$py" -m pip install --quiet --force-reinstall --no-deps ./bindings-python
+echo "built and installed in $(( $(date +%s) - started )) s"
+
+step "pytest"
+"$py" -m pytest bindings-python/tests -p no:cacheprovider -q
+
+step "mypy --strict examples/python"
+"$py" -m mypy --strict --cache-dir "$target/mypy-cache" examples/python/*.py
+
+step "stubtest modelport"
+# From the target folder: stubtest leaves a .mypy_cache in its working directory.
+(cd "$target" && "$py" -m mypy.stubtest modelport)
+
+echo
+echo "python binding: all checks passed"

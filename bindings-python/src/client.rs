@@ -1,0 +1,184 @@
+//! The Client: sessions, the model list, stop.
+
+use modelport::{ClientOptions, RetryPolicy, SessionConfig, Timeouts};
+use pyo3::prelude::*;
+
+use crate::callbacks::EventLoop;
+use crate::error::{config, to_py_err};
+use crate::runtime::{Owned, future_into_py};
+use crate::session::Session;
+use crate::session::tools::{self, ToolDef};
+use crate::{models, provider};
+
+fn invalid(what: &str, e: serde_json::Error) -> PyErr {
+    config(format!("invalid {what}: {e}"))
+}
+
+/// The entry point: one connection pool, the default provider, the sessions.
+#[pyclass(frozen, module = "modelport._native")]
+pub(crate) struct Client {
+    inner: Owned<modelport::Client>,
+    event_loop: EventLoop,
+}
+
+impl Client {
+    /// The client, remembering the running loop for its callbacks.
+    fn client(&self, py: Python<'_>) -> PyResult<modelport::Client> {
+        self.event_loop.bind(py);
+        self.inner.get().cloned()
+    }
+
+    /// A session config from its JSON form and the parts that are Python callables.
+    fn session_config(
+        &self,
+        json: &str,
+        tool_defs: Vec<ToolDef>,
+        on_permission_request: Option<Py<PyAny>>,
+        bearer_token_provider: Option<Py<PyAny>>,
+    ) -> PyResult<SessionConfig> {
+        let mut config = SessionConfig::from_json(json).map_err(to_py_err)?;
+        config.tools = tool_defs
+            .into_iter()
+            .map(|def| tools::tool(&self.event_loop, def))
+            .collect::<PyResult<_>>()?;
+        config.on_permission_request =
+            on_permission_request.map(|h| tools::permission_handler(&self.event_loop, h));
+        if let Some(p) = bearer_token_provider {
+            let provider = config.provider.as_mut().ok_or_else(|| {
+                crate::error::config(
+                    "bearer_token_provider is a provider field: put it in provider",
+                )
+            })?;
+            provider.bearer_token_provider = Some(provider::token_provider(&self.event_loop, p));
+        }
+        Ok(config)
+    }
+}
+
+#[pymethods]
+impl Client {
+    /// A client; `provider`, `retry` and `timeouts` are JSON text.
+    #[new]
+    #[pyo3(signature = (*, provider=None, bearer_token_provider=None, on_list_models=None, retry=None, timeouts=None))]
+    fn new(
+        py: Python<'_>,
+        provider: Option<&str>,
+        bearer_token_provider: Option<Py<PyAny>>,
+        on_list_models: Option<Py<PyAny>>,
+        retry: Option<&str>,
+        timeouts: Option<&str>,
+    ) -> PyResult<Self> {
+        let event_loop = EventLoop::default();
+        event_loop.bind(py);
+        let mut options = ClientOptions::default();
+        if let Some(json) = provider {
+            options.provider = Some(provider::from_json(
+                json,
+                bearer_token_provider,
+                &event_loop,
+            )?);
+        }
+        options.on_list_models =
+            on_list_models.map(|h| models::list_models_handler(&event_loop, h));
+        if let Some(json) = retry {
+            options.retry =
+                serde_json::from_str::<RetryPolicy>(json).map_err(|e| invalid("retry", e))?;
+        }
+        if let Some(json) = timeouts {
+            options.timeouts =
+                serde_json::from_str::<Timeouts>(json).map_err(|e| invalid("timeouts", e))?;
+        }
+        // Building the HTTP client loads the platform's certificate store: without the GIL.
+        let client = py
+            .detach(|| modelport::Client::new(options))
+            .map_err(to_py_err)?;
+        Ok(Client {
+            inner: Owned::new(client),
+            event_loop,
+        })
+    }
+
+    /// Creates a session from its JSON config and its callables.
+    #[pyo3(signature = (config, tools, on_permission_request=None, bearer_token_provider=None))]
+    fn create_session<'py>(
+        &self,
+        py: Python<'py>,
+        config: &str,
+        tools: Vec<ToolDef>,
+        on_permission_request: Option<Py<PyAny>>,
+        bearer_token_provider: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        let config =
+            self.session_config(config, tools, on_permission_request, bearer_token_provider)?;
+        let event_loop = self.event_loop.clone();
+        future_into_py(py, async move {
+            let session = client.create_session(config).await.map_err(to_py_err)?;
+            Ok(Session::new(session, event_loop))
+        })
+    }
+
+    /// Resumes a session by id with a new config (tools and handlers are given again).
+    #[pyo3(signature = (session_id, config, tools, on_permission_request=None, bearer_token_provider=None))]
+    fn resume_session<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: String,
+        config: &str,
+        tools: Vec<ToolDef>,
+        on_permission_request: Option<Py<PyAny>>,
+        bearer_token_provider: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        let config =
+            self.session_config(config, tools, on_permission_request, bearer_token_provider)?;
+        let event_loop = self.event_loop.clone();
+        future_into_py(py, async move {
+            let session = client
+                .resume_session(&session_id, config)
+                .await
+                .map_err(to_py_err)?;
+            Ok(Session::new(session, event_loop))
+        })
+    }
+
+    /// Forgets a disconnected session's history.
+    fn delete_session(&self, session_id: &str) -> PyResult<bool> {
+        Ok(self.inner.get()?.delete_session(session_id))
+    }
+
+    /// The models, as JSON.
+    fn list_models<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        future_into_py(py, async move {
+            let models = client.list_models().await.map_err(to_py_err)?;
+            Ok(models::to_json(&models))
+        })
+    }
+
+    /// A no-op kept for the Copilot SDK's `client.start()`.
+    fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        future_into_py(py, async move { client.start().await.map_err(to_py_err) })
+    }
+
+    /// Aborts every running send, ends every session; resolves to the errors met (exceptions).
+    fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        future_into_py(py, async move {
+            let errors = client.stop().await;
+            Ok(Python::attach(|py| {
+                errors
+                    .into_iter()
+                    .map(|e| to_py_err(e).into_value(py))
+                    .collect::<Vec<_>>()
+            }))
+        })
+    }
+
+    /// Whether `stop()` was called.
+    #[getter]
+    fn is_stopped(&self) -> PyResult<bool> {
+        Ok(self.inner.get()?.is_stopped())
+    }
+}

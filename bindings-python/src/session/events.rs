@@ -1,0 +1,547 @@
+//! Session events as Python objects: [`Event`] wraps the core event (shared, not copied) and reads its
+//! fields on access; [`EventData`] has every data field of every event type as an attribute (`None`
+//! where the type does not have it), like the Copilot SDK's `Data`. `to_dict()` gives the exact
+//! camelCase wire JSON.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyString};
+use serde_json::Value;
+
+use modelport::session::events::{Attachment as CoreAttachment, EventData as Data};
+
+/// The `modelport.events.EventType` member of each event type.
+static EVENT_TYPES: PyOnceLock<HashMap<String, Py<PyAny>>> = PyOnceLock::new();
+
+fn event_type(py: Python<'_>, kind: &str) -> PyResult<Py<PyAny>> {
+    let members = EVENT_TYPES.get_or_try_init(py, || -> PyResult<_> {
+        let class = py.import("modelport.events")?.getattr("EventType")?;
+        let mut members = HashMap::new();
+        for member in class.try_iter()? {
+            let member = member?;
+            members.insert(
+                member.getattr("value")?.extract::<String>()?,
+                member.unbind(),
+            );
+        }
+        Ok(members)
+    })?;
+    // A type newer than the Python package: the plain string.
+    Ok(members.get(kind).map_or_else(
+        || PyString::new(py, kind).into_any().unbind(),
+        |m| m.clone_ref(py),
+    ))
+}
+
+/// A JSON value as Python objects (dict, list, str, int, float, bool, None).
+pub(crate) fn value_to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
+    Ok(match value {
+        Value::Null => py.None(),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any().unbind(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any().unbind(),
+            _ => n.as_f64().into_pyobject(py)?.into_any().unbind(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any().unbind(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(value_to_py(py, item)?)?;
+            }
+            list.into_any().unbind()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, value_to_py(py, v)?)?;
+            }
+            dict.into_any().unbind()
+        }
+    })
+}
+
+/// One session event: `type` (an `EventType`), `id`, `timestamp`, `parent_id`, `ephemeral`, `data`.
+#[pyclass(frozen, module = "modelport._native")]
+pub(crate) struct Event {
+    inner: Arc<modelport::Event>,
+}
+
+impl From<modelport::Event> for Event {
+    fn from(event: modelport::Event) -> Self {
+        Event {
+            inner: Arc::new(event),
+        }
+    }
+}
+
+#[pymethods]
+impl Event {
+    /// The event type, e.g. `EventType.ASSISTANT_MESSAGE` (a str Enum).
+    #[getter(r#type)]
+    fn kind(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        event_type(py, self.inner.kind())
+    }
+
+    /// A UUID v4.
+    #[getter]
+    fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// RFC 3339 UTC with milliseconds.
+    #[getter]
+    fn timestamp(&self) -> &str {
+        &self.inner.timestamp
+    }
+
+    /// The id of the session's previous event (`None` for the first).
+    #[getter]
+    fn parent_id(&self) -> Option<&str> {
+        self.inner.parent_id.as_deref()
+    }
+
+    /// Whether the event is transient (not kept by `get_events()`).
+    #[getter]
+    fn ephemeral(&self) -> bool {
+        self.inner.ephemeral
+    }
+
+    /// The event's data.
+    #[getter]
+    fn data(&self) -> EventData {
+        EventData {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// The event as its camelCase wire JSON (`{id, timestamp, parentId, ephemeral?, type, data}`).
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        value_to_py(py, &self.inner.to_json())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Event(type='{}', id='{}')",
+            self.inner.kind(),
+            self.inner.id
+        )
+    }
+}
+
+/// The data of an event: every field of every event type; `None` where this type has none.
+#[pyclass(frozen, module = "modelport._native")]
+pub(crate) struct EventData {
+    inner: Arc<modelport::Event>,
+}
+
+impl EventData {
+    fn data(&self) -> &Data {
+        &self.inner.data
+    }
+}
+
+#[pymethods]
+impl EventData {
+    /// The data as its camelCase wire JSON.
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        value_to_py(py, &self.inner.to_json()["data"])
+    }
+
+    fn __repr__(&self) -> String {
+        format!("EventData({})", self.inner.to_json()["data"])
+    }
+
+    /// `session.start`.
+    #[getter]
+    fn session_id(&self) -> Option<&str> {
+        match self.data() {
+            Data::SessionStart(d) => Some(&d.session_id),
+            _ => None,
+        }
+    }
+
+    /// `session.start`.
+    #[getter]
+    fn selected_model(&self) -> Option<&str> {
+        match self.data() {
+            Data::SessionStart(d) => Some(&d.selected_model),
+            _ => None,
+        }
+    }
+
+    /// `user.message`, `assistant.message`, `assistant.reasoning`.
+    #[getter]
+    fn content(&self) -> Option<&str> {
+        match self.data() {
+            Data::UserMessage(d) => Some(&d.content),
+            Data::AssistantMessage(d) => Some(&d.content),
+            Data::Reasoning(d) => Some(&d.content),
+            _ => None,
+        }
+    }
+
+    /// `user.message`.
+    #[getter]
+    fn attachments(&self) -> Option<Vec<Attachment>> {
+        match self.data() {
+            Data::UserMessage(d) => d
+                .attachments
+                .as_ref()
+                .map(|a| a.iter().map(Attachment::from).collect()),
+            _ => None,
+        }
+    }
+
+    /// `assistant.turn_start`, `assistant.turn_end`, `assistant.turn_retry`.
+    #[getter]
+    fn turn_id(&self) -> Option<&str> {
+        match self.data() {
+            Data::TurnStart(d) | Data::TurnEnd(d) => Some(&d.turn_id),
+            Data::TurnRetry(d) => Some(&d.turn_id),
+            _ => None,
+        }
+    }
+
+    /// `assistant.turn_retry`, `abort`.
+    #[getter]
+    fn reason(&self) -> Option<&str> {
+        match self.data() {
+            Data::TurnRetry(d) => Some(&d.reason),
+            Data::Abort(d) => Some(&d.reason),
+            _ => None,
+        }
+    }
+
+    /// `assistant.turn_retry`.
+    #[getter]
+    fn delay_ms(&self) -> Option<u64> {
+        match self.data() {
+            Data::TurnRetry(d) => Some(d.delay_ms),
+            _ => None,
+        }
+    }
+
+    /// `assistant.turn_retry`.
+    #[getter]
+    fn attempt(&self) -> Option<u32> {
+        match self.data() {
+            Data::TurnRetry(d) => Some(d.attempt),
+            _ => None,
+        }
+    }
+
+    /// `assistant.turn_retry`, `session.error`.
+    #[getter]
+    fn status_code(&self) -> Option<u16> {
+        match self.data() {
+            Data::TurnRetry(d) => d.status_code,
+            Data::SessionError(d) => d.status_code,
+            _ => None,
+        }
+    }
+
+    /// `assistant.message_start`, `assistant.message_delta`, `assistant.message`.
+    #[getter]
+    fn message_id(&self) -> Option<&str> {
+        match self.data() {
+            Data::MessageStart(d) => Some(&d.message_id),
+            Data::MessageDelta(d) => Some(&d.message_id),
+            Data::AssistantMessage(d) => Some(&d.message_id),
+            _ => None,
+        }
+    }
+
+    /// `assistant.message_delta`, `assistant.reasoning_delta`.
+    #[getter]
+    fn delta_content(&self) -> Option<&str> {
+        match self.data() {
+            Data::MessageDelta(d) => Some(&d.delta_content),
+            Data::ReasoningDelta(d) => Some(&d.delta_content),
+            _ => None,
+        }
+    }
+
+    /// `assistant.reasoning_delta`, `assistant.reasoning`.
+    #[getter]
+    fn reasoning_id(&self) -> Option<&str> {
+        match self.data() {
+            Data::ReasoningDelta(d) => Some(&d.reasoning_id),
+            Data::Reasoning(d) => Some(&d.reasoning_id),
+            _ => None,
+        }
+    }
+
+    /// `assistant.message`.
+    #[getter]
+    fn tool_requests(&self, py: Python<'_>) -> PyResult<Option<Vec<ToolRequest>>> {
+        let Data::AssistantMessage(d) = self.data() else {
+            return Ok(None);
+        };
+        let Some(requests) = &d.tool_requests else {
+            return Ok(None);
+        };
+        requests
+            .iter()
+            .map(|r| {
+                Ok(ToolRequest {
+                    tool_call_id: r.tool_call_id.clone(),
+                    name: r.name.clone(),
+                    arguments: value_to_py(py, &r.arguments)?,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// `assistant.message`.
+    #[getter]
+    fn reasoning_text(&self) -> Option<&str> {
+        match self.data() {
+            Data::AssistantMessage(d) => d.reasoning_text.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `assistant.message`, `assistant.usage`.
+    #[getter]
+    fn model(&self) -> Option<&str> {
+        match self.data() {
+            Data::AssistantMessage(d) => Some(&d.model),
+            Data::Usage(d) => Some(&d.model),
+            _ => None,
+        }
+    }
+
+    /// `assistant.usage`.
+    #[getter]
+    fn input_tokens(&self) -> Option<u64> {
+        match self.data() {
+            Data::Usage(d) => Some(d.input_tokens),
+            _ => None,
+        }
+    }
+
+    /// `assistant.usage`.
+    #[getter]
+    fn output_tokens(&self) -> Option<u64> {
+        match self.data() {
+            Data::Usage(d) => Some(d.output_tokens),
+            _ => None,
+        }
+    }
+
+    /// `assistant.usage`.
+    #[getter]
+    fn cache_read_tokens(&self) -> Option<u64> {
+        match self.data() {
+            Data::Usage(d) => Some(d.cache_read_tokens),
+            _ => None,
+        }
+    }
+
+    /// `assistant.usage`.
+    #[getter]
+    fn cache_write_tokens(&self) -> Option<u64> {
+        match self.data() {
+            Data::Usage(d) => Some(d.cache_write_tokens),
+            _ => None,
+        }
+    }
+
+    /// `assistant.usage`.
+    #[getter]
+    fn reasoning_tokens(&self) -> Option<u64> {
+        match self.data() {
+            Data::Usage(d) => Some(d.reasoning_tokens),
+            _ => None,
+        }
+    }
+
+    /// `assistant.usage`: the model call's duration in milliseconds.
+    #[getter]
+    fn duration(&self) -> Option<u64> {
+        match self.data() {
+            Data::Usage(d) => Some(d.duration),
+            _ => None,
+        }
+    }
+
+    /// `assistant.usage` (`None` for non-streaming calls).
+    #[getter]
+    fn time_to_first_token_ms(&self) -> Option<u64> {
+        match self.data() {
+            Data::Usage(d) => d.time_to_first_token_ms,
+            _ => None,
+        }
+    }
+
+    /// `assistant.usage`.
+    #[getter]
+    fn finish_reason(&self) -> Option<&str> {
+        match self.data() {
+            Data::Usage(d) => d.finish_reason.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `tool.execution_start`, `tool.execution_complete`.
+    #[getter]
+    fn tool_call_id(&self) -> Option<&str> {
+        match self.data() {
+            Data::ToolExecutionStart(d) => Some(&d.tool_call_id),
+            Data::ToolExecutionComplete(d) => Some(&d.tool_call_id),
+            _ => None,
+        }
+    }
+
+    /// `tool.execution_start`.
+    #[getter]
+    fn tool_name(&self) -> Option<&str> {
+        match self.data() {
+            Data::ToolExecutionStart(d) => Some(&d.tool_name),
+            _ => None,
+        }
+    }
+
+    /// `tool.execution_start`: the parsed arguments.
+    #[getter]
+    fn arguments(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        match self.data() {
+            Data::ToolExecutionStart(d) => value_to_py(py, &d.arguments).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// `tool.execution_complete`.
+    #[getter]
+    fn success(&self) -> Option<bool> {
+        match self.data() {
+            Data::ToolExecutionComplete(d) => Some(d.success),
+            _ => None,
+        }
+    }
+
+    /// `tool.execution_complete`: what the model saw.
+    #[getter]
+    fn result(&self) -> Option<ToolExecutionResult> {
+        match self.data() {
+            Data::ToolExecutionComplete(d) => d.result.as_ref().map(|r| ToolExecutionResult {
+                content: r.content.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `tool.execution_complete`: why the call did not succeed.
+    #[getter]
+    fn error(&self) -> Option<ToolExecutionError> {
+        match self.data() {
+            Data::ToolExecutionComplete(d) => d.error.as_ref().map(|e| ToolExecutionError {
+                message: e.message.clone(),
+                code: e.code.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `session.error`.
+    #[getter]
+    fn error_type(&self) -> Option<&str> {
+        match self.data() {
+            Data::SessionError(d) => Some(&d.error_type),
+            _ => None,
+        }
+    }
+
+    /// `session.error`.
+    #[getter]
+    fn message(&self) -> Option<&str> {
+        match self.data() {
+            Data::SessionError(d) => Some(&d.message),
+            _ => None,
+        }
+    }
+
+    /// `session.error`.
+    #[getter]
+    fn provider_code(&self) -> Option<&str> {
+        match self.data() {
+            Data::SessionError(d) => d.provider_code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `session.error`.
+    #[getter]
+    fn request_id(&self) -> Option<&str> {
+        match self.data() {
+            Data::SessionError(d) => d.request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `session.idle`: `True` when the send was aborted.
+    #[getter]
+    fn aborted(&self) -> Option<bool> {
+        match self.data() {
+            Data::SessionIdle(d) => d.aborted,
+            _ => None,
+        }
+    }
+}
+
+/// An image sent with a user message.
+#[pyclass(frozen, get_all, module = "modelport._native")]
+pub(crate) struct Attachment {
+    /// Always `"blob"`.
+    #[pyo3(name = "type")]
+    kind: String,
+    /// The bytes, base64-encoded.
+    data: String,
+    /// `image/png`, ...
+    mime_type: String,
+    /// An optional display name.
+    display_name: Option<String>,
+}
+
+impl From<&CoreAttachment> for Attachment {
+    fn from(a: &CoreAttachment) -> Self {
+        match a {
+            CoreAttachment::Blob {
+                data,
+                mime_type,
+                display_name,
+            } => Attachment {
+                kind: "blob".to_owned(),
+                data: data.clone(),
+                mime_type: mime_type.clone(),
+                display_name: display_name.clone(),
+            },
+        }
+    }
+}
+
+/// A tool call the model requested.
+#[pyclass(frozen, get_all, module = "modelport._native")]
+pub(crate) struct ToolRequest {
+    tool_call_id: String,
+    name: String,
+    arguments: Py<PyAny>,
+}
+
+/// What the model saw of a tool call.
+#[pyclass(frozen, get_all, module = "modelport._native")]
+pub(crate) struct ToolExecutionResult {
+    content: String,
+}
+
+/// Why a tool call did not succeed: `code` is failure, denied, rejected or interrupted.
+#[pyclass(frozen, get_all, module = "modelport._native")]
+pub(crate) struct ToolExecutionError {
+    message: String,
+    code: Option<String>,
+}

@@ -1,0 +1,334 @@
+//! Sessions: `send`, `send_and_wait`, `on()` handlers (called on the asyncio loop), the event stream
+//! (delivered to `async for` in batches), `abort`, `get_events`, `set_model`, `disconnect`.
+
+pub(crate) mod events;
+pub(crate) mod tools;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::{PyTraverseError, PyVisit};
+
+use modelport::SendOptions;
+
+use crate::callbacks::{EventLoop, lock};
+use crate::error::{config, to_py_err};
+use crate::runtime::{Owned, future_into_py};
+use events::Event;
+
+/// The most events one `next_batch()` hands over.
+const MAX_BATCH: usize = 4096;
+
+static DELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `seconds` as a duration, or a `ConfigError` naming `what`.
+pub(crate) fn duration(seconds: f64, what: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        config(format!(
+            "{what} must be a positive number of seconds, not {seconds}"
+        ))
+    })
+}
+
+fn send_options(json: &str) -> PyResult<SendOptions> {
+    serde_json::from_str(json).map_err(|e| config(format!("invalid message options: {e}")))
+}
+
+/// A conversation with one model.
+#[pyclass(frozen, module = "modelport._native")]
+pub(crate) struct Session {
+    inner: Owned<modelport::Session>,
+    event_loop: EventLoop,
+    dispatch: Arc<Dispatch>,
+}
+
+impl Session {
+    pub(crate) fn new(session: modelport::Session, event_loop: EventLoop) -> Self {
+        Session {
+            inner: Owned::new(session),
+            dispatch: Arc::new(Dispatch {
+                event_loop: event_loop.clone(),
+                ..Default::default()
+            }),
+            event_loop,
+        }
+    }
+
+    /// The session, remembering the running loop for its callbacks.
+    fn session(&self, py: Python<'_>) -> PyResult<modelport::Session> {
+        self.event_loop.bind(py);
+        self.inner.get().cloned()
+    }
+}
+
+#[pymethods]
+impl Session {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for handler in lock(&self.dispatch.handlers).values() {
+            visit.call(handler)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        // Dropped outside the lock: a handler's finaliser may call back into the session.
+        let handlers = std::mem::take(&mut *lock(&self.dispatch.handlers));
+        drop(handlers);
+    }
+
+    /// The session id.
+    #[getter]
+    fn id(&self) -> PyResult<String> {
+        Ok(self.inner.get()?.id().to_owned())
+    }
+
+    /// The current model.
+    #[getter]
+    fn model(&self) -> PyResult<String> {
+        Ok(self.inner.get()?.model())
+    }
+
+    /// Sends a message (JSON `{prompt, attachments?, requestHeaders?}`); resolves to the id of its
+    /// `user.message` event.
+    fn send<'py>(&self, py: Python<'py>, options: &str) -> PyResult<Bound<'py, PyAny>> {
+        let session = self.session(py)?;
+        let options = send_options(options)?;
+        future_into_py(
+            py,
+            async move { session.send(options).await.map_err(to_py_err) },
+        )
+    }
+
+    /// Sends a message and resolves to the last `assistant.message` of the send (or `None`) once the
+    /// session is idle.
+    #[pyo3(signature = (options, timeout=None))]
+    fn send_and_wait<'py>(
+        &self,
+        py: Python<'py>,
+        options: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let session = self.session(py)?;
+        let options = send_options(options)?;
+        let timeout = timeout.map(|t| duration(t, "timeout")).transpose()?;
+        future_into_py(py, async move {
+            let reply = session
+                .send_and_wait(options, timeout)
+                .await
+                .map_err(to_py_err)?;
+            Ok(reply.map(Event::from))
+        })
+    }
+
+    /// Calls `handler(event)` on the asyncio loop for every event of type `kind` (every event when
+    /// `None`), in order.
+    #[pyo3(signature = (kind, handler))]
+    fn on(&self, py: Python<'_>, kind: Option<&str>, handler: Py<PyAny>) -> PyResult<Subscription> {
+        let session = self.session(py)?;
+        let id = self.dispatch.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.dispatch.handlers).insert(id, handler);
+        let dispatch = self.dispatch.clone();
+        let subscription = session.on(kind.unwrap_or("*"), move |event| dispatch.push(id, event));
+        Ok(Subscription {
+            inner: Mutex::new(Some(subscription)),
+            dispatch: Arc::downgrade(&self.dispatch),
+            id,
+        })
+    }
+
+    /// The session's events from now on; up to `buffer` deltas wait for a slow reader before deltas
+    /// are dropped (and counted in `lagged`).
+    #[pyo3(signature = (buffer=256))]
+    fn events(&self, py: Python<'_>, buffer: usize) -> PyResult<EventStream> {
+        let session = self.session(py)?;
+        Ok(EventStream {
+            inner: Owned::new(Arc::new(tokio::sync::Mutex::new(
+                session.events_with_buffer(buffer),
+            ))),
+            lagged: Arc::default(),
+        })
+    }
+
+    /// Aborts the running send and resolves once it has ended.
+    fn abort<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let session = self.session(py)?;
+        future_into_py(py, async move {
+            session.abort().await;
+            Ok(())
+        })
+    }
+
+    /// The persisted (non-ephemeral) events so far.
+    fn get_events(&self) -> PyResult<Vec<Event>> {
+        Ok(self
+            .inner
+            .get()?
+            .get_events()
+            .into_iter()
+            .map(Event::from)
+            .collect())
+    }
+
+    /// Switches the model for the next model calls.
+    fn set_model<'py>(&self, py: Python<'py>, model: String) -> PyResult<Bound<'py, PyAny>> {
+        let session = self.session(py)?;
+        future_into_py(py, async move {
+            session.set_model(model).await.map_err(to_py_err)
+        })
+    }
+
+    /// Ends the session (its history stays with the client for `resume_session`).
+    fn disconnect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let session = self.session(py)?;
+        future_into_py(py, async move {
+            session.disconnect().await;
+            Ok(())
+        })
+    }
+}
+
+/// An `on()` registration.
+#[pyclass(frozen, module = "modelport._native")]
+pub(crate) struct Subscription {
+    inner: Mutex<Option<modelport::Subscription>>,
+    dispatch: Weak<Dispatch>,
+    id: u64,
+}
+
+#[pymethods]
+impl Subscription {
+    /// Stops calling the handler.
+    fn unsubscribe(&self) {
+        if let Some(s) = lock(&self.inner).take() {
+            s.unsubscribe();
+        }
+        if let Some(dispatch) = self.dispatch.upgrade() {
+            let handler = lock(&dispatch.handlers).remove(&self.id);
+            drop(handler);
+        }
+    }
+}
+
+/// Hands a session's events to its `on()` handlers on the asyncio loop: in order, one
+/// `call_soon_threadsafe` per batch of events rather than per event.
+///
+/// The handlers live here rather than in core's closures, so that Python's garbage collector sees
+/// them (`Session.__traverse__`): a handler referring to its session is a cycle it can collect.
+/// `handlers` is only locked with the GIL held; `queue` also by the runtime's threads.
+#[derive(Default)]
+struct Dispatch {
+    event_loop: EventLoop,
+    queue: Mutex<Queue>,
+    handlers: Mutex<HashMap<u64, Py<PyAny>>>,
+    next_id: AtomicU64,
+}
+
+#[derive(Default)]
+struct Queue {
+    items: Vec<(u64, modelport::Event)>,
+    scheduled: bool,
+}
+
+impl Dispatch {
+    /// Queues `event` for handler `id`; schedules a delivery on the loop if none is pending.
+    fn push(self: &Arc<Self>, id: u64, event: &modelport::Event) {
+        let schedule = {
+            let mut q = lock(&self.queue);
+            q.items.push((id, event.clone()));
+            !std::mem::replace(&mut q.scheduled, true)
+        };
+        if !schedule {
+            return;
+        }
+        let scheduled = Python::attach(|py| -> PyResult<()> {
+            let deliver = DELIVER.import(py, "modelport.session", "_deliver")?;
+            let batch = HandlerBatch(self.clone());
+            self.event_loop
+                .get(py)?
+                .call_method1("call_soon_threadsafe", (deliver, batch))?;
+            Ok(())
+        });
+        if scheduled.is_err() {
+            // The loop is closed: nothing can run the handlers any more.
+            let mut q = lock(&self.queue);
+            q.items.clear();
+            q.scheduled = false;
+        }
+    }
+}
+
+/// The pending `on()` calls of a session, taken by `modelport.session._deliver` on the loop.
+#[pyclass(frozen, module = "modelport._native")]
+pub(crate) struct HandlerBatch(Arc<Dispatch>);
+
+#[pymethods]
+impl HandlerBatch {
+    /// The pending `(handler, event)` pairs, in order (handlers unsubscribed meanwhile skipped).
+    fn take(&self, py: Python<'_>) -> Vec<(Py<PyAny>, Event)> {
+        let items = {
+            let mut q = lock(&self.0.queue);
+            q.scheduled = false;
+            std::mem::take(&mut q.items)
+        };
+        let handlers = lock(&self.0.handlers);
+        items
+            .into_iter()
+            .filter_map(|(id, e)| handlers.get(&id).map(|h| (h.clone_ref(py), Event::from(e))))
+            .collect()
+    }
+}
+
+/// The session's events, for `async for`: each `next_batch()` resolves to every event available
+/// (at least one), or `None` once the session is disconnected or its client stopped.
+#[pyclass(frozen, module = "modelport._native")]
+pub(crate) struct EventStream {
+    inner: Owned<Arc<tokio::sync::Mutex<modelport::EventStream>>>,
+    lagged: Arc<AtomicU64>,
+}
+
+#[pymethods]
+impl EventStream {
+    /// The next events, or `None` at the end.
+    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let stream = self.inner.get()?.clone();
+        let lagged = self.lagged.clone();
+        future_into_py(py, async move {
+            let mut stream = stream.lock().await;
+            let mut batch: Vec<Event> = Vec::new();
+            loop {
+                let next = if batch.is_empty() {
+                    stream.next().await
+                } else {
+                    match stream.next().now_or_never() {
+                        Some(item) => item,
+                        None => break,
+                    }
+                };
+                match next {
+                    Some(Ok(event)) => {
+                        batch.push(event.into());
+                        if batch.len() == MAX_BATCH {
+                            break;
+                        }
+                    }
+                    Some(Err(lag)) => {
+                        lagged.fetch_add(lag.skipped, Ordering::Relaxed);
+                    }
+                    None => break,
+                }
+            }
+            Ok((!batch.is_empty()).then_some(batch))
+        })
+    }
+
+    /// How many deltas this stream dropped because its reader fell behind.
+    #[getter]
+    fn lagged(&self) -> u64 {
+        self.lagged.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,73 @@
+//! Tools and the permission handler from Python callables. The Python side (`modelport.tools`)
+//! validates arguments, calls the function and serialises its result; here the call is handed to the
+//! asyncio loop and the answer to core.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use serde_json::Value;
+
+use modelport::{
+    PermissionDecision, PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult,
+};
+
+use crate::callbacks::EventLoop;
+use crate::error::config;
+
+/// A tool as `modelport.tools` hands it over: name, description, JSON-schema parameters (as JSON
+/// text), whether it skips the permission handler, and
+/// `call(arguments_json, session_id, tool_call_id, tool_name) -> Awaitable[result_json]`.
+pub(crate) type ToolDef = (String, String, String, bool, Py<PyAny>);
+
+/// The core tool for a Python tool.
+pub(crate) fn tool(event_loop: &EventLoop, def: ToolDef) -> PyResult<Tool> {
+    let (name, description, parameters, skip_permission, call) = def;
+    let parameters: Value = serde_json::from_str(&parameters).map_err(|e| {
+        config(format!(
+            "tools: the parameters of \"{name}\" are not valid JSON: {e}"
+        ))
+    })?;
+    let call = Arc::new(call);
+    let event_loop = event_loop.clone();
+    let handler = move |arguments: Value, invocation: ToolInvocation| {
+        let call = call.clone();
+        let event_loop = event_loop.clone();
+        async move {
+            let args = vec![
+                arguments.to_string(),
+                invocation.session_id,
+                invocation.tool_call_id,
+                invocation.tool_name,
+            ];
+            let outcome = event_loop.call(&call, args).await;
+            // A raising handler: core shows the model a fixed text and the host this message.
+            let json = Python::attach(|py| match outcome {
+                Ok(value) => value.extract::<String>(py).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            })?;
+            let value: Value = serde_json::from_str(&json)?;
+            Ok::<_, ToolError>(ToolResult::from_value(value))
+        }
+    };
+    Ok(Tool::new(name, description, parameters, handler).skip_permission(skip_permission))
+}
+
+/// The core permission handler for `handler(request_json) -> Awaitable[decision_json]` (the Python
+/// side turns a raising or malformed handler into a logged rejection).
+pub(crate) fn permission_handler(event_loop: &EventLoop, handler: Py<PyAny>) -> PermissionHandler {
+    let handler = Arc::new(handler);
+    let event_loop = event_loop.clone();
+    PermissionHandler::new(move |request| {
+        let handler = handler.clone();
+        let event_loop = event_loop.clone();
+        async move {
+            let json = serde_json::to_string(&request).unwrap_or_default();
+            let outcome = event_loop.call(&handler, vec![json]).await;
+            let decision = Python::attach(|py| outcome.and_then(|v| v.extract::<String>(py)));
+            decision
+                .ok()
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or(PermissionDecision::Reject { feedback: None })
+        }
+    })
+}
