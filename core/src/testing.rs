@@ -621,6 +621,38 @@ pub mod invariants {
         );
     }
 
+    /// A fuzz input for a stream decoder: its first two bytes choose two cut points (possibly the
+    /// same: an empty chunk), the rest is the stream. Shared by the fuzz targets and the regression
+    /// tests, so a kept crash input replays exactly.
+    pub fn fuzz_stream_decoder(format: WireFormat, data: &[u8]) {
+        let (cuts, body) = data.split_at(data.len().min(2));
+        let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c) * 7).collect();
+        stream_decoder_split_invariance(format, body, &cuts);
+    }
+
+    /// A fuzz input for the SSE decoder (cut points as for [`fuzz_stream_decoder`]).
+    pub fn fuzz_sse(data: &[u8]) {
+        let (cuts, body) = data.split_at(data.len().min(2));
+        let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c) * 3).collect();
+        sse_split_invariance(body, &cuts);
+    }
+
+    /// A fuzz input for the error parser: a status, a retry header value and a body.
+    pub fn fuzz_error_parser(data: &[u8]) {
+        if data.len() < 3 {
+            return;
+        }
+        let status = 100 + u16::from_le_bytes([data[0], data[1]]) % 500;
+        let split = usize::from(data[2]) % (data.len() - 2);
+        let (header, body) = data[3..].split_at(split.min(data.len() - 3));
+        let value = String::from_utf8_lossy(header).into_owned();
+        let headers = vec![
+            ("retry-after".to_owned(), value.clone()),
+            ("retry-after-ms".to_owned(), value),
+        ];
+        error_parser_total(status, &headers, body);
+    }
+
     /// The error parser types any status and body without panicking, keeps the status, and never
     /// calls a 2xx/3xx answer retryable unless the server said so.
     pub fn error_parser_total(status: u16, headers: &[(String, String)], body: &[u8]) {

@@ -2,10 +2,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelport::testing::invariants::sse_split_invariance;
+use modelport::testing::invariants::fuzz_sse;
 
-fuzz_target!(|data: &[u8]| {
-    let (cuts, body) = data.split_at(data.len().min(2));
-    let cuts: Vec<usize> = cuts.iter().map(|&c| usize::from(c) * 3).collect();
-    sse_split_invariance(body, &cuts);
-});
+fuzz_target!(|data: &[u8]| fuzz_sse(data));

@@ -6,7 +6,8 @@ use proptest::prelude::*;
 
 use crate::test_support::own_fixtures;
 use crate::testing::invariants::{
-    error_parser_total, sse_split_invariance, stream_decoder_split_invariance,
+    error_parser_total, fuzz_error_parser, fuzz_sse, fuzz_stream_decoder, sse_split_invariance,
+    stream_decoder_split_invariance,
 };
 use crate::wire::WireFormat;
 
@@ -143,31 +144,31 @@ proptest! {
     }
 }
 
-/// Inputs that once broke a decoder (from fuzzing), kept as regression tests:
-/// tests/fixtures/fuzz-regressions/<target>/*.
+/// Inputs that once broke a decoder (found by cargo-fuzz), kept as regression tests and replayed
+/// exactly as the fuzz target read them: tests/fixtures/fuzz-regressions/<target>/*.
 #[test]
 fn fuzz_regressions() {
     let dir = own_fixtures().join("fuzz-regressions");
-    let Ok(targets) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    for target in targets {
+    let mut count = 0;
+    for target in std::fs::read_dir(&dir).expect("fuzz-regressions") {
         let target = target.expect("entry").path();
+        let name = target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         for file in std::fs::read_dir(&target).expect("dir") {
             let data = std::fs::read(file.expect("entry").path()).expect("read");
-            match target.file_name().and_then(|n| n.to_str()) {
-                Some("sse") => sse_split_invariance(&data, &[data.len() / 2]),
-                Some("error_parser") => error_parser_total(500, &[], &data),
-                _ => {
-                    for format in FORMATS {
-                        stream_decoder_split_invariance(
-                            format,
-                            &data,
-                            &[data.len() / 3, data.len() / 2],
-                        );
-                    }
-                }
+            match name.as_str() {
+                "sse" => fuzz_sse(&data),
+                "error_parser" => fuzz_error_parser(&data),
+                "openai_chat" => fuzz_stream_decoder(WireFormat::OpenAiChat, &data),
+                "openai_responses" => fuzz_stream_decoder(WireFormat::OpenAiResponses, &data),
+                "anthropic_messages" => fuzz_stream_decoder(WireFormat::AnthropicMessages, &data),
+                other => panic!("unknown fuzz target folder {other}"),
             }
+            count += 1;
         }
     }
+    assert!(count >= 2, "the kept crash inputs are there");
 }

@@ -37,6 +37,10 @@ impl SseDecoder {
 
     /// Decodes `chunk`, calling `f` for each complete event.
     pub fn feed(&mut self, mut chunk: &[u8], f: &mut impl FnMut(SseEvent<'_>)) {
+        // An empty chunk says nothing about the byte after a CR (found by fuzzing).
+        if chunk.is_empty() {
+            return;
+        }
         if self.after_cr {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
@@ -167,6 +171,14 @@ mod tests {
         }
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         assert_eq!(decode_chunks(&bytes), expected);
+    }
+
+    #[test]
+    fn an_empty_chunk_between_cr_and_lf_is_still_one_line_break() {
+        assert_eq!(
+            decode_chunks(&[b"data: a\r", b"", b"\ndata: b\n\n"]),
+            vec![ev(None, "a\nb")]
+        );
     }
 
     #[test]
