@@ -4,7 +4,7 @@ CARGO ?= cargo
 # napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint test test-rust test-python test-node test-ffi bench bench-load quickstart
+.PHONY: all fmt fmt-check lint test test-rust test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
 
 all: test
 
@@ -29,8 +29,12 @@ test-node:
 test-ffi:
 	bash bindings-ffi/scripts/test.sh
 
+# One streamed turn from Node and from Python against llama.cpp's server (after the bindings are built).
+test-llama-bindings:
+	bash tests/llama/bindings.sh
+
 # Every check and every test (the README's test command; .ci/run calls it).
-test: fmt-check lint test-rust test-python test-node test-ffi
+test: fmt-check lint test-rust test-python test-node test-ffi test-llama-bindings
 
 quickstart:
 	$(CARGO) run --example quickstart
