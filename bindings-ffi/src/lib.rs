@@ -1,1 +1,44 @@
-//! The C ABI of modelport: placeholder until the C ABI issue lands.
+#![doc = include_str!("../README.md")]
+//!
+//! The Rust side of the C ABI: every exported function converts its arguments, calls core, and maps
+//! the outcome to a status code. No provider logic lives here. The header `include/modelport.h` is
+//! generated from these sources by `build.rs` (cbindgen).
+
+mod client;
+mod error;
+mod events;
+mod gate;
+#[cfg(test)]
+mod overhead;
+mod replay;
+mod runtime;
+mod session;
+mod tools;
+mod util;
+
+pub use client::{
+    MpClient, mp_client_create_session, mp_client_free, mp_client_list_models, mp_client_new,
+    mp_client_resume_session, mp_client_stop,
+};
+pub use error::{
+    MP_ERR_AUTH, MP_ERR_CANCELLED, MP_ERR_CONFIG, MP_ERR_CONTEXT_LENGTH, MP_ERR_DECODE,
+    MP_ERR_INVALID_REQUEST, MP_ERR_LIMIT, MP_ERR_NOT_FOUND, MP_ERR_OTHER, MP_ERR_PANIC,
+    MP_ERR_PERMISSION_DENIED, MP_ERR_RATE_LIMITED, MP_ERR_SERVER, MP_ERR_TIMEOUT, MP_ERR_TOOL,
+    MP_ERR_TRANSPORT, MP_ERR_USAGE, MP_OK, MpStatus, mp_last_error_json, mp_last_error_message,
+    mp_status_name,
+};
+pub use events::{MpEventFn, MpSubscription, mp_session_on, mp_subscription_free};
+pub use replay::{
+    MpReplay, mp_replay_openai_url, mp_replay_request_count, mp_replay_start, mp_replay_stop,
+    mp_replay_url,
+};
+pub use session::{
+    MpSendDoneFn, MpSession, mp_session_abort, mp_session_free, mp_session_get_events,
+    mp_session_id, mp_session_send, mp_session_send_and_wait, mp_session_send_async,
+    mp_session_set_model,
+};
+pub use tools::{
+    MpTool, MpToolFn, MpToolResult, mp_tool_result_set_error, mp_tool_result_set_json,
+    mp_tool_result_set_text,
+};
+pub use util::{mp_json_pointer, mp_string_free, mp_version};

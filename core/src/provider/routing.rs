@@ -86,6 +86,7 @@ impl ProviderState {
                 crate::ErrorKind::Auth,
                 format!("the bearer_token_provider failed: {}", e.message()),
             )
+            .with_source(e)
         })?;
         if token.token.is_empty() {
             return Err(Error::new(

@@ -65,7 +65,7 @@ impl Default for ReplayConfig {
 }
 
 /// A request the server received.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct ReplayRequest {
     /// GET or POST.
     pub method: String,
@@ -110,7 +110,7 @@ pub struct ReplayServer {
     addr: SocketAddr,
     state: Arc<State>,
     shutdown: CancellationToken,
-    task: Option<tokio::task::JoinHandle<()>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for ReplayServer {
@@ -195,7 +195,7 @@ impl ReplayServer {
             addr,
             state,
             shutdown,
-            task: Some(task),
+            task: Mutex::new(Some(task)),
         })
     }
 
@@ -245,10 +245,11 @@ impl ReplayServer {
         }
     }
 
-    /// Stops the server and closes its connections.
-    pub async fn stop(mut self) {
+    /// Stops the server and closes its connections (later calls return at once).
+    pub async fn stop(&self) {
         self.shutdown.cancel();
-        if let Some(t) = self.task.take() {
+        let task = lock(&self.task).take();
+        if let Some(t) = task {
             let _ = t.await;
         }
     }

@@ -371,6 +371,7 @@ async fn execute(
         let decision = handler
             .decide(PermissionRequest {
                 kind: "custom-tool".to_owned(),
+                session_id: session_id.clone(),
                 tool_name: call.name.clone(),
                 tool_call_id: call.id.clone(),
                 arguments: arguments.clone(),

@@ -181,9 +181,14 @@ pub enum Attachment {
         /// The bytes, base64-encoded.
         data: String,
         /// The MIME type (`image/png`, ...).
+        #[serde(alias = "mime_type")]
         mime_type: String,
         /// An optional display name.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            alias = "display_name",
+            skip_serializing_if = "Option::is_none"
+        )]
         display_name: Option<String>,
     },
 }

@@ -214,6 +214,21 @@ impl SendOptions {
     }
 }
 
+impl SendOptions {
+    /// Parses `{prompt, attachments?, requestHeaders?}` (or snake_case keys), naming the path of a
+    /// bad field.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::config(format!(
+                "invalid send options at `{path}`: {}",
+                e.into_inner()
+            ))
+        })
+    }
+}
+
 impl From<&str> for SendOptions {
     fn from(prompt: &str) -> Self {
         SendOptions {

@@ -466,6 +466,7 @@ async fn permission_refusal_ends_the_turn_without_running_the_handler() {
             (req.kind.as_str(), req.tool_name.as_str()),
             ("custom-tool", "sleepy")
         );
+        assert_eq!(req.session_id, h.session.id());
         assert_eq!(req.arguments, json!({"id": 1}));
         let c = &h.completes()[0];
         assert!(!c.success);
@@ -1274,5 +1275,24 @@ async fn turn_cost() {
         "per session create {:?}, per turn {:?}",
         create / n,
         turns / n
+    );
+}
+
+#[test]
+fn send_options_from_json_names_the_bad_field_and_takes_snake_case() {
+    let o = crate::SendOptions::from_json(
+        r#"{"prompt": "look", "attachments": [{"type": "blob", "data": "AAAA", "mime_type": "image/png"}],
+            "request_headers": {"x-a": "1"}}"#,
+    )
+    .unwrap();
+    assert_eq!(o.attachments.len(), 1);
+    assert_eq!(o.request_headers["x-a"], "1");
+    let e = crate::SendOptions::from_json(
+        r#"{"prompt": "x", "attachments": [{"type": "file", "path": "/a"}]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        e.message().contains("`attachments[0].type`") && e.message().contains("blob"),
+        "{e}"
     );
 }

@@ -298,6 +298,9 @@ where
 pub struct PermissionRequest {
     /// Always "custom-tool" here.
     pub kind: String,
+    /// The session the call belongs to.
+    #[serde(default)]
+    pub session_id: String,
     /// The tool the model wants to run.
     pub tool_name: String,
     /// The call id.

@@ -1,0 +1,263 @@
+//! `mp_client`: the entry point (see core's `Client`).
+
+use std::ffi::c_char;
+use std::fmt;
+use std::sync::Arc;
+
+use modelport::{Client, ClientOptions, ProviderConfig, RetryPolicy, SessionConfig, Timeouts};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{FfiError, MpStatus};
+use crate::gate::Gate;
+use crate::runtime::Rt;
+use crate::session::MpSession;
+use crate::tools::{MpTool, build_tools};
+use crate::util::{
+    FfiResult, guard, guard_void, handle, opt_out_param, opt_str_arg, out_param, owned_string,
+    str_arg,
+};
+
+/// A modelport client (opaque): the default provider, the connection pool and the sessions.
+pub struct MpClient {
+    client: Client,
+    rt: Arc<Rt>,
+}
+
+impl fmt::Debug for MpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MpClient")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client options JSON: `{provider?, retry?, timeouts?}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OptionsJson {
+    #[serde(default)]
+    provider: Option<Value>,
+    #[serde(default)]
+    retry: Option<RetryPolicy>,
+    #[serde(default)]
+    timeouts: Option<Timeouts>,
+}
+
+fn client_options(json: Option<&str>) -> FfiResult<ClientOptions> {
+    let mut options = ClientOptions::default();
+    let Some(json) = json.filter(|j| !j.trim().is_empty()) else {
+        return Ok(options);
+    };
+    let parsed: OptionsJson = serde_json::from_str(json).map_err(|e| {
+        FfiError::from(modelport::Error::config(format!(
+            "invalid client options: {e} (expected {{\"provider\": {{...}}, \"retry\": {{...}}, \"timeouts\": {{...}}}})"
+        )))
+    })?;
+    if let Some(provider) = parsed.provider {
+        // Through core's parser, whose messages name the path of the bad field.
+        options.provider = Some(ProviderConfig::from_json(&provider.to_string())?);
+    }
+    if let Some(retry) = parsed.retry {
+        options.retry = retry;
+    }
+    if let Some(timeouts) = parsed.timeouts {
+        options.timeouts = timeouts;
+    }
+    Ok(options)
+}
+
+impl MpClient {
+    /// Builds a core session config from the caller's JSON and tools; the tools call back through `gate`.
+    ///
+    /// # Safety
+    /// As `mp_client_create_session`.
+    unsafe fn session_config(
+        config_json: *const c_char,
+        tools: *const MpTool,
+        tool_count: usize,
+        gate: &Arc<Gate>,
+    ) -> FfiResult<SessionConfig> {
+        // SAFETY: the caller's contract.
+        let json = unsafe { str_arg(config_json, "config_json") }?;
+        let mut config = SessionConfig::from_json(json)?;
+        // SAFETY: the caller's contract.
+        config.tools = unsafe { build_tools(tools, tool_count, gate) }?;
+        Ok(config)
+    }
+}
+
+/// Creates a client.
+///
+/// `options_json` is NULL or a JSON object (the camelCase JSON of the Node API):
+/// `{"provider": {"type": "openai", "baseUrl": "...", "apiKey": "...", "wireApi": "responses",
+/// "azure": {"apiVersion": "..."}, "headers": {...}}, "retry": {"maxRetries": 2, ...},
+/// "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...}}`; every field is
+/// optional (`provider` is the default for sessions that name none, and the one `mp_client_list_models`
+/// asks). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
+/// gives `MP_ERR_CONFIG` with a message naming it.
+///
+/// # Safety
+/// `options_json` is NULL or a NUL-terminated string; `out` is valid for one pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_new(
+    options_json: *const c_char,
+    out: *mut *mut MpClient,
+) -> MpStatus {
+    guard("mp_client_new", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the caller's contract.
+        let options = client_options(unsafe { opt_str_arg(options_json, "options_json") }?)?;
+        let rt = Rt::new("modelport", None)?;
+        let client = {
+            let _context = rt.handle().enter();
+            Client::new(options)?
+        };
+        *out = Box::into_raw(Box::new(MpClient { client, rt }));
+        Ok(())
+    })
+}
+
+/// Stops the client: aborts every running send, waits until each has ended, and disconnects every
+/// session (their handles stay valid until freed, but can no longer send). When `errors_json` is not
+/// NULL it receives a JSON array of the errors met while stopping (`[]` normally; free it with
+/// `mp_string_free`). Blocks; may be called from a callback.
+///
+/// # Safety
+/// `client` is a live client; `errors_json` is NULL or valid for one pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_stop(
+    client: *mut MpClient,
+    errors_json: *mut *mut c_char,
+) -> MpStatus {
+    guard("mp_client_stop", || {
+        // SAFETY: the caller's contract.
+        let errors_out = unsafe { opt_out_param(errors_json) };
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        let errors = c.rt.block_on(c.client.stop());
+        if let Some(out) = errors_out {
+            let list: Vec<Value> = errors
+                .into_iter()
+                .map(|e| FfiError::from(e).record().clone())
+                .collect();
+            *out = owned_string(Value::Array(list).to_string());
+        }
+        Ok(())
+    })
+}
+
+/// Frees a client: stops it first when `mp_client_stop` was not called. Sessions created by it stay
+/// valid until freed (they keep the client's threads alive). NULL is ignored.
+///
+/// # Safety
+/// `client` is NULL or a live client, not used again afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_free(client: *mut MpClient) {
+    if client.is_null() {
+        return;
+    }
+    guard_void("mp_client_free", || {
+        // SAFETY: by the contract, a live client from `mp_client_new`, freed once.
+        let c = unsafe { Box::from_raw(client) };
+        if !c.client.is_stopped() {
+            c.rt.block_on(c.client.stop());
+        }
+        drop(c);
+    });
+}
+
+/// The models available: the default provider's list endpoint, normalised. On success `*models_json`
+/// is a JSON array `[{"id", "name", "capabilities": {"supports": {"vision", "reasoningEffort"},
+/// "limits": {...}}}]`; free it with `mp_string_free`. Cached for the client's life. Blocks.
+///
+/// # Safety
+/// `client` is a live client; `models_json` is valid for one pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_list_models(
+    client: *mut MpClient,
+    models_json: *mut *mut c_char,
+) -> MpStatus {
+    guard("mp_client_list_models", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(models_json, "models_json") }?;
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        let models = c.rt.block_on(c.client.list_models())?;
+        let json = serde_json::to_string(&models).map_err(|e| {
+            FfiError::from(modelport::Error::new(
+                modelport::ErrorKind::Decode,
+                format!("cannot serialise the model list: {e}"),
+            ))
+        })?;
+        *out = owned_string(json);
+        Ok(())
+    })
+}
+
+/// Creates a session.
+///
+/// `config_json` is the session config in the Copilot SDK's camelCase JSON (snake_case works too):
+/// `{"model": "...", "provider": {...}, "streaming": true, "systemMessage": {"mode": "replace",
+/// "content": "..."}, "reasoningEffort": "low", "availableTools": [...], "excludedTools": [...],
+/// "sessionId": "..."}`. `tools` points to `tool_count` tools (NULL when 0); their handlers are called
+/// until the session is freed. Errors name the field and the fix (`MP_ERR_CONFIG`): a missing model,
+/// a bad base URL, the Azure endpoint confusions, duplicate tool names, unknown fields. On success
+/// `*out` is the session; free it with `mp_session_free`.
+///
+/// # Safety
+/// `client` is a live client; `config_json` a NUL-terminated string; `tools` NULL or `tool_count` valid
+/// tools; `out` valid for one pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_create_session(
+    client: *mut MpClient,
+    config_json: *const c_char,
+    tools: *const MpTool,
+    tool_count: usize,
+    out: *mut *mut MpSession,
+) -> MpStatus {
+    guard("mp_client_create_session", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        let gate = Arc::new(Gate::default());
+        // SAFETY: the caller's contract.
+        let config = unsafe { MpClient::session_config(config_json, tools, tool_count, &gate) }?;
+        let session = c.rt.block_on(c.client.create_session(config))?;
+        *out = MpSession::into_raw(session, c.rt.clone(), gate);
+        Ok(())
+    })
+}
+
+/// Resumes a session by id with a new config (tools are given again): a live session with that id
+/// is disconnected first; the conversation and its events continue. Otherwise as
+/// `mp_client_create_session`.
+///
+/// # Safety
+/// As `mp_client_create_session`; `session_id` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_resume_session(
+    client: *mut MpClient,
+    session_id: *const c_char,
+    config_json: *const c_char,
+    tools: *const MpTool,
+    tool_count: usize,
+    out: *mut *mut MpSession,
+) -> MpStatus {
+    guard("mp_client_resume_session", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        // SAFETY: the caller's contract.
+        let id = unsafe { str_arg(session_id, "session_id") }?;
+        let gate = Arc::new(Gate::default());
+        // SAFETY: the caller's contract.
+        let config = unsafe { MpClient::session_config(config_json, tools, tool_count, &gate) }?;
+        let session = c.rt.block_on(c.client.resume_session(id, config))?;
+        *out = MpSession::into_raw(session, c.rt.clone(), gate);
+        Ok(())
+    })
+}

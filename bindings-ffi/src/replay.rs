@@ -1,0 +1,174 @@
+//! `mp_replay`: the loopback replay provider (recorded conversations in the Copilot snapshot YAML
+//! format), so C programs and tests work offline.
+
+use std::ffi::{CString, c_char};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use modelport::replay::{ReplayConfig, ReplayServer};
+use serde::Deserialize;
+
+use crate::error::{FfiError, MpStatus};
+use crate::runtime::Rt;
+use crate::util::{
+    FfiResult, c_string, guard, guard_void, handle, opt_str_arg, out_param, str_arg,
+};
+
+/// A running replay server (opaque), stopped and freed by `mp_replay_stop`.
+pub struct MpReplay {
+    server: Option<ReplayServer>,
+    rt: Arc<Rt>,
+    url: CString,
+    openai_url: CString,
+}
+
+impl fmt::Debug for MpReplay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MpReplay")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The replay options JSON: `{port?, deltaChars?, chunkDelayMs?, record?}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OptionsJson {
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    delta_chars: Option<usize>,
+    #[serde(default)]
+    chunk_delay_ms: Option<u64>,
+    #[serde(default)]
+    record: Option<bool>,
+}
+
+fn replay_config(json: Option<&str>) -> FfiResult<ReplayConfig> {
+    let mut config = ReplayConfig::default();
+    let Some(json) = json.filter(|j| !j.trim().is_empty()) else {
+        return Ok(config);
+    };
+    let o: OptionsJson = serde_json::from_str(json).map_err(|e| {
+        FfiError::from(modelport::Error::config(format!(
+            "invalid replay options: {e} (expected {{\"port\", \"deltaChars\", \"chunkDelayMs\", \"record\"}})"
+        )))
+    })?;
+    if let Some(port) = o.port {
+        config.port = port;
+    }
+    if let Some(n) = o.delta_chars {
+        config.delta_chars = n.max(1);
+    }
+    config.chunk_delay = o.chunk_delay_ms.map(Duration::from_millis);
+    if let Some(record) = o.record {
+        config.record = record;
+    }
+    Ok(config)
+}
+
+/// Starts a replay provider on 127.0.0.1.
+///
+/// `source` is a path to a snapshot YAML file or a directory of them, or the YAML text itself (any
+/// string containing a newline is taken as YAML). `options_json` is NULL or `{"port": 0,
+/// "deltaChars": 200, "chunkDelayMs": 0, "record": true}` (port 0 picks a free port; deltaChars is the
+/// size of streamed text deltas; chunkDelayMs pauses between streamed events). On success `*out` is
+/// the server; stop and free it with `mp_replay_stop`.
+///
+/// # Safety
+/// `source` is a NUL-terminated string; `options_json` NULL or one; `out` valid for one pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_replay_start(
+    source: *const c_char,
+    options_json: *const c_char,
+    out: *mut *mut MpReplay,
+) -> MpStatus {
+    guard("mp_replay_start", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the caller's contract.
+        let source = unsafe { str_arg(source, "source") }?;
+        // SAFETY: the caller's contract.
+        let config = replay_config(unsafe { opt_str_arg(options_json, "options_json") }?)?;
+        let rt = Rt::new("modelport-replay", Some(1))?;
+        let server = if source.contains('\n') {
+            rt.block_on(ReplayServer::from_yaml(&[source], config))?
+        } else if Path::new(source).exists() {
+            rt.block_on(ReplayServer::from_path(source, config))?
+        } else {
+            return Err(modelport::Error::config(format!(
+                "mp_replay_start: \"{source}\" is neither a file or directory nor YAML text"
+            ))
+            .into());
+        };
+        *out = Box::into_raw(Box::new(MpReplay {
+            url: c_string(server.url()),
+            openai_url: c_string(server.openai_url()),
+            server: Some(server),
+            rt,
+        }));
+        Ok(())
+    })
+}
+
+/// The server's base URL, `http://127.0.0.1:PORT` (the base URL for "anthropic" and "azure"
+/// providers; `/openai/v1/` appended for Azure AI Foundry's route). Owned by the server: valid until
+/// `mp_replay_stop`. NULL when `replay` is NULL.
+///
+/// # Safety
+/// `replay` is NULL or a live replay server.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_replay_url(replay: *mut MpReplay) -> *const c_char {
+    // SAFETY: the caller's contract.
+    unsafe { replay.as_ref() }.map_or(std::ptr::null(), |r| r.url.as_ptr())
+}
+
+/// `http://127.0.0.1:PORT/v1`, the base URL for an "openai" provider. Valid like `mp_replay_url`.
+///
+/// # Safety
+/// `replay` is NULL or a live replay server.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_replay_openai_url(replay: *mut MpReplay) -> *const c_char {
+    // SAFETY: the caller's contract.
+    unsafe { replay.as_ref() }.map_or(std::ptr::null(), |r| r.openai_url.as_ptr())
+}
+
+/// How many requests the server has received.
+///
+/// # Safety
+/// `replay` is a live replay server.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_replay_request_count(
+    replay: *mut MpReplay,
+    count: *mut u64,
+) -> MpStatus {
+    guard("mp_replay_request_count", || {
+        // SAFETY: the caller's contract.
+        let r = unsafe { handle(replay, "replay") }?;
+        // SAFETY: the caller's contract.
+        let count = unsafe { count.as_mut() }.ok_or_else(|| FfiError::usage("`count` is NULL"))?;
+        *count = r.server.as_ref().map_or(0, ReplayServer::request_count);
+        Ok(())
+    })
+}
+
+/// Stops the server, closes its connections, and frees it. NULL is ignored.
+///
+/// # Safety
+/// `replay` is NULL or a live replay server, not used again afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_replay_stop(replay: *mut MpReplay) {
+    if replay.is_null() {
+        return;
+    }
+    guard_void("mp_replay_stop", || {
+        // SAFETY: by the contract, a live server from `mp_replay_start`, freed once.
+        let mut r = unsafe { Box::from_raw(replay) };
+        if let Some(server) = r.server.take() {
+            r.rt.block_on(server.stop());
+        }
+        drop(r);
+    });
+}

@@ -1,0 +1,246 @@
+//! Tools implemented in C: the `mp_tool` description, the handler callback, and the result the
+//! handler fills in.
+
+use std::ffi::{CString, c_char, c_void};
+use std::sync::Arc;
+
+use modelport::{Tool, ToolError, ToolInvocation, ToolResult};
+use serde_json::{Value, json};
+
+use crate::error::{FfiError, MpStatus};
+use crate::gate::Gate;
+use crate::runtime::call_out;
+use crate::util::{FfiResult, UserData, c_string, guard, str_arg};
+
+/// A tool handler.
+///
+/// Called on a modelport blocking-pool thread (never on the thread that called into the library),
+/// once per call the model makes; parallel calls run concurrently on several threads. `arguments_json`
+/// is the call's arguments (a JSON object, `{}` when empty); `invocation_json` is
+/// `{"sessionId", "toolCallId", "toolName"}`. Both strings are valid only during the call.
+///
+/// Report the outcome through `result` with one of `mp_tool_result_set_text`,
+/// `mp_tool_result_set_json` or `mp_tool_result_set_error` (the last call wins; none at all means an
+/// empty text result). `result` is valid only during the call. The handler may block (it has its own
+/// thread) and may call `mp_session_abort`; it must not call `mp_session_send_and_wait`.
+pub type MpToolFn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        arguments_json: *const c_char,
+        invocation_json: *const c_char,
+        result: *mut MpToolResult,
+    ),
+>;
+
+/// A tool the model may call, given to `mp_client_create_session`. The strings are copied: they
+/// only need to live until that call returns.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MpTool {
+    /// The tool name the model calls (unique within the session).
+    pub name: *const c_char,
+    /// What the tool does, for the model.
+    pub description: *const c_char,
+    /// The JSON schema of the arguments; NULL for `{"type":"object","properties":{}}`.
+    pub parameters_json: *const c_char,
+    /// The handler.
+    pub handler: MpToolFn,
+    /// Passed back to `handler` unchanged.
+    pub user_data: *mut c_void,
+}
+
+/// The outcome a tool handler reports (opaque; valid only during the handler call).
+#[derive(Debug, Default)]
+pub struct MpToolResult {
+    outcome: Option<Result<ToolResult, String>>,
+}
+
+/// One C tool of one session.
+#[derive(Debug)]
+struct CTool {
+    handler: unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut MpToolResult),
+    user_data: UserData,
+    gate: Arc<Gate>,
+}
+
+impl CTool {
+    /// Calls the C handler on the current thread.
+    fn invoke(&self, arguments: &CString, invocation: &CString) -> Result<ToolResult, ToolError> {
+        let Some(_entered) = self.gate.enter() else {
+            return Err(
+                "the session handle was freed: the tool handler is no longer called".into(),
+            );
+        };
+        let mut result = MpToolResult::default();
+        call_out(|| {
+            // SAFETY: the handler and user_data come from the caller's `mp_tool`; the strings and
+            // `result` live until the call returns, as the handler's contract says.
+            unsafe {
+                (self.handler)(
+                    self.user_data.get(),
+                    arguments.as_ptr(),
+                    invocation.as_ptr(),
+                    &raw mut result,
+                )
+            }
+        });
+        match result.outcome {
+            None => Ok(ToolResult::text("")),
+            Some(Ok(r)) => Ok(r),
+            Some(Err(message)) => Err(message.into()),
+        }
+    }
+}
+
+/// The core tools of the caller's `tools[0..count]`, calling back through `gate`.
+///
+/// # Safety
+/// `tools` is NULL (with `count` 0) or points to `count` valid `mp_tool` values.
+pub(crate) unsafe fn build_tools(
+    tools: *const MpTool,
+    count: usize,
+    gate: &Arc<Gate>,
+) -> FfiResult<Vec<Tool>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if tools.is_null() {
+        return Err(FfiError::usage(format!(
+            "`tools` is NULL but `tool_count` is {count}"
+        )));
+    }
+    // SAFETY: not NULL, and `count` valid elements by the caller's contract.
+    let tools = unsafe { std::slice::from_raw_parts(tools, count) };
+    tools
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            // SAFETY: the strings of a valid `mp_tool` are NULL or NUL-terminated.
+            let name = unsafe { str_arg(t.name, &format!("tools[{i}].name")) }?;
+            // SAFETY: as above.
+            let description =
+                unsafe { str_arg(t.description, &format!("tools[{i}].description")) }?;
+            let parameters = if t.parameters_json.is_null() {
+                json!({"type": "object", "properties": {}})
+            } else {
+                // SAFETY: as above.
+                let text =
+                    unsafe { str_arg(t.parameters_json, &format!("tools[{i}].parameters_json")) }?;
+                serde_json::from_str::<Value>(text).map_err(|e| {
+                    FfiError::from(modelport::Error::config(format!(
+                        "tools[{i}] (\"{name}\"): parameters_json is not valid JSON: {e}"
+                    )))
+                })?
+            };
+            let handler = t.handler.ok_or_else(|| {
+                FfiError::usage(format!("tools[{i}] (\"{name}\"): `handler` is NULL"))
+            })?;
+            let tool = Arc::new(CTool {
+                handler,
+                user_data: UserData(t.user_data),
+                gate: gate.clone(),
+            });
+            Ok(Tool::new(
+                name,
+                description,
+                parameters,
+                move |args: Value, inv: ToolInvocation| {
+                    let tool = tool.clone();
+                    let arguments = c_string(args.to_string());
+                    let invocation = c_string(
+                        json!({
+                            "sessionId": inv.session_id,
+                            "toolCallId": inv.tool_call_id,
+                            "toolName": inv.tool_name,
+                        })
+                        .to_string(),
+                    );
+                    async move {
+                        // The handler may block: it gets a blocking-pool thread, not a runtime worker.
+                        tokio::task::spawn_blocking(move || tool.invoke(&arguments, &invocation))
+                            .await
+                            .map_err(|e| {
+                                ToolError::from(format!("the tool handler did not finish: {e}"))
+                            })?
+                    }
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Sets the tool's result to `text`, which the model sees as is. Returns `MP_ERR_USAGE` when
+/// `result` or `text` is NULL or `text` is not UTF-8.
+///
+/// # Safety
+/// `result` is the pointer the handler received, during the handler call; `text` is a NUL-terminated
+/// string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_tool_result_set_text(
+    result: *mut MpToolResult,
+    text: *const c_char,
+) -> MpStatus {
+    guard("mp_tool_result_set_text", || {
+        // SAFETY: the caller's contract.
+        let result =
+            unsafe { result.as_mut() }.ok_or_else(|| FfiError::usage("`result` is NULL"))?;
+        // SAFETY: the caller's contract.
+        let text = unsafe { str_arg(text, "text") }?;
+        result.outcome = Some(Ok(ToolResult::text(text)));
+        Ok(())
+    })
+}
+
+/// Sets the tool's result from JSON: a string is the text; an object with `textResultForLlm` (and
+/// `resultType`: "success", "failure", "denied" or "rejected") is a full result; anything else is
+/// given to the model as compact JSON with sorted keys. Returns `MP_ERR_CONFIG` when `json` is not
+/// valid JSON (the call then counts as failed, with that message).
+///
+/// # Safety
+/// As `mp_tool_result_set_text`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_tool_result_set_json(
+    result: *mut MpToolResult,
+    json: *const c_char,
+) -> MpStatus {
+    guard("mp_tool_result_set_json", || {
+        // SAFETY: the caller's contract.
+        let result =
+            unsafe { result.as_mut() }.ok_or_else(|| FfiError::usage("`result` is NULL"))?;
+        // SAFETY: the caller's contract.
+        let json = unsafe { str_arg(json, "json") }?;
+        match serde_json::from_str::<Value>(json) {
+            Ok(value) => {
+                result.outcome = Some(Ok(ToolResult::from_value(value)));
+                Ok(())
+            }
+            Err(e) => {
+                let message = format!("mp_tool_result_set_json: the result is not valid JSON: {e}");
+                result.outcome = Some(Err(message.clone()));
+                Err(modelport::Error::config(message).into())
+            }
+        }
+    })
+}
+
+/// Reports that the tool failed with `message`. As when a handler raises in other languages, the
+/// model is told only that the tool failed; `message` goes to the application in the
+/// `tool.execution_complete` event (`error.message`).
+///
+/// # Safety
+/// As `mp_tool_result_set_text`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_tool_result_set_error(
+    result: *mut MpToolResult,
+    message: *const c_char,
+) -> MpStatus {
+    guard("mp_tool_result_set_error", || {
+        // SAFETY: the caller's contract.
+        let result =
+            unsafe { result.as_mut() }.ok_or_else(|| FfiError::usage("`result` is NULL"))?;
+        // SAFETY: the caller's contract.
+        let message = unsafe { str_arg(message, "message") }?;
+        result.outcome = Some(Err(message.to_owned()));
+        Ok(())
+    })
+}

@@ -1,0 +1,780 @@
+/*
+ * End-to-end test of the C ABI against the replay provider (run by bindings-ffi/scripts/test.sh,
+ * under valgrind): a text turn, tool calls through a C callback, streaming events, a non-blocking send,
+ * abort (from the main thread during a tool, and from inside an event callback), errors (bad JSON, bad
+ * config, a failed turn), list_models, unsubscribe, resume, stop, and a session freed from inside its
+ * own callback. Every handle and string is freed.
+ *
+ *   test_ffi REPO_ROOT
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modelport.h"
+
+/* ---------------------------------------------------------------- checks */
+
+static int checks = 0;
+static int failures = 0;
+
+static void check(bool ok, const char *file, int line, const char *what, const char *fmt, ...) {
+    checks++;
+    if (ok) return;
+    failures++;
+    fprintf(stderr, "FAIL %s:%d: %s", file, line, what);
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, ": ");
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+    }
+    fprintf(stderr, "\n");
+}
+
+#define CHECK(cond) check((cond), __FILE__, __LINE__, #cond, NULL)
+#define CHECKF(cond, ...) check((cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
+#define CHECK_OK(call)                                                                            \
+    do {                                                                                          \
+        mp_status st_ = (call);                                                                   \
+        check(st_ == MP_OK, __FILE__, __LINE__, #call, "%s: %s", mp_status_name(st_),            \
+              mp_last_error_message());                                                           \
+    } while (0)
+#define CHECK_STATUS(expected, call)                                                              \
+    do {                                                                                          \
+        mp_status st_ = (call);                                                                   \
+        check(st_ == (expected), __FILE__, __LINE__, #call, "expected %s, got %s (%s)",          \
+              mp_status_name(expected), mp_status_name(st_), mp_last_error_message());            \
+    } while (0)
+
+static bool contains(const char *haystack, const char *needle) {
+    return haystack != NULL && strstr(haystack, needle) != NULL;
+}
+
+/* A JSON value as text (library string turned into a malloc'd copy, or NULL). */
+static char *json_get(const char *json, const char *pointer) {
+    char *value = NULL;
+    if (mp_json_pointer(json, pointer, &value) != MP_OK || value == NULL) return NULL;
+    char *copy = strdup(value);
+    mp_string_free(value);
+    return copy;
+}
+
+static bool json_is(const char *json, const char *pointer, const char *expected) {
+    char *value = json_get(json, pointer);
+    bool same = value != NULL && strcmp(value, expected) == 0;
+    free(value);
+    return same;
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)n + 1);
+    size_t got = fread(text, 1, (size_t)n, f);
+    text[got] = '\0';
+    fclose(f);
+    return text;
+}
+
+static pthread_t main_thread;
+
+/* ---------------------------------------------------------------- event recorder */
+
+typedef struct {
+    pthread_mutex_t mu;
+    char **types;
+    char **jsons;
+    size_t n;
+    size_t cap;
+    int on_main_thread;
+} recorder;
+
+static void recorder_init(recorder *r) {
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+}
+
+static void recorder_free(recorder *r) {
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->types[i]);
+        free(r->jsons[i]);
+    }
+    free(r->types);
+    free(r->jsons);
+    pthread_mutex_destroy(&r->mu);
+}
+
+static void on_event(void *user_data, const char *type, const char *json) {
+    recorder *r = user_data;
+    pthread_mutex_lock(&r->mu);
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->types = realloc(r->types, r->cap * sizeof *r->types);
+        r->jsons = realloc(r->jsons, r->cap * sizeof *r->jsons);
+    }
+    r->types[r->n] = strdup(type);
+    r->jsons[r->n] = strdup(json);
+    r->n++;
+    if (pthread_equal(pthread_self(), main_thread)) r->on_main_thread++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static size_t count_type(recorder *r, const char *type) {
+    size_t n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n; i++) n += strcmp(r->types[i], type) == 0;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* The JSON of the first event of `type` (owned by the recorder), or NULL. */
+static const char *first_of(recorder *r, const char *type) {
+    const char *found = NULL;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n && found == NULL; i++)
+        if (strcmp(r->types[i], type) == 0) found = r->jsons[i];
+    pthread_mutex_unlock(&r->mu);
+    return found;
+}
+
+static const char *last_type(recorder *r) {
+    pthread_mutex_lock(&r->mu);
+    const char *t = r->n ? r->types[r->n - 1] : "";
+    pthread_mutex_unlock(&r->mu);
+    return t;
+}
+
+/* ---------------------------------------------------------------- completion waiter */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    mp_status status;
+    char *content;
+    char *error;
+    bool on_main_thread;
+} waiter;
+
+static void waiter_init(waiter *w) {
+    memset(w, 0, sizeof *w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+}
+
+static void waiter_free(waiter *w) {
+    free(w->content);
+    free(w->error);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
+static void on_done(void *user_data, mp_status status, const char *result_json, const char *error) {
+    waiter *w = user_data;
+    pthread_mutex_lock(&w->mu);
+    w->status = status;
+    w->content = result_json ? json_get(result_json, "/data/content") : NULL;
+    w->error = error ? strdup(error) : NULL;
+    w->on_main_thread = pthread_equal(pthread_self(), main_thread);
+    w->done = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void waiter_wait(waiter *w) {
+    pthread_mutex_lock(&w->mu);
+    while (!w->done) pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* ---------------------------------------------------------------- weather tool */
+
+typedef struct {
+    pthread_mutex_t mu;
+    int calls;
+    int on_main_thread;
+    bool saw_tool_name;
+} weather_state;
+
+static void get_weather(void *user_data, const char *arguments, const char *invocation,
+                        mp_tool_result *result) {
+    weather_state *st = user_data;
+    char *city = json_get(arguments, "/city");
+    pthread_mutex_lock(&st->mu);
+    st->calls++;
+    if (pthread_equal(pthread_self(), main_thread)) st->on_main_thread++;
+    if (json_is(invocation, "/toolName", "get_weather")) st->saw_tool_name = true;
+    pthread_mutex_unlock(&st->mu);
+    if (city != NULL && strcmp(city, "Paris") == 0) {
+        /* Through JSON: an object is given to the model as compact JSON with sorted keys. */
+        mp_tool_result_set_json(result, "{\"temperature_c\": 22, \"conditions\": \"sunny\", \"city\": \"Paris\"}");
+    } else if (city != NULL && strcmp(city, "Tokyo") == 0) {
+        mp_tool_result_set_text(result, "{\"city\":\"Tokyo\",\"conditions\":\"rainy\",\"temperature_c\":17}");
+    } else {
+        mp_tool_result_set_error(result, "unknown city");
+    }
+    free(city);
+}
+
+static const char *WEATHER_SCHEMA =
+    "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}";
+
+/* A tool that blocks until released, to abort a send while it runs. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started;
+    bool released;
+} gate_tool;
+
+static void blocking_tool(void *user_data, const char *arguments, const char *invocation,
+                          mp_tool_result *result) {
+    (void)arguments;
+    (void)invocation;
+    gate_tool *g = user_data;
+    pthread_mutex_lock(&g->mu);
+    g->started++;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->released) pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    mp_tool_result_set_text(result, "too late");
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static char *provider_config(const char *url, bool streaming) {
+    /* Shaped like the seed's Azure AI Foundry example. The key must never come back out. */
+    const char *fmt =
+        "{\"model\": \"YOUR-DEPLOYMENT-NAME\", \"streaming\": %s, \"provider\": {\"type\": \"openai\","
+        " \"baseUrl\": \"%s/openai/v1/\", \"wireApi\": \"responses\", \"apiKey\": \"sk-test-SECRET-42\"}}";
+    size_t n = strlen(fmt) + strlen(url) + 8;
+    char *json = malloc(n);
+    snprintf(json, n, fmt, streaming ? "true" : "false", url);
+    return json;
+}
+
+static mp_replay *start_replay(const char *root, const char *file, const char *options) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", root, file);
+    mp_replay *replay = NULL;
+    CHECK_OK(mp_replay_start(path, options, &replay));
+    return replay;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_basics(void) {
+    CHECK(strlen(mp_version()) > 0);
+    CHECK(strcmp(mp_status_name(MP_OK), "ok") == 0);
+    CHECK(strcmp(mp_status_name(MP_ERR_CONFIG), "config") == 0);
+    CHECK(strcmp(mp_status_name(MP_ERR_CANCELLED), "cancelled") == 0);
+    CHECK(strcmp(mp_status_name(12345), "unknown") == 0);
+    CHECK(strcmp(mp_last_error_message(), "") == 0);
+    char *value = NULL;
+    CHECK_OK(mp_json_pointer("{\"a\": {\"b\": [1, \"x\"]}}", "/a/b/1", &value));
+    CHECK(value != NULL && strcmp(value, "x") == 0);
+    mp_string_free(value);
+    CHECK_OK(mp_json_pointer("{\"a\": {\"b\": [1, \"x\"]}}", "/a/b", &value));
+    CHECK(value != NULL && strcmp(value, "[1,\"x\"]") == 0);
+    mp_string_free(value);
+    CHECK_OK(mp_json_pointer("{}", "/missing", &value));
+    CHECK(value == NULL);
+    CHECK_STATUS(MP_ERR_CONFIG, mp_json_pointer("{oops", "/a", &value));
+    CHECK(value == NULL);
+    mp_string_free(NULL);
+}
+
+static void test_bad_config(const char *root) {
+    mp_client *client = (mp_client *)&client; /* must be reset to NULL on failure */
+
+    CHECK_STATUS(MP_ERR_CONFIG, mp_client_new("{\"provider\": ", &client));
+    CHECK(client == NULL);
+    CHECKF(contains(mp_last_error_message(), "invalid client options"), "%s", mp_last_error_message());
+    CHECK(contains(mp_last_error_json(), "\"code\":\"config\""));
+
+    CHECK_STATUS(MP_ERR_CONFIG,
+                 mp_client_new("{\"provider\": {\"type\": \"openai\", \"bseUrl\": \"http://127.0.0.1:9/v1\","
+                               " \"apiKey\": \"sk-test-SECRET-42\"}}",
+                               &client));
+    CHECKF(contains(mp_last_error_message(), "bseUrl"), "%s", mp_last_error_message());
+    CHECK(!contains(mp_last_error_message(), "SECRET"));
+    CHECK(!contains(mp_last_error_json(), "SECRET"));
+
+    CHECK_STATUS(MP_ERR_USAGE, mp_client_new(NULL, NULL));
+    CHECK_STATUS(MP_ERR_USAGE, mp_session_abort(NULL));
+
+    CHECK_OK(mp_client_new(NULL, &client));
+    mp_session *session = NULL;
+    CHECK_STATUS(MP_ERR_CONFIG, mp_client_create_session(client, "{\"model\": ", NULL, 0, &session));
+    CHECK(session == NULL);
+    CHECK(strlen(mp_last_error_message()) > 0);
+
+    CHECK_STATUS(MP_ERR_CONFIG,
+                 mp_client_create_session(client, "{\"provider\": {\"baseUrl\": \"http://127.0.0.1:9/v1\"}}",
+                                          NULL, 0, &session));
+    CHECKF(contains(mp_last_error_message(), "Model not specified"), "%s", mp_last_error_message());
+
+    CHECK_STATUS(MP_ERR_CONFIG,
+                 mp_client_create_session(client,
+                                          "{\"model\": \"m\", \"provider\": {\"type\": \"azure\","
+                                          " \"baseUrl\": \"https://x.openai.azure.com/openai/v1/\"}}",
+                                          NULL, 0, &session));
+    CHECKF(contains(mp_last_error_message(), "azure"), "%s", mp_last_error_message());
+
+    CHECK_STATUS(MP_ERR_CONFIG, mp_client_create_session(client, "{\"model\": \"m\", \"temperature\": 1}",
+                                                         NULL, 0, &session));
+    CHECKF(contains(mp_last_error_message(), "temperature"), "%s", mp_last_error_message());
+
+    mp_tool no_handler = {"t", "a tool", NULL, NULL, NULL};
+    CHECK_STATUS(MP_ERR_USAGE, mp_client_create_session(client, "{\"model\": \"m\"}", &no_handler, 1, &session));
+
+    mp_replay *replay = NULL;
+    CHECK_STATUS(MP_ERR_CONFIG, mp_replay_start("/no/such/file.yaml", NULL, &replay));
+    CHECK(replay == NULL);
+
+    /* Bad send options on a valid session. */
+    replay = start_replay(root, "examples/replay/quickstart.yaml", NULL);
+    char *config = provider_config(mp_replay_url(replay), false);
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    char *result = NULL;
+    CHECK_STATUS(MP_ERR_CONFIG, mp_session_send_and_wait(session, "What is 2+2?", 0, &result));
+    CHECKF(contains(mp_last_error_message(), "invalid send options"), "%s", mp_last_error_message());
+    CHECK(result == NULL);
+    CHECK_STATUS(MP_ERR_CONFIG, mp_session_send_and_wait(session, "{\"prompt\": \"  \"}", 0, &result));
+    CHECKF(contains(mp_last_error_message(), "prompt is empty"), "%s", mp_last_error_message());
+
+    mp_session_free(session);
+    free(config);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+static void test_text_turn(const char *root) {
+    mp_replay *replay = start_replay(root, "examples/replay/quickstart.yaml", NULL);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(NULL, &client));
+    char *config = provider_config(mp_replay_url(replay), false);
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    CHECK(strlen(mp_session_id(session)) > 0);
+
+    recorder messages;
+    recorder_init(&messages);
+    mp_subscription *sub = NULL;
+    CHECK_OK(mp_session_on(session, "assistant.message", on_event, &messages, &sub));
+
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result));
+    CHECKF(json_is(result, "/data/content", "2 + 2 = 4."), "%s", result ? result : "(null)");
+    CHECK(json_is(result, "/type", "assistant.message"));
+    mp_string_free(result);
+
+    /* send_and_wait returns after the callbacks have seen the send's events. */
+    CHECK(messages.n == 1);
+    CHECK(messages.n == 1 && json_is(messages.jsons[0], "/data/content", "2 + 2 = 4."));
+    CHECK(messages.on_main_thread == 0);
+
+    char *events = NULL;
+    CHECK_OK(mp_session_get_events(session, &events));
+    CHECK(contains(events, "\"type\":\"session.start\""));
+    CHECK(contains(events, "\"type\":\"user.message\""));
+    CHECK(!contains(events, "SECRET"));
+    mp_string_free(events);
+
+    mp_subscription_free(sub);
+    mp_session_free(session);
+    recorder_free(&messages);
+    free(config);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+static void test_tool_call(const char *root) {
+    mp_replay *replay = start_replay(root, "examples/replay/tools.yaml", NULL);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(NULL, &client));
+    char *config = provider_config(mp_replay_url(replay), false);
+
+    weather_state state;
+    memset(&state, 0, sizeof state);
+    pthread_mutex_init(&state.mu, NULL);
+    mp_tool tools[] = {{"get_weather", "Current weather for a city", WEATHER_SCHEMA, get_weather, &state}};
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, tools, 1, &session));
+
+    recorder all;
+    recorder_init(&all);
+    mp_subscription *sub = NULL;
+    CHECK_OK(mp_session_on(session, NULL, on_event, &all, &sub));
+
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"What's the weather like in Paris and in Tokyo?\"}",
+                                      0, &result));
+    CHECKF(json_is(result, "/data/content", "It is sunny and 22 \xC2\xB0" "C in Paris, and rainy and 17 \xC2\xB0" "C in Tokyo."),
+           "%s", result ? result : "(null)");
+    mp_string_free(result);
+
+    CHECK(state.calls == 2);
+    CHECK(state.on_main_thread == 0);
+    CHECK(state.saw_tool_name);
+    CHECK(count_type(&all, "tool.execution_start") == 2);
+    CHECK(count_type(&all, "tool.execution_complete") == 2);
+    const char *complete = first_of(&all, "tool.execution_complete");
+    CHECK(complete != NULL && json_is(complete, "/data/success", "true"));
+    CHECK(count_type(&all, "assistant.message") == 2);
+    CHECK(strcmp(last_type(&all), "session.idle") == 0);
+    CHECK(all.on_main_thread == 0);
+
+    mp_subscription_free(sub);
+    mp_session_free(session);
+    pthread_mutex_destroy(&state.mu);
+    recorder_free(&all);
+    free(config);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+static void test_streaming(const char *root) {
+    mp_replay *replay = start_replay(root, "examples/replay/streaming.yaml", "{\"deltaChars\": 8}");
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(NULL, &client));
+    char *config = provider_config(mp_replay_url(replay), true);
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    recorder all;
+    recorder_init(&all);
+    mp_subscription *sub = NULL;
+    CHECK_OK(mp_session_on(session, "*", on_event, &all, &sub));
+
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"Write a haiku about streaming tokens.\"}", 0,
+                                      &result));
+    char *content = json_get(result, "/data/content");
+    CHECK(content != NULL && contains(content, "Tokens drift like rain"));
+
+    size_t deltas = count_type(&all, "assistant.message_delta");
+    CHECKF(deltas >= 8, "%zu deltas", deltas);
+    size_t total = 0;
+    for (size_t i = 0; i < all.n; i++) {
+        if (strcmp(all.types[i], "assistant.message_delta") != 0) continue;
+        char *piece = json_get(all.jsons[i], "/data/deltaContent");
+        total += piece ? strlen(piece) : 0;
+        free(piece);
+    }
+    CHECK(content != NULL && total == strlen(content));
+    CHECK(count_type(&all, "assistant.message_start") == 1);
+    CHECK(count_type(&all, "assistant.usage") == 1);
+    CHECK(strcmp(last_type(&all), "session.idle") == 0);
+
+    free(content);
+    mp_string_free(result);
+    mp_subscription_free(sub);
+    mp_session_free(session);
+    recorder_free(&all);
+    free(config);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+static void test_send_async(const char *root) {
+    mp_replay *replay = start_replay(root, "examples/replay/quickstart.yaml", NULL);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(NULL, &client));
+    char *config = provider_config(mp_replay_url(replay), false);
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+
+    waiter w;
+    waiter_init(&w);
+    CHECK_OK(mp_session_send_async(session, "{\"prompt\": \"What is 2+2?\"}", 0, on_done, &w));
+    waiter_wait(&w);
+    CHECK(w.status == MP_OK);
+    CHECK(w.content != NULL && strcmp(w.content, "2 + 2 = 4.") == 0);
+    CHECK(w.error == NULL);
+    CHECK(!w.on_main_thread);
+    CHECK_STATUS(MP_ERR_USAGE, mp_session_send_async(session, "{\"prompt\": \"x\"}", 0, NULL, NULL));
+
+    mp_session_free(session);
+    waiter_free(&w);
+    free(config);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+static void test_abort_during_tool_then_failed_turn(const char *root) {
+    mp_replay *replay = start_replay(root, "examples/replay/tools.yaml", NULL);
+    mp_client *client = NULL;
+    /* No retries, so that the failed turn below fails at once. */
+    CHECK_OK(mp_client_new("{\"retry\": {\"maxRetries\": 0}}", &client));
+    char *config = provider_config(mp_replay_url(replay), false);
+    gate_tool g;
+    memset(&g, 0, sizeof g);
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    mp_tool tools[] = {{"get_weather", "Current weather for a city", WEATHER_SCHEMA, blocking_tool, &g}};
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, tools, 1, &session));
+    recorder all;
+    recorder_init(&all);
+    mp_subscription *sub = NULL;
+    CHECK_OK(mp_session_on(session, NULL, on_event, &all, &sub));
+
+    waiter w;
+    waiter_init(&w);
+    CHECK_OK(mp_session_send_async(session, "{\"prompt\": \"What's the weather like in Paris and in Tokyo?\"}", 0,
+                                   on_done, &w));
+    pthread_mutex_lock(&g.mu);
+    while (g.started == 0) pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+
+    CHECK_OK(mp_session_abort(session));
+    waiter_wait(&w);
+    CHECK_STATUS(MP_ERR_CANCELLED, w.status);
+    CHECK(w.content == NULL);
+    CHECK(w.error != NULL && strlen(w.error) > 0);
+
+    /* The tool handlers are still blocked: release them (their results are dropped). */
+    pthread_mutex_lock(&g.mu);
+    g.released = true;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+
+    CHECK(count_type(&all, "abort") == 1);
+    const char *complete = first_of(&all, "tool.execution_complete");
+    CHECK(complete != NULL && json_is(complete, "/data/error/code", "interrupted"));
+    const char *idle = first_of(&all, "session.idle");
+    CHECK(idle != NULL && json_is(idle, "/data/aborted", "true"));
+
+    /* A failed turn: the history now departs from every recorded conversation, so the replay
+     * provider answers HTTP 500. */
+    char *result = NULL;
+    CHECK_STATUS(MP_ERR_SERVER, mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result));
+    CHECK(result == NULL);
+    CHECK(strlen(mp_last_error_message()) > 0);
+    CHECK(contains(mp_last_error_json(), "\"status\":500"));
+    CHECK(!contains(mp_last_error_message(), "SECRET"));
+    CHECK(count_type(&all, "session.error") == 1);
+
+    mp_subscription_free(sub);
+    mp_session_free(session);
+    pthread_mutex_destroy(&g.mu);
+    pthread_cond_destroy(&g.cv);
+    waiter_free(&w);
+    recorder_free(&all);
+    free(config);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+/* Aborts from inside an event callback, on the first streamed delta. */
+typedef struct {
+    mp_session *session;
+    int deltas;
+    mp_status abort_status;
+    mp_status nested_wait_status;
+} abort_on_delta;
+
+static void abort_callback(void *user_data, const char *type, const char *json) {
+    (void)type;
+    (void)json;
+    abort_on_delta *a = user_data;
+    if (a->deltas++ > 0) return;
+    char *result = NULL;
+    a->nested_wait_status = mp_session_send_and_wait(a->session, "{\"prompt\": \"x\"}", 0, &result);
+    a->abort_status = mp_session_abort(a->session);
+}
+
+static void test_abort_from_callback(const char *root) {
+    mp_replay *replay =
+        start_replay(root, "examples/replay/streaming.yaml", "{\"deltaChars\": 1, \"chunkDelayMs\": 5}");
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(NULL, &client));
+    char *config = provider_config(mp_replay_url(replay), true);
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    abort_on_delta a = {session, 0, -1, -1};
+    mp_subscription *sub = NULL;
+    CHECK_OK(mp_session_on(session, "assistant.message_delta", abort_callback, &a, &sub));
+
+    char *result = NULL;
+    CHECK_STATUS(MP_ERR_CANCELLED,
+                 mp_session_send_and_wait(session, "{\"prompt\": \"Write a haiku about streaming tokens.\"}", 0,
+                                          &result));
+    CHECK(result == NULL);
+    CHECK_STATUS(MP_OK, a.abort_status);
+    CHECK_STATUS(MP_ERR_USAGE, a.nested_wait_status);
+
+    mp_subscription_free(sub);
+    mp_session_free(session);
+    free(config);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+static void test_list_models(const char *root) {
+    mp_replay *replay = start_replay(root, "examples/replay/quickstart.yaml", NULL);
+    char options[512];
+    snprintf(options, sizeof options,
+             "{\"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\", \"apiKey\": \"sk-test-SECRET-42\"}}",
+             mp_replay_openai_url(replay));
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(options, &client));
+    char *models = NULL;
+    CHECK_OK(mp_client_list_models(client, &models));
+    CHECKF(json_is(models, "/0/id", "YOUR-DEPLOYMENT-NAME"), "%s", models ? models : "(null)");
+    mp_string_free(models);
+    /* A session that names no provider uses the client's. */
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, "{\"model\": \"YOUR-DEPLOYMENT-NAME\"}", NULL, 0, &session));
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result));
+    CHECK(json_is(result, "/data/content", "2 + 2 = 4."));
+    mp_string_free(result);
+    uint64_t requests = 0;
+    CHECK_OK(mp_replay_request_count(replay, &requests));
+    CHECK(requests == 2);
+    mp_session_free(session);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+static void test_unsubscribe_resume_and_stop(const char *root) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bindings-ffi/tests/fixtures/two-turns.yaml", root);
+    char *yaml = read_file(path);
+    CHECK(yaml != NULL);
+    mp_replay *replay = NULL;
+    CHECK_OK(mp_replay_start(yaml, NULL, &replay)); /* YAML text this time */
+    free(yaml);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(NULL, &client));
+    char *config = provider_config(mp_replay_url(replay), false);
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    recorder messages;
+    recorder_init(&messages);
+    mp_subscription *sub = NULL;
+    CHECK_OK(mp_session_on(session, "assistant.message", on_event, &messages, &sub));
+
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result));
+    mp_string_free(result);
+    CHECK(messages.n == 1);
+    mp_subscription_free(sub);
+
+    /* Free the session, then resume it by id: the conversation continues. */
+    char *id = strdup(mp_session_id(session));
+    mp_session_free(session);
+    session = NULL;
+    CHECK_OK(mp_client_resume_session(client, id, config, NULL, 0, &session));
+    CHECK(session != NULL && strcmp(mp_session_id(session), id) == 0);
+    result = NULL;
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"And 3+3?\"}", 0, &result));
+    CHECKF(json_is(result, "/data/content", "3 + 3 = 6."), "%s", result ? result : "(null)");
+    mp_string_free(result);
+    CHECK(messages.n == 1); /* unsubscribed */
+
+    char *message_id = NULL;
+    char *errors = NULL;
+    CHECK_OK(mp_client_stop(client, &errors));
+    CHECK(errors != NULL && strcmp(errors, "[]") == 0);
+    mp_string_free(errors);
+    CHECK(mp_session_send(session, "{\"prompt\": \"again\"}", &message_id) != MP_OK);
+    CHECK(message_id == NULL);
+
+    free(id);
+    mp_session_free(session);
+    recorder_free(&messages);
+    free(config);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+/* Frees the subscription and then the whole session from inside the session's own event callback. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    mp_session *session;
+    mp_subscription *sub;
+    int calls_after_free;
+    bool freed;
+} self_free;
+
+static void free_from_callback(void *user_data, const char *type, const char *json) {
+    (void)json;
+    self_free *f = user_data;
+    pthread_mutex_lock(&f->mu);
+    bool freed = f->freed;
+    if (freed) f->calls_after_free++;
+    pthread_mutex_unlock(&f->mu);
+    if (freed || strcmp(type, "assistant.message") != 0) return;
+    /* Returns after the pending completion (on_done) has run on another thread. */
+    mp_subscription_free(f->sub);
+    mp_session_free(f->session);
+    pthread_mutex_lock(&f->mu);
+    f->freed = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void test_free_inside_callback(const char *root) {
+    mp_replay *replay = start_replay(root, "examples/replay/quickstart.yaml", NULL);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(NULL, &client));
+    char *config = provider_config(mp_replay_url(replay), false);
+    self_free f;
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &f.session));
+    CHECK_OK(mp_session_on(f.session, NULL, free_from_callback, &f, &f.sub));
+    waiter w;
+    waiter_init(&w);
+    CHECK_OK(mp_session_send_async(f.session, "{\"prompt\": \"What is 2+2?\"}", 0, on_done, &w));
+    waiter_wait(&w);
+    pthread_mutex_lock(&f.mu);
+    while (!f.freed) pthread_cond_wait(&f.cv, &f.mu);
+    pthread_mutex_unlock(&f.mu);
+    /* The session was freed while its send was finishing: either outcome is right, exactly once. */
+    CHECKF(w.status == MP_OK || w.status == MP_ERR_CANCELLED, "%s", mp_status_name(w.status));
+    CHECK(f.calls_after_free == 0);
+    waiter_free(&w);
+    free(config);
+    /* Joins the client's threads, so the callback has returned before `f` goes out of scope. */
+    mp_client_free(client);
+    pthread_mutex_destroy(&f.mu);
+    pthread_cond_destroy(&f.cv);
+    mp_replay_stop(replay);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s REPO_ROOT\n", argv[0]);
+        return 2;
+    }
+    main_thread = pthread_self();
+    const char *root = argv[1];
+    test_basics();
+    test_bad_config(root);
+    test_text_turn(root);
+    test_tool_call(root);
+    test_streaming(root);
+    test_send_async(root);
+    test_abort_during_tool_then_failed_turn(root);
+    test_abort_from_callback(root);
+    test_list_models(root);
+    test_unsubscribe_resume_and_stop(root);
+    test_free_inside_callback(root);
+    printf("test_ffi: %d checks, %d failed\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,242 @@
+//! [`Session`], its events ([`SessionEvent`], [`EventListener`], [`TaskHandle`]) and send options.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use modelport::{Event, Subscription};
+
+use crate::error::ModelportError;
+use crate::run;
+
+/// One session event: the envelope, and the data as JSON (the Copilot SDK's camelCase shape).
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SessionEvent {
+    /// A UUID v4.
+    pub id: String,
+    /// The event type, e.g. "assistant.message".
+    pub event_type: String,
+    /// RFC 3339 UTC with milliseconds.
+    pub timestamp: String,
+    /// The id of the session's previous event.
+    pub parent_id: Option<String>,
+    /// Whether the event is transient (deltas, usage, idle).
+    pub ephemeral: bool,
+    /// For `assistant.message`, its text.
+    pub content: Option<String>,
+    /// The event's `data` as JSON.
+    pub data_json: String,
+}
+
+impl From<&Event> for SessionEvent {
+    fn from(e: &Event) -> Self {
+        let json = e.to_json();
+        SessionEvent {
+            id: e.id.clone(),
+            event_type: e.kind().to_owned(),
+            timestamp: e.timestamp.clone(),
+            parent_id: e.parent_id.clone(),
+            ephemeral: e.ephemeral,
+            content: e.content().map(str::to_owned),
+            data_json: json
+                .get("data")
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// An image attached to a message.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct ImageAttachment {
+    /// The MIME type, e.g. "image/png".
+    pub mime_type: String,
+    /// The image, base64-encoded.
+    pub data: String,
+}
+
+/// One message to send.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SendOptions {
+    /// The prompt.
+    pub prompt: String,
+    /// Images.
+    #[uniffi(default)]
+    pub attachments: Vec<ImageAttachment>,
+    /// Headers for this message's model calls (same name overrides the provider's).
+    #[uniffi(default)]
+    pub request_headers: HashMap<String, String>,
+}
+
+impl From<SendOptions> for modelport::SendOptions {
+    fn from(o: SendOptions) -> Self {
+        let mut options = modelport::SendOptions::from(o.prompt);
+        for a in o.attachments {
+            options = options.with_image(a.mime_type, a.data);
+        }
+        for (name, value) in o.request_headers {
+            options = options.with_header(name, value);
+        }
+        options
+    }
+}
+
+/// Receives a session's events (see [`Session::on`]). Called on a modelport thread, in order, one
+/// event at a time per session; keep it short.
+#[uniffi::export(with_foreign)]
+pub trait EventListener: Send + Sync {
+    /// One event.
+    fn on_event(&self, event: SessionEvent);
+}
+
+/// A subscription from [`Session::on`]: cancelled by [`cancel`](TaskHandle::cancel) or when the
+/// handle is dropped (garbage-collected), so keep it for as long as events should arrive.
+#[derive(uniffi::Object)]
+pub struct TaskHandle {
+    subscription: Mutex<Option<Subscription>>,
+}
+
+impl fmt::Debug for TaskHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+#[uniffi::export]
+impl TaskHandle {
+    /// Ends the subscription: the listener is not called for later events.
+    pub fn cancel(&self) {
+        let subscription = self
+            .subscription
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(s) = subscription {
+            s.unsubscribe();
+        }
+    }
+
+    /// Whether the subscription has ended.
+    pub fn is_cancelled(&self) -> bool {
+        self.subscription
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+}
+
+impl Drop for TaskHandle {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// A conversation with one model (see core's `Session`).
+#[derive(uniffi::Object)]
+pub struct Session {
+    inner: modelport::Session,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(inner: modelport::Session) -> Arc<Self> {
+        Arc::new(Session { inner })
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Session {
+    /// The session id.
+    pub fn id(&self) -> String {
+        self.inner.id().to_owned()
+    }
+
+    /// Sends a message and returns the id of its `user.message` event at once; the send runs in the
+    /// background (queued after a running one).
+    pub async fn send(&self, options: SendOptions) -> Result<String, ModelportError> {
+        let session = self.inner.clone();
+        run(async move { session.send(modelport::SendOptions::from(options)).await })
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// Sends a message and waits until the session is idle; returns the send's last
+    /// `assistant.message` (none when it ended without one). `timeout_ms` defaults to 60 s; on
+    /// timeout this raises `Timeout` and the send keeps running. An aborted send raises `Cancelled`.
+    #[uniffi::method(default(timeout_ms = None))]
+    pub async fn send_and_wait(
+        &self,
+        options: SendOptions,
+        timeout_ms: Option<u64>,
+    ) -> Result<Option<SessionEvent>, ModelportError> {
+        let session = self.inner.clone();
+        let result = run(async move {
+            session
+                .send_and_wait(
+                    modelport::SendOptions::from(options),
+                    timeout_ms.map(Duration::from_millis),
+                )
+                .await
+        })
+        .await??;
+        Ok(result.as_ref().map(SessionEvent::from))
+    }
+
+    /// Calls `listener` for every event of type `event_type` (none or "*" for all) until the
+    /// returned handle is cancelled or dropped. The session's `send_and_wait` returns after the
+    /// listeners have seen its events.
+    #[uniffi::method(default(event_type = None))]
+    pub fn on(
+        &self,
+        listener: Arc<dyn EventListener>,
+        event_type: Option<String>,
+    ) -> Arc<TaskHandle> {
+        let subscription = self
+            .inner
+            .on(event_type.as_deref().unwrap_or("*"), move |event| {
+                listener.on_event(SessionEvent::from(event));
+            });
+        Arc::new(TaskHandle {
+            subscription: Mutex::new(Some(subscription)),
+        })
+    }
+
+    /// Aborts the running send (queued sends still run) and waits until it has ended.
+    pub async fn abort(&self) -> Result<(), ModelportError> {
+        let session = self.inner.clone();
+        run(async move { session.abort().await }).await
+    }
+
+    /// The persisted (non-ephemeral) events so far.
+    pub fn get_events(&self) -> Vec<SessionEvent> {
+        self.inner
+            .get_events()
+            .iter()
+            .map(SessionEvent::from)
+            .collect()
+    }
+
+    /// Switches the model for the next model calls.
+    pub async fn set_model(&self, model: String) -> Result<(), ModelportError> {
+        let session = self.inner.clone();
+        run(async move { session.set_model(model).await })
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// Ends the session (aborts a running send); the client keeps its history for `resume_session`.
+    pub async fn disconnect(&self) -> Result<(), ModelportError> {
+        let session = self.inner.clone();
+        run(async move { session.disconnect().await }).await
+    }
+}
