@@ -245,12 +245,12 @@ impl Transport for ReqwestTransport {
             .body(request.body);
         let this = self.clone();
         Box::pin(async move {
-            let response = builder
+            let mut response = builder
                 .send()
                 .await
                 .map_err(|e| this.map_send_error(e, &url))?;
             let status = response.status().as_u16();
-            let headers = response.headers().clone();
+            let headers = std::mem::take(response.headers_mut());
             let body = response
                 .bytes_stream()
                 .map(move |r| {
