@@ -9,6 +9,8 @@
 //! cargo run --release -p modelport-bench -- concurrent --sessions N  N sessions streaming at once
 //! cargo run --release -p modelport-bench -- memory [--sessions 10000] RSS per idle session, creation rate
 //! cargo run --release -p modelport-bench -- server-ceiling [--n 20000] the replay server's own ceiling
+//! cargo run --release -p modelport-bench -- soak [--sessions 1000 --turns 20] RSS growth, tasks left
+//! cargo run --release -p modelport-bench -- cancel [--n 200]         abort() to the server seeing the close
 //! ```
 
 use std::process::Stdio;
