@@ -1,8 +1,9 @@
 // The same BYOK scenario through @github/copilot-sdk (which drives its bundled runtime process over
 // JSON-RPC) and through modelport's Node binding (in-process), against one replay provider running in
-// its own process. Measures, for each: time from a new client to a ready session, the median of 20
-// sequential sendAndWait turns, the peak RSS of the whole process tree, and 200 concurrent sessions
-// each doing one turn.
+// its own process. Each side runs alone in a fresh Node process and measures: time from a new client
+// to a ready session (median of 5 fresh clients, and the first), the median of 20 sequential
+// sendAndWait turns, the peak RSS of its whole process tree, and 200 concurrent sessions each doing
+// one turn.
 //
 //   cargo build --release -p modelport-bench                      # the replay server (loadtest serve)
 //   (cd bindings-node && npm install && npm run build)            # modelport for Node
@@ -18,6 +19,7 @@ import path from "node:path";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TURNS = 20;
 const CONCURRENT = Number(process.env.CONCURRENT ?? 200);
+const READY_RUNS = 5;
 
 function loadtestBinary() {
   for (const dir of ["target/x86_64-unknown-linux-gnu/release", "target/release"]) {
@@ -59,25 +61,39 @@ function treeRss(pid) {
   return total;
 }
 
-function sampler(excludePid) {
+function sampler() {
   let peak = 0;
   const timer = setInterval(() => {
-    // The replay server is our child too: leave it out of the SDK's process tree.
-    peak = Math.max(peak, treeRss(process.pid) - (excludePid ? treeRss(excludePid) : 0));
+    peak = Math.max(peak, treeRss(process.pid));
   }, 25);
   return { stop: () => (clearInterval(timer), peak) };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function scenario(name, makeClient, replay) {
-  const provider = { type: "openai", baseUrl: `${replay.url}/v1`, apiKey: "sk-bench" };
-  const rss = sampler(replay.child.pid);
-  const t0 = performance.now();
-  const client = makeClient();
+const SIDES = {
+  "@github/copilot-sdk": async () => (await import("@github/copilot-sdk")).CopilotClient,
+  "modelport (Node)": async () => (await import(path.join(root, "bindings-node/lib/index.mjs"))).Client,
+};
+
+/** One side, alone in this process: its RSS is not mixed with the other side's. */
+async function scenario(name, url) {
+  const ClientClass = await SIDES[name]();
+  const provider = { type: "openai", baseUrl: `${url}/v1`, apiKey: "sk-bench" };
+  const rss = sampler();
+  // Session ready: a new client to a session that can send, READY_RUNS times with a fresh client each.
+  const ready = [];
+  for (let i = 0; i < READY_RUNS; i++) {
+    const t0 = performance.now();
+    const client = new ClientClass();
+    await client.start?.();
+    await client.createSession({ model: "bench-model", provider });
+    ready.push(performance.now() - t0);
+    await client.stop();
+  }
+  const client = new ClientClass();
   await client.start?.();
   const session = await client.createSession({ model: "bench-model", provider });
-  const ready = performance.now() - t0;
   const turns = [];
   for (let i = 0; i < TURNS; i++) {
     const t = performance.now();
@@ -92,28 +108,49 @@ async function scenario(name, makeClient, replay) {
   await Promise.all(sessions.map((s) => s.sendAndWait({ prompt: "What is 2+2?" }, 120_000)));
   const concurrent = performance.now() - tc;
   await client.stop();
-  return { name, ready, turn: median(turns), rss: rss.stop(), concurrent };
+  return { name, ready: median(ready), firstReady: ready[0], turn: median(turns), rss: rss.stop(), concurrent };
+}
+
+/** Runs `name` in a fresh Node process and returns its result. */
+function runSide(name, url) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--side", name, url], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop())) : reject(new Error(`${name} exited with ${code}`)),
+    );
+  });
+}
+
+const sideArg = process.argv.indexOf("--side");
+if (sideArg !== -1) {
+  const result = await scenario(process.argv[sideArg + 1], process.argv[sideArg + 2]);
+  console.log(JSON.stringify(result));
+  process.exit(0);
 }
 
 const replay = await startReplay();
 const results = [];
-try {
-  const { CopilotClient } = await import("@github/copilot-sdk");
-  results.push(await scenario("@github/copilot-sdk", () => new CopilotClient(), replay));
-} catch (e) {
-  console.error(`copilot-sdk: ${e.stack ?? e}`);
+for (const name of Object.keys(SIDES)) {
+  try {
+    results.push(await runSide(name, replay.url));
+  } catch (e) {
+    console.error(`${name}: ${e.stack ?? e}`);
+  }
 }
-const { Client } = await import(path.join(root, "bindings-node/lib/index.mjs"));
-results.push(await scenario("modelport (Node)", () => new Client(), replay));
 replay.child.kill();
 
-console.log(`\n${"".padEnd(22)} session ready   turn (median of ${TURNS})   peak RSS (tree)   ${CONCURRENT} concurrent sessions`);
+console.log(`\n${"".padEnd(22)} session ready (median of ${READY_RUNS}, first)   turn (median of ${TURNS})   peak RSS (tree)   ${CONCURRENT} concurrent sessions`);
 for (const r of results) {
-  console.log(`${r.name.padEnd(22)} ${r.ready.toFixed(2).padStart(9)} ms   ${r.turn.toFixed(3).padStart(12)} ms   ${(r.rss / 1024).toFixed(1).padStart(10)} MiB   ${r.concurrent.toFixed(0).padStart(8)} ms`);
+  console.log(`${r.name.padEnd(22)} ${r.ready.toFixed(2).padStart(9)} ms, ${r.firstReady.toFixed(2).padStart(7)} ms   ${r.turn.toFixed(3).padStart(12)} ms   ${(r.rss / 1024).toFixed(1).padStart(10)} MiB   ${r.concurrent.toFixed(0).padStart(8)} ms`);
 }
 if (results.length === 2) {
   const [c, m] = results;
-  console.log(`\nmodelport vs Copilot SDK: session ready ${(c.ready / m.ready).toFixed(0)}x faster, turn ${(c.turn / m.turn).toFixed(0)}x faster, ` +
-    `peak RSS ${(c.rss / m.rss).toFixed(1)}x smaller, ${CONCURRENT} sessions ${(c.concurrent / m.concurrent).toFixed(1)}x faster`);
+  console.log(`\nmodelport vs Copilot SDK: session ready ${(c.ready / m.ready).toFixed(0)}x faster (first client: ${(c.firstReady / m.firstReady).toFixed(0)}x), ` +
+    `turn ${(c.turn / m.turn).toFixed(0)}x faster, peak RSS ${(c.rss / m.rss).toFixed(1)}x smaller, ` +
+    `${CONCURRENT} sessions ${(c.concurrent / m.concurrent).toFixed(1)}x faster`);
 }
 process.exit(0);

@@ -8,7 +8,7 @@
 //! cargo run --release -p modelport-bench -- stream [--n 200]         1,000-delta streaming turn vs raw reqwest + SSE split
 //! cargo run --release -p modelport-bench -- concurrent --sessions N  N sessions streaming at once
 //! cargo run --release -p modelport-bench -- memory [--sessions 10000] RSS per idle session, creation rate
-//! cargo run --release -p modelport-bench -- server-ceiling [--n 20000] the replay server's own ceiling
+//! cargo run --release -p modelport-bench -- server-ceiling [--n 20000 --concurrency 64 --stream] the replay server's own ceiling
 //! cargo run --release -p modelport-bench -- soak [--sessions 1000 --turns 20] RSS growth, tasks left
 //! cargo run --release -p modelport-bench -- cancel [--n 200]         abort() to the server seeing the close
 //! ```
@@ -440,10 +440,15 @@ async fn memory(args: &[String]) {
 async fn server_ceiling(args: &[String]) {
     let n: usize = arg(args, "--n", 20_000);
     let conc: usize = arg(args, "--concurrency", 64);
+    let streaming = args.iter().any(|a| a == "--stream");
     let server = spawn_server(200).await;
     let raw = raw_client();
     let url = format!("{}/v1/chat/completions", server.url);
-    let body = chat_body("What is 2+2?", false);
+    let body = if streaming {
+        chat_body("Stream a long answer", true)
+    } else {
+        chat_body("What is 2+2?", false)
+    };
     let start = Instant::now();
     let per = n / conc;
     let tasks: Vec<_> = (0..conc)
@@ -453,7 +458,12 @@ async fn server_ceiling(args: &[String]) {
             let body = body.clone();
             tokio::spawn(async move {
                 for _ in 0..per {
-                    raw_turn(&raw, &url, &body).await;
+                    if streaming {
+                        let (_, events) = raw_stream(&raw, &url, &body).await;
+                        assert!(events >= 20, "raw saw {events} events");
+                    } else {
+                        raw_turn(&raw, &url, &body).await;
+                    }
                 }
             })
         })
@@ -463,8 +473,13 @@ async fn server_ceiling(args: &[String]) {
     }
     let wall = start.elapsed();
     println!(
-        "replay server ceiling: {} non-streaming requests over {conc} connections from raw reqwest: {:.0} requests/s",
+        "replay server ceiling: {} {} requests over {conc} connections from raw reqwest: {:.0} requests/s",
         per * conc,
+        if streaming {
+            "streaming (20 deltas of 200 chars)"
+        } else {
+            "non-streaming"
+        },
         (per * conc) as f64 / wall.as_secs_f64()
     );
     drop(server);
