@@ -20,8 +20,8 @@ use crate::util::{
 
 /// A modelport client (opaque): the default provider, the connection pool and the sessions.
 pub struct MpClient {
-    client: Client,
-    rt: Arc<Rt>,
+    pub(crate) client: Client,
+    pub(crate) rt: Arc<Rt>,
 }
 
 impl fmt::Debug for MpClient {

@@ -4,8 +4,8 @@
 //! a test rather than a `[[bench]]` because a bench target would see two crates named `modelport`:
 //! this library and core). Both sides play the quickstart
 //! turn ("What is 2+2?") from one replay server over loopback, each with a fresh session per turn
-//! (session creation is not timed), from the main thread, alternating C ABI and Rust turn by turn so
-//! that drift hits both alike. The C side goes through the exported functions exactly as a C caller
+//! (session creation is not timed), from the main thread, on the same client and runtime, alternating
+//! C ABI and Rust turn by turn so that drift hits both alike. The C side goes through the exported functions exactly as a C caller
 //! does: JSON options in, the `assistant.message` event as a JSON string out, freed with
 //! `mp_string_free`. Reported: median and trimmed mean per side, and their difference.
 
@@ -13,7 +13,7 @@ use std::ffi::{CStr, CString, c_char};
 use std::ptr;
 use std::time::{Duration, Instant};
 
-use modelport::{Client, ClientOptions, ProviderConfig, SessionConfig};
+use modelport::{ProviderConfig, SessionConfig};
 
 use crate::{
     MP_OK, MpClient, MpReplay, MpSession, mp_client_create_session, mp_client_free, mp_client_new,
@@ -109,15 +109,10 @@ fn send_and_wait_overhead() {
         elapsed
     };
 
-    // The Rust side: the same kind of runtime as an mp_client's, driven from the main thread.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let rust_client = {
-        let _context = rt.enter();
-        Client::new(ClientOptions::default()).expect("client")
-    };
+    // The Rust side: the same modelport client on the same runtime as the C handle's, driven from
+    // the main thread with block_on as mp_session_send_and_wait does; only the ABI layer differs.
+    // SAFETY: a live client handle, not freed before the end of this test.
+    let (rust_client, rt) = unsafe { ((*client).client.clone(), (*client).rt.clone()) };
     let provider = ProviderConfig::openai(url.clone()).with_api_key("k");
     let rust_turn = || -> Duration {
         let session = rt
@@ -163,7 +158,6 @@ fn send_and_wait_overhead() {
         c_mean - r_mean
     );
 
-    rt.block_on(rust_client.stop());
     drop(rt);
     // SAFETY: live handles, freed once.
     unsafe {
