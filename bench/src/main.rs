@@ -147,16 +147,20 @@ fn chat_body(prompt: &str, stream: bool) -> Vec<u8> {
     serde_json::to_vec(&body).expect("json")
 }
 
-async fn raw_turn(raw: &reqwest::Client, url: &str, body: &[u8]) -> Duration {
-    let start = Instant::now();
-    let response = raw
-        .post(url)
+/// The raw baseline's request: the body and headers modelport sends for the same turn.
+async fn raw_post(raw: &reqwest::Client, url: &str, body: &[u8]) -> reqwest::Response {
+    raw.post(url)
         .header("content-type", "application/json")
         .header("authorization", "Bearer sk-bench")
         .body(body.to_vec())
         .send()
         .await
-        .expect("raw request");
+        .expect("raw request")
+}
+
+async fn raw_turn(raw: &reqwest::Client, url: &str, body: &[u8]) -> Duration {
+    let start = Instant::now();
+    let response = raw_post(raw, url, body).await;
     let bytes = response.bytes().await.expect("raw body");
     assert!(bytes.len() > 10);
     start.elapsed()
@@ -165,14 +169,7 @@ async fn raw_turn(raw: &reqwest::Client, url: &str, body: &[u8]) -> Duration {
 /// Raw reqwest with a minimal SSE split: counts `data:` events until `[DONE]`.
 async fn raw_stream(raw: &reqwest::Client, url: &str, body: &[u8]) -> (Duration, usize) {
     let start = Instant::now();
-    let response = raw
-        .post(url)
-        .header("content-type", "application/json")
-        .header("authorization", "Bearer sk-bench")
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("raw request");
+    let response = raw_post(raw, url, body).await;
     let mut stream = response.bytes_stream();
     let mut buf = Vec::new();
     let mut events = 0;

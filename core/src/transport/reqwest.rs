@@ -209,6 +209,8 @@ pub(crate) fn connect_error(url: &str, cause: &str) -> Error {
 
 impl ReqwestTransport {
     fn map_send_error(&self, e: reqwest::Error, url: &str) -> Error {
+        // Our messages name the URL once; reqwest's would repeat it.
+        let e = e.without_url();
         let detail = chain(&e);
         if e.is_connect() {
             if e.is_timeout() || detail.contains("timed out") {
