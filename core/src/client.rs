@@ -12,10 +12,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result, TimeoutKind};
 use crate::models::{ListModelsHandler, ModelInfo, parse_page};
-use crate::provider::{Endpoint, ProviderConfig, ProviderState, TokenRequest};
+use crate::provider::{Endpoint, ProviderConfig, ProviderState};
 use crate::session::events::{Event, lock};
 use crate::session::model_call::{
-    MAX_BODY, MAX_ERROR_BODY, Watch, explain, read_body, retry_delay,
+    MAX_BODY, MAX_ERROR_BODY, Watch, authorize, explain, read_body, retry_delay,
 };
 use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
 use crate::transport::{HttpRequest, RetryPolicy, Timeouts, Transport};
@@ -302,15 +302,17 @@ impl Client {
                 let mut models = Vec::new();
                 let mut cursor: Option<String> = None;
                 loop {
-                    let mut url = endpoint.models_url().to_owned();
+                    let mut url = url::Url::parse(endpoint.models_url()).map_err(|e| {
+                        Error::config(format!("the model list URL is not valid: {e}"))
+                    })?;
                     if endpoint.provider_type() == crate::ProviderType::Anthropic {
-                        let sep = if url.contains('?') { '&' } else { '?' };
-                        url.push_str(&format!("{sep}limit=1000"));
+                        let mut query = url.query_pairs_mut();
+                        query.append_pair("limit", "1000");
                         if let Some(after) = &cursor {
-                            url.push_str(&format!("&after_id={after}"));
+                            query.append_pair("after_id", after);
                         }
                     }
-                    let body = self.get_json(&endpoint, &url).await?;
+                    let body = self.get_json(&endpoint, url.as_str()).await?;
                     let (page, next) = parse_page(&body);
                     models.extend(page);
                     match next {
@@ -344,17 +346,12 @@ impl Client {
                 http::header::ACCEPT,
                 HeaderValue::from_static("application/json"),
             );
-            if let Some(tp) = endpoint.token_provider() {
-                let request = TokenRequest {
-                    provider_name: endpoint.provider_type().as_str().to_owned(),
-                    session_id: None,
-                };
-                let token = endpoint.state().token(tp, request).await?;
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                    .map_err(|_| Error::new(ErrorKind::Auth, "the token has invalid characters"))?;
-                v.set_sensitive(true);
-                headers.insert(http::header::AUTHORIZATION, v);
-            }
+            let token = authorize(endpoint, &mut headers, None, &timeouts, cancel)
+                .await
+                .map_err(|e| match e.kind() {
+                    ErrorKind::Cancelled => Error::cancelled("the client was stopped"),
+                    _ => e,
+                })?;
             let request = HttpRequest {
                 method: http::Method::GET,
                 url: url.to_owned(),
@@ -381,7 +378,7 @@ impl Client {
                 })
             }
             .await
-            .map_err(|e| endpoint.scrub(e));
+            .map_err(|e| endpoint.scrub_with(e, token.as_slice()));
             match result {
                 Ok(v) => return Ok(v),
                 Err(e)
@@ -390,7 +387,9 @@ impl Client {
                         && !refreshed =>
                 {
                     refreshed = true;
-                    endpoint.state().drop_token();
+                    if let Some(provider) = endpoint.token_provider() {
+                        provider.invalidate();
+                    }
                 }
                 Err(e) if e.is_retryable() && retries < policy.max_retries => {
                     retries += 1;

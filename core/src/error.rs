@@ -300,16 +300,65 @@ impl Error {
         }
     }
 
-    /// Replaces every occurrence of each secret in the message (providers sometimes echo the key).
-    pub(crate) fn redact(mut self, secrets: &[&str]) -> Self {
-        for secret in secrets {
-            if secret.len() >= 4 && self.inner.message.contains(secret) {
-                self.inner.message = self.inner.message.replace(secret, "[redacted]");
+    /// Replaces every occurrence of each secret (of 4 characters or more) in every field: the
+    /// message, the provider's code and request id, and the text of the source chain (a source that
+    /// carries a secret is replaced by its scrubbed text). Providers and gateways sometimes echo the
+    /// request's credentials back.
+    pub fn redact(mut self, secrets: &[&str]) -> Self {
+        let secrets: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= 4).collect();
+        if secrets.is_empty() {
+            return self;
+        }
+        let inner = &mut *self.inner;
+        scrub_in_place(&mut inner.message, &secrets);
+        if let Some(code) = &mut inner.code {
+            scrub_in_place(code, &secrets);
+        }
+        if let Some(id) = &mut inner.request_id {
+            scrub_in_place(id, &secrets);
+        }
+        if let Some(source) = &inner.source {
+            let mut text = chain_text(source.as_ref());
+            if secrets.iter().any(|s| text.contains(s)) {
+                scrub_in_place(&mut text, &secrets);
+                inner.source = Some(Arc::new(ScrubbedSource(text)));
             }
         }
         self
     }
 }
+
+fn scrub_in_place(text: &mut String, secrets: &[&str]) {
+    for secret in secrets {
+        if text.contains(secret) {
+            *text = text.replace(secret, "[redacted]");
+        }
+    }
+}
+
+/// `source: its source: ...`, the whole chain as one line.
+fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
+}
+
+/// A source error whose text carried a secret: only the scrubbed text of its chain is kept.
+#[derive(Debug)]
+struct ScrubbedSource(String);
+
+impl fmt::Display for ScrubbedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScrubbedSource {}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -431,5 +480,46 @@ mod tests {
         )
         .redact(&["sk-secret-123"]);
         assert_eq!(e.message(), "Incorrect API key provided: [redacted].");
+    }
+
+    #[derive(Debug)]
+    struct Echo(&'static str, Option<Box<Echo>>);
+    impl fmt::Display for Echo {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Echo {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn redact_cleans_every_field_and_the_source_chain() {
+        let e = Error::new(ErrorKind::Auth, "echo: K-1234 and T-5678")
+            .with_status(401)
+            .with_code("bad_key_K-1234")
+            .with_request_id("req-T-5678")
+            .with_source(Echo(
+                "outer",
+                Some(Box::new(Echo("header was K-1234", None))),
+            ))
+            .redact(&["K-1234", "T-5678"]);
+        let all = format!("{e} {e:?} {}", chain_text(&e));
+        assert!(!all.contains("K-1234") && !all.contains("T-5678"), "{all}");
+        assert_eq!(e.code(), Some("bad_key_[redacted]"));
+        assert_eq!(e.request_id(), Some("req-[redacted]"));
+        let source = std::error::Error::source(&e).expect("source kept");
+        assert_eq!(source.to_string(), "outer: header was [redacted]");
+    }
+
+    #[test]
+    fn redact_keeps_a_clean_source_as_it_is() {
+        let e = Error::new(ErrorKind::Transport, "reset")
+            .with_source(Echo("connection reset", None))
+            .redact(&["K-1234"]);
+        let source = std::error::Error::source(&e).expect("source kept");
+        assert!(source.downcast_ref::<Echo>().is_some());
     }
 }

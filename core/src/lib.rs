@@ -18,7 +18,7 @@ pub use provider::{
     AzureOptions, BearerToken, Endpoint, ProviderConfig, ProviderType, TokenProvider, TokenRequest,
     WireApi,
 };
-pub use secret::SecretString;
+pub use secret::{Headers, SecretString, is_sensitive_header};
 pub use transport::{
     HttpRequest, HttpResponse, ReqwestTransport, RetryPolicy, Timeouts, Transport,
 };

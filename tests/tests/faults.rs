@@ -30,6 +30,7 @@ fn timeouts() -> Timeouts {
         first_byte: Duration::from_millis(400),
         idle: Duration::from_millis(400),
         total: Duration::from_secs(20),
+        ..Timeouts::default()
     }
 }
 

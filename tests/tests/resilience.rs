@@ -290,6 +290,7 @@ async fn each_timeout_fires_and_names_itself() {
         first_byte: Duration::from_millis(300),
         idle: Duration::from_millis(300),
         total: Duration::from_millis(1500),
+        ..Timeouts::default()
     };
     let ok = fault::response(
         200,
@@ -561,6 +562,98 @@ async fn a_failing_token_provider_is_an_auth_error_with_its_message() {
     let e = ask(&s, "Ping").await.expect_err("no token");
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert!(e.message().contains("the vault is sealed"), "{e}");
+    assert_eq!(server.request_count(), 0, "no request without a token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_that_need_a_token_at_once_share_one_provider_call() {
+    let server = replay(vec![]).await;
+    let calls = Arc::new(Calls::default());
+    // A slow token source, so that every session asks while the first call is in flight.
+    let slow = {
+        let calls = calls.clone();
+        TokenProvider::new(move |_| {
+            let calls = calls.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let n = calls.count.fetch_add(1, Ordering::SeqCst) + 1;
+                Ok(BearerToken::with_expiry(
+                    format!("token-{n}"),
+                    SystemTime::now() + Duration::from_secs(3600),
+                ))
+            }
+        })
+    };
+    let c = client(RetryPolicy::none());
+    let mut sends = Vec::new();
+    for _ in 0..10 {
+        // Each session gets its own copy of the provider config; the token provider is shared.
+        let provider =
+            ProviderConfig::openai(server.openai_url()).with_bearer_token_provider(slow.clone());
+        let (s, _) = session(&c, provider, false).await;
+        sends.push(tokio::spawn(async move { ask(&s, "Ping").await }));
+    }
+    for send in sends {
+        assert_eq!(send.await.expect("task").expect("turn"), ANSWER);
+    }
+    assert_eq!(
+        calls.count.load(Ordering::SeqCst),
+        1,
+        "one call for ten sessions"
+    );
+    assert_eq!(auth_headers(&server), vec!["Bearer token-1"; 10]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_token_provider_fails_every_waiting_session_with_an_auth_error() {
+    let server = replay(vec![]).await;
+    let calls = Arc::new(Calls::default());
+    let hang = {
+        let calls = calls.clone();
+        TokenProvider::new(move |_| {
+            calls.count.fetch_add(1, Ordering::SeqCst);
+            futures::future::pending::<modelport::Result<BearerToken>>()
+        })
+    };
+    let c = Client::new(
+        ClientOptions::default()
+            .with_retry(RetryPolicy::none())
+            .with_timeouts(Timeouts {
+                token: Duration::from_millis(300),
+                ..Timeouts::default()
+            }),
+    )
+    .expect("client");
+    let started = Instant::now();
+    let mut sends = Vec::new();
+    for _ in 0..5 {
+        let provider =
+            ProviderConfig::openai(server.openai_url()).with_bearer_token_provider(hang.clone());
+        let (s, _) = session(&c, provider, false).await;
+        sends.push(tokio::spawn(async move { ask(&s, "Ping").await }));
+    }
+    for send in sends {
+        let e = send.await.expect("task").expect_err("no token");
+        assert_eq!(
+            (e.kind(), e.error_type()),
+            (ErrorKind::Auth, "authentication")
+        );
+        assert!(
+            e.message().contains("did not return a token within 300 ms"),
+            "{e}"
+        );
+    }
+    // A generous bound: the 300 ms timeout fired, nothing waited for the default 30 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        calls.count.load(Ordering::SeqCst),
+        1,
+        "the waiters shared one call"
+    );
     assert_eq!(server.request_count(), 0, "no request without a token");
 }
 

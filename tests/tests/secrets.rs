@@ -237,3 +237,210 @@ async fn no_secret_in_debug_errors_events_or_logs() {
     assert_clean("tracing output", &logs);
     server.stop().await;
 }
+
+/// Each sensitive header form, as provider `headers` and as per-send `requestHeaders`, with a value
+/// of its own: (name, value as sent, the distinctive part that must never come back).
+const HEADER_FORMS: [(&str, &str, &str); 4] = [
+    ("api-key", "hdr-APIKEY-7c1e0a", "APIKEY-7c1e0a"),
+    ("x-api-key", "hdr-XAPIKEY-2b9d4f", "XAPIKEY-2b9d4f"),
+    ("Authorization", "Bearer hdr-AUTHZ-5e8a13", "AUTHZ-5e8a13"),
+    (
+        "Ocp-Apim-Subscription-Key",
+        "hdr-APIM-0f6c72",
+        "APIM-0f6c72",
+    ),
+];
+
+fn assert_no_fragment(what: &str, text: &str, fragments: &[String]) {
+    for f in fragments {
+        assert!(
+            !text.contains(f.as_str()),
+            "the secret {f} leaked into {what}: {text}"
+        );
+    }
+}
+
+/// A gateway echoes every request header in its 401 body (the replay provider's `echoHeaders`): the
+/// secret of every sensitive header form, given on the provider or per send, and the token each
+/// attempt sent, come back nowhere: not in the error (message, code, request id, source chain,
+/// Display, Debug), not in an event, not in Debug or JSON of the configs. The server is checked to
+/// have received each header, so a build that drops a header cannot pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_secrets_never_come_back() {
+    let yaml = fixtures().join("replay/echo-headers.yaml");
+    let server = ReplayServer::from_path(&yaml, ReplayConfig::default())
+        .await
+        .expect("replay");
+    let fragments: Vec<String> = HEADER_FORMS
+        .iter()
+        .map(|(_, _, f)| f.to_string())
+        .chain(HEADER_FORMS.iter().map(|(_, _, f)| format!("SEND-{f}")))
+        .collect();
+    for (ty, base) in [("openai", server.openai_url()), ("anthropic", server.url())] {
+        for (name, value, _) in HEADER_FORMS {
+            for streaming in [false, true] {
+                let mut provider = if ty == "openai" {
+                    ProviderConfig::openai(base.clone())
+                } else {
+                    ProviderConfig::anthropic(base.clone())
+                };
+                provider = provider
+                    .with_header(name, value)
+                    .with_header("x-team", "blue");
+                let send_value = value.replace("hdr-", "hdr-SEND-");
+                let options =
+                    modelport::SendOptions::from("Hello").with_header(name, send_value.clone());
+                let mut texts = vec![
+                    format!("{provider:?} {provider:#?}"),
+                    serde_json::to_string(&provider).expect("json"),
+                    format!("{options:?}"),
+                ];
+                assert!(
+                    texts[1].contains("blue"),
+                    "plain headers are still serialised: {}",
+                    texts[1]
+                );
+                let client = Client::new(
+                    ClientOptions::default()
+                        .with_provider(provider.clone())
+                        .with_retry(RetryPolicy::none()),
+                )
+                .expect("client");
+                let config =
+                    SessionConfig::new("echo-model", provider.clone()).with_streaming(streaming);
+                texts.push(format!("{config:?}"));
+                let session = client.create_session(config).await.expect("session");
+                let before = server.request_count();
+                let err = session
+                    .send_and_wait(options, None)
+                    .await
+                    .expect_err("the gateway refuses");
+                let sent = server.requests();
+                let sent = &sent[usize::try_from(before).expect("count")..];
+                assert_eq!(
+                    sent.first()
+                        .and_then(|r| r.header(&name.to_ascii_lowercase())),
+                    Some(send_value.as_str()),
+                    "the per-send header reached the server (it overrides the provider's)"
+                );
+                assert!(
+                    err.message().contains("request headers:")
+                        && err.message().contains("[redacted]"),
+                    "the echo came back, scrubbed: {err}"
+                );
+                texts.push(format!("{err} {err:?} {:?}", err.code()));
+                texts.push(error_chain(&err));
+                texts.push(serde_json::to_string(&session.get_events()).expect("json"));
+
+                // The provider-level header on its own (no per-send override), and the model list.
+                let before = server.request_count();
+                let err = session
+                    .send_and_wait("Hello", None)
+                    .await
+                    .expect_err("the gateway refuses");
+                let sent = server.requests();
+                let sent = &sent[usize::try_from(before).expect("count")..];
+                assert_eq!(
+                    sent.first()
+                        .and_then(|r| r.header(&name.to_ascii_lowercase())),
+                    Some(value),
+                    "the provider header reached the server"
+                );
+                texts.push(format!("{err} {err:?}"));
+                texts.push(error_chain(&err));
+                let err = client.list_models().await.expect_err("list refused");
+                assert!(err.message().contains("[redacted]"), "{err}");
+                let listed = server.requests();
+                let last = listed.last().expect("a list request");
+                assert!(last.path.ends_with("/models") || last.path.contains("/models?"));
+                assert_eq!(last.header(&name.to_ascii_lowercase()), Some(value));
+                texts.push(format!("{err} {err:?}"));
+                texts.push(error_chain(&err));
+                texts.push(serde_json::to_string(&session.get_events()).expect("json"));
+                session.disconnect().await;
+                client.stop().await;
+                for text in &texts {
+                    assert_no_fragment(
+                        &format!("{ty} {name} streaming={streaming}"),
+                        text,
+                        &fragments,
+                    );
+                }
+            }
+        }
+    }
+
+    // A token provider handing out a new token per call, to 8 sessions at once: each attempt's error
+    // is scrubbed of the token that attempt sent (a shared "last token" would race), the 401 refresh
+    // included.
+    let issued = Arc::new(Mutex::new(Vec::<String>::new()));
+    let counter = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let tokens = TokenProvider::new({
+        let issued = issued.clone();
+        move |_| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let token = format!("tok-PERCALL-{n:04}-e1f2");
+            issued.lock().expect("issued").push(token.clone());
+            async move { Ok(BearerToken::new(token)) }
+        }
+    });
+    let provider = ProviderConfig::openai(server.openai_url()).with_bearer_token_provider(tokens);
+    let client = Client::new(
+        ClientOptions::default()
+            .with_provider(provider.clone())
+            .with_retry(RetryPolicy::none()),
+    )
+    .expect("client");
+    let mut runs = Vec::new();
+    for i in 0..8 {
+        let client = client.clone();
+        let provider = provider.clone();
+        runs.push(tokio::spawn(async move {
+            let session = client
+                .create_session(
+                    SessionConfig::new("echo-model", provider).with_streaming(i % 2 == 0),
+                )
+                .await
+                .expect("session");
+            let err = session.send_and_wait("Hello", None).await.expect_err("401");
+            let events = serde_json::to_string(&session.get_events()).expect("json");
+            session.disconnect().await;
+            format!("{err} {err:?} {} {events}", error_chain(&err))
+        }));
+    }
+    let mut texts = Vec::new();
+    for run in runs {
+        texts.push(run.await.expect("session task"));
+    }
+    texts.push(format!("{}", client.list_models().await.expect_err("401")));
+    client.stop().await;
+    let issued = issued.lock().expect("issued").clone();
+    assert!(
+        issued.len() >= 8,
+        "each session fetched its own token: {issued:?}"
+    );
+    for token in &issued {
+        assert!(
+            server
+                .requests()
+                .iter()
+                .any(|r| r.header("authorization") == Some(format!("Bearer {token}").as_str())),
+            "the server received {token}"
+        );
+    }
+    for text in &texts {
+        assert_no_fragment("per-call token errors", text, &issued);
+    }
+    server.stop().await;
+}
+
+/// Display of an error and of every source in its chain.
+fn error_chain(err: &modelport::Error) -> String {
+    let mut text = String::new();
+    let mut next: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = next {
+        text.push_str(&format!("{e} | "));
+        next = e.source();
+    }
+    text
+}

@@ -6,17 +6,17 @@
 
 mod routing;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
-use futures::future::BoxFuture;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::secret::SecretString;
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::{Headers, SecretString, scrub_texts};
 use crate::transport::{RetryPolicy, Timeouts};
 pub use routing::{Endpoint, ProviderState};
 
@@ -175,10 +175,30 @@ impl BearerToken {
 
 type TokenFn = dyn Fn(TokenRequest) -> BoxFuture<'static, Result<BearerToken>> + Send + Sync;
 
+/// A token provider call that every waiting request shares.
+type TokenFetch = Shared<BoxFuture<'static, Result<BearerToken>>>;
+
+/// A token is reused until this long before its expiry.
+const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
 /// A callback returning a fresh bearer token (Entra ID, OIDC, a vault...). Called before every
 /// request, retries included, unless the last token has an expiry more than 60 s away.
+///
+/// Clones share one cache and one call in flight: sessions that need a token at the same moment
+/// wait for a single call of the callback (single flight), whichever provider config they came from.
 #[derive(Clone)]
-pub struct TokenProvider(Arc<TokenFn>);
+pub struct TokenProvider {
+    call: Arc<TokenFn>,
+    cache: Arc<TokenCache>,
+}
+
+#[derive(Default)]
+struct TokenCache {
+    /// The last token, when it has an expiry.
+    token: Mutex<Option<BearerToken>>,
+    /// The call in flight.
+    fetching: Mutex<Option<TokenFetch>>,
+}
 
 impl TokenProvider {
     /// Wraps an async function.
@@ -187,13 +207,101 @@ impl TokenProvider {
         F: Fn(TokenRequest) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<BearerToken>> + Send + 'static,
     {
-        TokenProvider(Arc::new(move |req| Box::pin(f(req))))
+        TokenProvider {
+            call: Arc::new(move |req| Box::pin(f(req))),
+            cache: Arc::default(),
+        }
     }
 
-    /// Asks for a token.
+    /// Asks the callback for a token (no cache, no timeout).
     pub fn call(&self, request: TokenRequest) -> BoxFuture<'static, Result<BearerToken>> {
-        (self.0)(request)
+        (self.call)(request)
     }
+
+    /// A token for a request: the cached one while it has more than 60 s left, else a fresh one.
+    /// Concurrent callers share one call of the callback; a callback that fails, or does not answer
+    /// within `timeout`, gives each of them an Auth error.
+    pub(crate) async fn token(
+        &self,
+        request: TokenRequest,
+        timeout: Duration,
+    ) -> Result<SecretString> {
+        if let Some(t) = lock(&self.cache.token).as_ref()
+            && t.expires_at.is_some_and(|at| {
+                at.duration_since(SystemTime::now())
+                    .is_ok_and(|left| left > TOKEN_REFRESH_MARGIN)
+            })
+        {
+            return Ok(t.token.clone());
+        }
+        let fetch = {
+            let mut slot = lock(&self.cache.fetching);
+            match slot.as_ref() {
+                Some(f) => f.clone(),
+                None => {
+                    let f = fetch_token(self.call(request), timeout).boxed().shared();
+                    *slot = Some(f.clone());
+                    f
+                }
+            }
+        };
+        let result = fetch.clone().await;
+        {
+            let mut slot = lock(&self.cache.fetching);
+            if slot.as_ref().is_some_and(|f| f.ptr_eq(&fetch)) {
+                *slot = None;
+            }
+        }
+        let token = result?;
+        let secret = token.token.clone();
+        if token.expires_at.is_some() {
+            *lock(&self.cache.token) = Some(token);
+        }
+        Ok(secret)
+    }
+
+    /// Forgets the cached token (after a 401).
+    pub(crate) fn invalidate(&self) {
+        *lock(&self.cache.token) = None;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One call of the token provider, bounded by `timeout`.
+async fn fetch_token(
+    call: BoxFuture<'static, Result<BearerToken>>,
+    timeout: Duration,
+) -> Result<BearerToken> {
+    let token = match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(token)) => token,
+        Ok(Err(e)) => {
+            return Err(Error::new(
+                ErrorKind::Auth,
+                format!("the bearer_token_provider failed: {}", e.message()),
+            )
+            .with_source(e));
+        }
+        Err(_) => {
+            return Err(Error::new(
+                ErrorKind::Auth,
+                format!(
+                    "the bearer_token_provider did not return a token within {} ms: check the \
+                     credential source it calls, or raise timeouts.tokenMs",
+                    timeout.as_millis()
+                ),
+            ));
+        }
+    };
+    if token.token.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Auth,
+            "the bearer_token_provider returned an empty token",
+        ));
+    }
+    Ok(token)
 }
 
 impl fmt::Debug for TokenProvider {
@@ -230,9 +338,10 @@ pub struct ProviderConfig {
     /// Azure options (`apiVersion`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azure: Option<AzureOptions>,
-    /// Extra headers on every request to this provider; same name overrides the default.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
+    /// Extra headers on every request to this provider; same name overrides the default. Values of
+    /// sensitive names (`api-key`, `Authorization`, `*key*`, `*token*`...) are secrets.
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
     /// The model name sent on the wire, when it differs from the session's model.
     #[serde(default, alias = "wire_model", skip_serializing_if = "Option::is_none")]
     pub wire_model: Option<String>,
@@ -428,13 +537,19 @@ impl ProviderConfig {
         Endpoint::new(self, model)
     }
 
-    /// Every secret this provider holds, for scrubbing provider error bodies that echo them.
+    /// Every secret text this provider holds (keys, tokens, sensitive header values), for scrubbing
+    /// what a provider echoes back.
     pub(crate) fn secrets(&self) -> Vec<SecretString> {
-        self.api_key
+        let mut secrets: Vec<SecretString> = self
+            .api_key
             .iter()
             .chain(self.bearer_token.iter())
             .cloned()
-            .collect()
+            .collect();
+        for value in self.headers.secrets() {
+            secrets.extend(scrub_texts(value).map(SecretString::new));
+        }
+        secrets
     }
 }
 

@@ -8,19 +8,15 @@
 //! | anthropic | {base}/v1/messages | same | {base}/v1/models |
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use super::{
-    BearerToken, DEFAULT_AZURE_API_VERSION, ProviderConfig, ProviderType, TokenProvider,
-    TokenRequest, WireApi,
-};
+use super::{DEFAULT_AZURE_API_VERSION, ProviderConfig, ProviderType, TokenProvider, WireApi};
 use crate::error::{Error, Result};
-use crate::secret::SecretString;
+use crate::secret::{SecretString, is_sensitive_header};
 use crate::transport::{RetryPolicy, Timeouts};
 use crate::wire::WireFormat;
 
@@ -49,63 +45,14 @@ struct Routes {
     base_url: String,
 }
 
-/// What a provider teaches us at run time, shared by the sessions that use it: the last bearer token
-/// and whether it rejects `stream_options`.
+/// What a provider teaches us at run time, shared by the sessions that use it: whether it rejects
+/// `stream_options`. (The bearer token cache lives in the [`TokenProvider`] itself.)
 #[derive(Debug, Default)]
 pub struct ProviderState {
-    token: Mutex<Option<BearerToken>>,
-    /// The last token the provider returned, cached or not: scrubbed from what the provider echoes.
-    last_token: Mutex<Option<SecretString>>,
     no_stream_options: AtomicBool,
 }
 
-/// A token is reused until this long before its expiry.
-const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
-
 impl ProviderState {
-    /// A token from `provider`: the cached one while it has more than 60 s left, else a fresh one.
-    pub(crate) async fn token(
-        &self,
-        provider: &TokenProvider,
-        request: TokenRequest,
-    ) -> Result<SecretString> {
-        if let Some(t) = self
-            .token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            && t.expires_at.is_some_and(|at| {
-                at.duration_since(SystemTime::now())
-                    .is_ok_and(|left| left > TOKEN_REFRESH_MARGIN)
-            })
-        {
-            return Ok(t.token.clone());
-        }
-        let token = provider.call(request).await.map_err(|e| {
-            Error::new(
-                crate::ErrorKind::Auth,
-                format!("the bearer_token_provider failed: {}", e.message()),
-            )
-            .with_source(e)
-        })?;
-        if token.token.is_empty() {
-            return Err(Error::new(
-                crate::ErrorKind::Auth,
-                "the bearer_token_provider returned an empty token",
-            ));
-        }
-        let secret = token.token.clone();
-        *self.last_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(secret.clone());
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
-            token.expires_at.is_some().then_some(token);
-        Ok(secret)
-    }
-
-    /// Forgets the cached token (after a 401).
-    pub(crate) fn drop_token(&self) {
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
     /// Whether chat streaming must go without `stream_options`.
     pub(crate) fn no_stream_options(&self) -> bool {
         self.no_stream_options.load(Ordering::Relaxed)
@@ -190,6 +137,8 @@ impl Endpoint {
             )));
         }
         let host = base.host_str().unwrap_or_default();
+        // scheme://host[:port], as the user gave them: what the fix suggestions below are built on.
+        let origin = base.origin().ascii_serialization();
         let path = base.path().trim_end_matches('/');
 
         if ty == ProviderType::OpenAi
@@ -198,12 +147,12 @@ impl Endpoint {
         {
             return Err(Error::config(format!(
                 "type \"openai\" with {raw}: this is a native Azure endpoint; use type \"azure\" with the \
-                 host as base_url, or base_url https://{host}/openai/v1/ with type \"openai\""
+                 host as base_url, or base_url {origin}/openai/v1/ with type \"openai\""
             )));
         }
         if ty == ProviderType::Azure && !path.is_empty() {
             return Err(Error::config(format!(
-                "provider.base_url for type \"azure\" must be just the host (https://{host}), not {raw}: \
+                "provider.base_url for type \"azure\" must be just the host ({origin}), not {raw}: \
                  remove the path, or use type \"openai\" for /openai/v1/ endpoints (Azure AI Foundry)"
             )));
         }
@@ -343,7 +292,7 @@ impl Endpoint {
                 headers.insert(name, header_value("provider.api_key", &value, true)?);
             }
         }
-        for (name, value) in &config.headers {
+        for (name, value, _) in config.headers.iter() {
             if name.trim().is_empty() {
                 return Err(Error::config(
                     "provider.headers has an empty header name: remove it or give the header a name",
@@ -355,10 +304,7 @@ impl Endpoint {
                      '-' only"
                 ))
             })?;
-            let sensitive = matches!(
-                hn.as_str(),
-                "authorization" | "api-key" | "x-api-key" | "proxy-authorization"
-            );
+            let sensitive = is_sensitive_header(hn.as_str());
             headers.insert(
                 hn,
                 header_value(&format!("provider.headers[\"{name}\"]"), value, sensitive)?,
@@ -460,19 +406,20 @@ impl Endpoint {
         self
     }
 
-    /// Removes this provider's secrets from an error message (providers sometimes echo the key).
+    /// Removes this provider's secrets (key, token, sensitive header values) from every field of an
+    /// error (providers and gateways sometimes echo the request's credentials).
     pub fn scrub(&self, error: Error) -> Error {
-        let provided = self
-            .state
-            .last_token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        self.scrub_with(error, &[])
+    }
+
+    /// [`scrub`](Self::scrub), plus `extra` secrets of this request: the token this attempt sent, and
+    /// sensitive per-send header values.
+    pub(crate) fn scrub_with(&self, error: Error, extra: &[SecretString]) -> Error {
         let secrets: Vec<&str> = self
             .inner
             .secrets
             .iter()
-            .chain(provided.as_ref())
+            .chain(extra)
             .map(SecretString::expose)
             .collect();
         error.redact(&secrets)

@@ -221,6 +221,23 @@ fn validation_errors_name_the_field_and_the_fix() {
         m.contains("must be just the host") && m.contains("use type \"openai\""),
         "{m}"
     );
+    // The suggestion keeps the scheme and port the user gave, so it can be copied as it is.
+    let m = config_error(
+        &ProviderConfig::azure("http://127.0.0.1:18555/openai/v1/"),
+        Some("m"),
+    );
+    assert!(
+        m.contains("must be just the host (http://127.0.0.1:18555)"),
+        "{m}"
+    );
+    let m = config_error(
+        &ProviderConfig::openai("http://res.openai.azure.com:8443/openai/deployments/x"),
+        Some("m"),
+    );
+    assert!(
+        m.contains("base_url http://res.openai.azure.com:8443/openai/v1/ with type \"openai\""),
+        "{m}"
+    );
 
     let m = config_error(
         &ProviderConfig::openai("https://x.example/v1").with_header("", "v"),

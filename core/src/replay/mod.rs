@@ -378,8 +378,18 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     }
     let mut response = match (method.as_str(), route(&path)) {
         ("GET", Some(Route::Health)) => full(StatusCode::OK, "text/plain", "ok"),
-        ("GET", Some(Route::Models)) => models(&state, anthropic_client),
-        ("POST", Some(Route::Call(format))) => call(&state, format, &body),
+        ("GET", Some(Route::Models)) => match scripted_error(&state, &[], true) {
+            Some(err) => {
+                let format = if anthropic_client {
+                    WireFormat::AnthropicMessages
+                } else {
+                    WireFormat::OpenAiChat
+                };
+                error_response(&state, format, &err, false, &headers)
+            }
+            None => models(&state, anthropic_client),
+        },
+        ("POST", Some(Route::Call(format))) => call(&state, format, &body, &headers),
         _ => json_response(
             StatusCode::NOT_FOUND,
             &openai_error(
@@ -576,11 +586,16 @@ fn estimate(chars: usize) -> u64 {
     (chars as u64).div_ceil(4).max(1)
 }
 
-fn call(state: &Arc<State>, format: WireFormat, body: &Value) -> Response<Body> {
+fn call(
+    state: &Arc<State>,
+    format: WireFormat,
+    body: &Value,
+    headers: &[(String, String)],
+) -> Response<Body> {
     let (history, input_chars) = request_history(format, body);
     let stream = body["stream"] == Value::Bool(true);
-    if let Some(err) = scripted_error(state, &history) {
-        return error_response(state, format, &err, stream);
+    if let Some(err) = scripted_error(state, &history, false) {
+        return error_response(state, format, &err, stream, headers);
     }
     let fallback = state.config.fallback.as_ref().map(|text| Norm::Assistant {
         content: text.clone(),
@@ -632,11 +647,13 @@ fn call(state: &Arc<State>, format: WireFormat, body: &Value) -> Response<Body> 
     }
 }
 
-fn scripted_error(state: &State, history: &[Norm]) -> Option<ScriptedError> {
+fn scripted_error(state: &State, history: &[Norm], list_models: bool) -> Option<ScriptedError> {
     let mut errors = lock(&state.errors);
-    let slot = errors
-        .iter_mut()
-        .find(|s| s.remaining != Some(0) && s.history.as_deref().is_none_or(|h| h == history))?;
+    let slot = errors.iter_mut().find(|s| {
+        s.error.list_models == list_models
+            && s.remaining != Some(0)
+            && s.history.as_deref().is_none_or(|h| h == history)
+    })?;
     if let Some(r) = &mut slot.remaining {
         *r -= 1;
     }
@@ -680,16 +697,21 @@ fn error_response(
     format: WireFormat,
     err: &ScriptedError,
     stream: bool,
+    headers: &[(String, String)],
 ) -> Response<Body> {
     let status = err.status.unwrap_or(if err.stage == ErrorStage::Http {
         500
     } else {
         200
     });
-    let message = err
+    let mut message = err
         .message
         .clone()
         .unwrap_or_else(|| format!("replay: scripted error {status}"));
+    if err.echo_headers {
+        let echoed: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        message.push_str(&format!(" (request headers: {})", echoed.join("; ")));
+    }
     if err.stage == ErrorStage::Http || !stream {
         let code = err.code.clone().unwrap_or_else(|| match format {
             WireFormat::AnthropicMessages => anthropic_type(status).to_owned(),

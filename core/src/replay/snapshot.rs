@@ -117,6 +117,13 @@ pub struct ScriptedError {
     /// Where the error happens.
     #[serde(default)]
     pub stage: ErrorStage,
+    /// Append every request header, values included, to the message: the gateways that echo the
+    /// request back, for tests that a client scrubs its credentials from errors.
+    #[serde(default)]
+    pub echo_headers: bool,
+    /// Answer `GET …/models` requests instead of model calls.
+    #[serde(default)]
+    pub list_models: bool,
 }
 
 /// A message in the form requests are matched in.

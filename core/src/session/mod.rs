@@ -5,7 +5,7 @@ pub mod events;
 pub(crate) mod model_call;
 pub mod tools;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::ClientShared;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::provider::{Endpoint, ProviderConfig};
+use crate::secret::Headers;
 use crate::wire::{Message, ReasoningEffort, ToolChoice, ToolSpec};
 use events::{Attachment, EventBus, EventData, EventStream, Interest, Subscriber, lock};
 pub use events::{Event, Lagged};
@@ -191,9 +192,10 @@ pub struct SendOptions {
     /// Images.
     #[serde(default)]
     pub attachments: Vec<Attachment>,
-    /// Headers for this message's model calls (same name overrides the provider's).
+    /// Headers for this message's model calls (same name overrides the provider's). Values of
+    /// sensitive names are secrets, as in the provider's `headers`.
     #[serde(default, alias = "request_headers")]
-    pub request_headers: BTreeMap<String, String>,
+    pub request_headers: Headers,
 }
 
 impl SendOptions {
@@ -378,7 +380,7 @@ pub(crate) fn select_tools(config: &SessionConfig) -> Result<Vec<Tool>> {
 /// Validates per-message headers.
 fn request_headers(options: &SendOptions) -> Result<http::HeaderMap> {
     let mut map = http::HeaderMap::new();
-    for (name, value) in &options.request_headers {
+    for (name, value, sensitive) in options.request_headers.iter() {
         let n = http::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
             Error::config(format!(
                 "request_headers: \"{name}\" is not a valid header name: use letters, digits and '-'"
@@ -389,9 +391,7 @@ fn request_headers(options: &SendOptions) -> Result<http::HeaderMap> {
                 "request_headers[\"{name}\"] contains characters not allowed in a header value"
             ))
         })?;
-        if matches!(n.as_str(), "authorization" | "api-key" | "x-api-key") {
-            v.set_sensitive(true);
-        }
+        v.set_sensitive(sensitive || crate::secret::is_sensitive_header(n.as_str()));
         map.insert(n, v);
     }
     Ok(map)

@@ -17,6 +17,7 @@ use super::events::{
 };
 use crate::error::{Error, ErrorKind, Result, TimeoutKind};
 use crate::provider::{Endpoint, ProviderType, TokenRequest};
+use crate::secret::{SecretString, scrub_texts};
 use crate::transport::{BodyStream, HttpRequest, RetryPolicy, Timeouts};
 use crate::wire::{
     self, Decoder, ModelCall, ModelResponse, ResponseBuilder, StreamEvent, Usage, WireFormat,
@@ -139,6 +140,7 @@ pub(crate) async fn call(
         .timeouts()
         .cloned()
         .unwrap_or_else(|| session.client.timeouts.clone());
+    let send_secrets = header_secrets(headers);
     let ctx = CallContext {
         session,
         endpoint: &endpoint,
@@ -156,32 +158,31 @@ pub(crate) async fn call(
             return Err(CallError::Cancelled(None));
         }
         let mut attempt_request = request.clone();
-        if let Some(provider) = endpoint.token_provider() {
-            let req = TokenRequest {
-                provider_name: endpoint.provider_type().as_str().to_owned(),
-                session_id: Some(session.id.clone()),
-            };
-            let token = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => return Err(CallError::Cancelled(None)),
-                t = endpoint.state().token(provider, req) => t.map_err(CallError::Failed)?,
-            };
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                    CallError::Failed(Error::new(
-                        ErrorKind::Auth,
-                        "the bearer_token_provider returned a token with characters not allowed \
-                         in a header",
-                    ))
-                })?;
-            value.set_sensitive(true);
-            attempt_request
-                .headers
-                .insert(http::header::AUTHORIZATION, value);
-        }
+        let token = authorize(
+            &endpoint,
+            &mut attempt_request.headers,
+            Some(&session.id),
+            &timeouts,
+            cancel,
+        )
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::Cancelled => CallError::Cancelled(None),
+            _ => CallError::Failed(e),
+        })?;
         let mut progress = Progress::default();
         let attempt_start = Instant::now();
-        match attempt(&ctx, attempt_request, &mut progress, attempt_start).await {
+        let outcome = attempt(&ctx, attempt_request, &mut progress, attempt_start)
+            .await
+            .map_err(|mut e| {
+                // Scrubbed with the token this attempt sent: a shared "last token" would race
+                // with other sessions refreshing it.
+                let mut secrets = send_secrets.clone();
+                secrets.extend(token.iter().cloned());
+                e.error = endpoint.scrub_with(e.error, &secrets);
+                e
+            });
+        match outcome {
             Ok(mut response) => {
                 response.apply_output_cap(endpoint.max_output_tokens());
                 return Ok(CallOutput {
@@ -207,7 +208,9 @@ pub(crate) async fn call(
                     && !refreshed_token
                 {
                     refreshed_token = true;
-                    endpoint.state().drop_token();
+                    if let Some(provider) = endpoint.token_provider() {
+                        provider.invalidate();
+                    }
                     tracing::debug!("401 with a provided token: refreshing it once");
                     continue;
                 }
@@ -238,6 +241,50 @@ pub(crate) async fn call(
             }
         }
     }
+}
+
+/// The sensitive values of per-send headers, to scrub from what the provider answers.
+pub(crate) fn header_secrets(headers: &http::HeaderMap) -> Vec<SecretString> {
+    let mut secrets = Vec::new();
+    for value in headers.values().filter(|v| v.is_sensitive()) {
+        if let Ok(text) = value.to_str() {
+            secrets.extend(scrub_texts(&SecretString::new(text)).map(SecretString::new));
+        }
+    }
+    secrets
+}
+
+/// Puts a fresh bearer token on `headers` when the provider has a token provider (one call shared
+/// by concurrent requests, bounded by `timeouts.token`, abandoned on `cancel`). Returns the token
+/// sent, so that what this request gets back is scrubbed of exactly that token.
+pub(crate) async fn authorize(
+    endpoint: &Endpoint,
+    headers: &mut http::HeaderMap,
+    session_id: Option<&str>,
+    timeouts: &Timeouts,
+    cancel: &CancellationToken,
+) -> Result<Option<SecretString>> {
+    let Some(provider) = endpoint.token_provider() else {
+        return Ok(None);
+    };
+    let request = TokenRequest {
+        provider_name: endpoint.provider_type().as_str().to_owned(),
+        session_id: session_id.map(str::to_owned),
+    };
+    let token = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(Error::cancelled("aborted")),
+        t = provider.token(request, timeouts.token) => t?,
+    };
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+        Error::new(
+            ErrorKind::Auth,
+            "the bearer_token_provider returned a token with characters not allowed in a header",
+        )
+    })?;
+    value.set_sensitive(true);
+    headers.insert(http::header::AUTHORIZATION, value);
+    Ok(Some(token))
 }
 
 /// A 400 naming `stream_options` on a chat stream that sent it (older Azure API versions).
@@ -325,7 +372,7 @@ async fn attempt(
         .wait(TimeoutKind::FirstByte, send)
         .await
         .and_then(|r| r)
-        .map_err(|e| AttemptError::before_output(ctx.endpoint.scrub(e)))?;
+        .map_err(AttemptError::before_output)?;
 
     let mut body = response.body;
     if !(200..300).contains(&response.status) {
@@ -333,17 +380,14 @@ async fn attempt(
             .await
             .map_err(AttemptError::before_output)?;
         let err = wire::error::parse_error(response.status, &response.headers, &bytes);
-        return Err(AttemptError::before_output(explain(
-            ctx.endpoint.scrub(err),
-            ctx.endpoint,
-        )));
+        return Err(AttemptError::before_output(explain(err, ctx.endpoint)));
     }
     if !ctx.stream {
         let bytes = read_body(&mut watch, &mut body, MAX_BODY, false)
             .await
             .map_err(AttemptError::before_output)?;
         return wire::parse_response(ctx.endpoint.wire_format(), &bytes)
-            .map_err(|e| AttemptError::before_output(ctx.endpoint.scrub(e)));
+            .map_err(AttemptError::before_output);
     }
 
     let mut decoder = Decoder::new(ctx.endpoint.wire_format());
@@ -383,12 +427,12 @@ async fn attempt(
                 }
                 decoder.feed(&chunk, &mut events)
             }
-            Some(Err(e)) => return Err(fail(ctx.endpoint.scrub(e), progress)),
+            Some(Err(e)) => return Err(fail(e, progress)),
             None => decoder.finish(&mut events),
         }
         for event in events.drain(..) {
             if let StreamEvent::Error(e) = event {
-                return Err(fail(ctx.endpoint.scrub(e), progress));
+                return Err(fail(e, progress));
             }
             on_stream_event(ctx, &event, progress, start);
             builder.push(&event);

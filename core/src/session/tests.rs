@@ -1286,7 +1286,7 @@ fn send_options_from_json_names_the_bad_field_and_takes_snake_case() {
     )
     .unwrap();
     assert_eq!(o.attachments.len(), 1);
-    assert_eq!(o.request_headers["x-a"], "1");
+    assert_eq!(o.request_headers.get("x-a"), Some("1"));
     let e = crate::SendOptions::from_json(
         r#"{"prompt": "x", "attachments": [{"type": "file", "path": "/a"}]}"#,
     )

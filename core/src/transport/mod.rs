@@ -140,6 +140,10 @@ pub struct Timeouts {
     /// One whole model call, retries excluded (default 600 s).
     #[serde(with = "millis", rename = "totalMs", alias = "total_ms")]
     pub total: Duration,
+    /// One call of the bearer token provider (default 30 s); every request waiting for that token
+    /// then fails with an Auth error.
+    #[serde(with = "millis", rename = "tokenMs", alias = "token_ms")]
+    pub token: Duration,
 }
 
 impl Default for Timeouts {
@@ -149,6 +153,7 @@ impl Default for Timeouts {
             first_byte: Duration::from_secs(120),
             idle: Duration::from_secs(120),
             total: Duration::from_secs(600),
+            token: Duration::from_secs(30),
         }
     }
 }
