@@ -49,15 +49,25 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
+/// The tracing output of this test binary, at every level (one global subscriber for both tests).
+fn capture() -> Captured {
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Captured::default();
+        let writer = log.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        log
+    })
+    .clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_debug_errors_events_or_logs() {
-    let log = Captured::default();
-    let writer = log.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let log = capture();
 
     let (_, mut snap) = snapshot::load(&fixtures().join("replay/e2e.yaml"))
         .expect("fixture")
@@ -267,6 +277,7 @@ fn assert_no_fragment(what: &str, text: &str, fragments: &[String]) {
 /// have received each header, so a build that drops a header cannot pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn header_secrets_never_come_back() {
+    let log = capture();
     let yaml = fixtures().join("replay/echo-headers.yaml");
     let server = ReplayServer::from_path(&yaml, ReplayConfig::default())
         .await
@@ -431,6 +442,10 @@ async fn header_secrets_never_come_back() {
     for text in &texts {
         assert_no_fragment("per-call token errors", text, &issued);
     }
+    let logs = String::from_utf8_lossy(&log.0.lock().expect("log")).into_owned();
+    assert!(!logs.is_empty(), "the subscriber captured output");
+    assert_no_fragment("tracing output", &logs, &fragments);
+    assert_no_fragment("tracing output", &logs, &issued);
     server.stop().await;
 }
 
