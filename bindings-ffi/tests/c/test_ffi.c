@@ -2,8 +2,8 @@
  * End-to-end test of the C ABI against the replay provider (run by bindings-ffi/scripts/test.sh,
  * under valgrind): a text turn, tool calls through a C callback, streaming events, a non-blocking send,
  * abort (from the main thread during a tool, and from inside an event callback), errors (bad JSON, bad
- * config, a failed turn), list_models, unsubscribe, resume, stop, and a session freed from inside its
- * own callback. Every handle and string is freed.
+ * config, a failed turn), list_models, unsubscribe, resume, stop, a session freed from inside its
+ * own callback, and header credentials never echoed back. Every handle and string is freed.
  *
  *   test_ffi REPO_ROOT
  */
@@ -757,6 +757,222 @@ static void test_free_inside_callback(const char *root) {
     mp_replay_stop(replay);
 }
 
+/* ---------------------------------------------------------------- header secrets */
+
+/* Credentials in headers never come back out. tests/fixtures/replay/echo-headers.yaml is a gateway
+ * that refuses every model call and model-list request with a 401 echoing every request header with
+ * its value. For each sensitive header form, in the provider's `headers` or in a send's
+ * `requestHeaders`, streaming and not: the secret is in no error message or error JSON (of
+ * mp_session_send_and_wait, mp_session_send_async and mp_client_list_models), no event (callbacks and
+ * mp_session_get_events) and no stop report. Each form and place has a secret of its own.
+ *
+ * That the server received each header with its value: the C ABI has no accessor for the recorded
+ * requests, so this reads the echo itself. The request count grows, and the echo lists the header as
+ * "<name>: [redacted]": the core scrubs by value (the configured secret texts), so that entry means the
+ * server received the header carrying exactly the secret (a dropped header is not listed, a different
+ * value would show as is). The plain header "x-team: blue" in the echo shows values are echoed at all. */
+typedef struct {
+    const char *name;
+    const char *lower;
+    const char *secret;
+    bool bearer;
+} header_form;
+
+static const header_form HEADER_FORMS[] = {
+    {"api-key", "api-key", "APIKEY-2a7f1c", false},
+    {"x-api-key", "x-api-key", "XAPIKEY-e480b3", false},
+    {"Authorization", "authorization", "AUTHZ-9b36d0", true},
+    {"Ocp-Apim-Subscription-Key", "ocp-apim-subscription-key", "APIM-51ce8f", false},
+};
+#define HEADER_FORM_COUNT (sizeof HEADER_FORMS / sizeof HEADER_FORMS[0])
+static const char *HEADER_PLACES[] = {"provider", "send"};
+
+static void header_secret(char *out, size_t n, size_t form, size_t place) {
+    snprintf(out, n, "c-%s-%s", HEADER_PLACES[place], HEADER_FORMS[form].secret);
+}
+
+/* The first secret of any form and place found in `text` (written to `found`), or false. */
+static bool header_leak(const char *text, char *found, size_t n) {
+    for (size_t f = 0; f < HEADER_FORM_COUNT; f++) {
+        for (size_t p = 0; p < 2; p++) {
+            header_secret(found, n, f, p);
+            if (contains(text, found)) return true;
+        }
+    }
+    return false;
+}
+
+#define CHECK_NO_HEADER_SECRET(text, where)                                                       \
+    do {                                                                                          \
+        char leaked_[64];                                                                         \
+        const char *text_ = (text);                                                               \
+        CHECKF(!header_leak(text_, leaked_, sizeof leaked_), "%s: %s leaked into: %s", (where),   \
+               leaked_, text_ ? text_ : "(null)");                                                \
+    } while (0)
+
+/* The echo came back, listing `lower` with its value scrubbed and the plain header as it was. */
+static void check_echo_scrubbed(const char *message, const char *lower, const char *where) {
+    char entry[128];
+    snprintf(entry, sizeof entry, "%s: [redacted]", lower);
+    CHECKF(contains(message, "(request headers:"), "%s: %s", where, message ? message : "(null)");
+    CHECKF(contains(message, entry), "%s: no \"%s\" in %s", where, entry, message ? message : "(null)");
+    CHECKF(contains(message, "x-team: blue"), "%s: %s", where, message ? message : "(null)");
+}
+
+/* A non-blocking send's failure, as its done callback saw it. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    bool had_result;
+    mp_status status;
+    char *error;
+    char *error_json;
+} failed_send;
+
+static void on_failed_send(void *user_data, mp_status status, const char *result_json, const char *error) {
+    failed_send *w = user_data;
+    pthread_mutex_lock(&w->mu);
+    w->status = status;
+    w->had_result = result_json != NULL;
+    w->error = error ? strdup(error) : NULL;
+    w->error_json = strdup(mp_last_error_json());
+    w->done = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void header_secret_case(const char *root, const char *type, size_t f, size_t place, bool streaming) {
+    const header_form *form = &HEADER_FORMS[f];
+    char where[256];
+    snprintf(where, sizeof where, "%s %s in %s, streaming=%d", type, form->name,
+             place == 0 ? "provider headers" : "requestHeaders", streaming);
+    char secret[64];
+    header_secret(secret, sizeof secret, f, place);
+    char value[96];
+    snprintf(value, sizeof value, "%s%s", form->bearer ? "Bearer " : "", secret);
+    char entry[192];
+    snprintf(entry, sizeof entry, "\"%s\": \"%s\"", form->name, value);
+
+    mp_replay *replay = start_replay(root, "tests/fixtures/replay/echo-headers.yaml", NULL);
+    const char *base = strcmp(type, "openai") == 0 ? mp_replay_openai_url(replay) : mp_replay_url(replay);
+    char provider[512];
+    snprintf(provider, sizeof provider, "{\"type\": \"%s\", \"baseUrl\": \"%s\", \"headers\": {%s%s\"x-team\": \"blue\"}}",
+             type, base, place == 0 ? entry : "", place == 0 ? ", " : "");
+    char options[640];
+    snprintf(options, sizeof options, "{\"provider\": %s, \"retry\": {\"maxRetries\": 0}}", provider);
+    char config[700];
+    snprintf(config, sizeof config, "{\"model\": \"echo-model\", \"streaming\": %s, \"provider\": %s}",
+             streaming ? "true" : "false", provider);
+    char send[256];
+    if (place == 0) {
+        snprintf(send, sizeof send, "{\"prompt\": \"Hello\"}");
+    } else {
+        snprintf(send, sizeof send, "{\"prompt\": \"Hello\", \"requestHeaders\": {%s}}", entry);
+    }
+
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(options, &client));
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    recorder all;
+    recorder_init(&all);
+    mp_subscription *sub = NULL;
+    CHECK_OK(mp_session_on(session, NULL, on_event, &all, &sub));
+
+    /* Non-blocking send first: the error reaches the done callback (message and error JSON). */
+    uint64_t before = 0, after = 0;
+    CHECK_OK(mp_replay_request_count(replay, &before));
+    failed_send w;
+    memset(&w, 0, sizeof w);
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    CHECK_OK(mp_session_send_async(session, send, 0, on_failed_send, &w));
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    CHECK_STATUS(MP_ERR_AUTH, w.status);
+    CHECK(!w.had_result);
+    CHECK_OK(mp_replay_request_count(replay, &after));
+    CHECKF(after > before, "%s: the async model call reached the server", where);
+    check_echo_scrubbed(w.error, form->lower, where);
+    CHECKF(json_is(w.error_json, "/code", "auth"), "%s: %s", where, w.error_json ? w.error_json : "(null)");
+    CHECK_NO_HEADER_SECRET(w.error, where);
+    CHECK_NO_HEADER_SECRET(w.error_json, where);
+    free(w.error);
+    free(w.error_json);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+
+    /* Blocking send: it returns after the callbacks have seen its events, the first send's too. */
+    CHECK_OK(mp_replay_request_count(replay, &before));
+    char *result = NULL;
+    CHECK_STATUS(MP_ERR_AUTH, mp_session_send_and_wait(session, send, 0, &result));
+    CHECK(result == NULL);
+    char *message = strdup(mp_last_error_message());
+    char *error_json = strdup(mp_last_error_json());
+    CHECK_OK(mp_replay_request_count(replay, &after));
+    CHECKF(after > before, "%s: the model call reached the server", where);
+    check_echo_scrubbed(message, form->lower, where);
+    CHECKF(json_is(error_json, "/code", "auth"), "%s: %s", where, error_json);
+    char *json_message = json_get(error_json, "/message");
+    check_echo_scrubbed(json_message, form->lower, where);
+    free(json_message);
+    CHECK_NO_HEADER_SECRET(message, where);
+    CHECK_NO_HEADER_SECRET(error_json, where);
+    free(message);
+    free(error_json);
+
+    /* The model list (provider headers only: per-send headers belong to one send). */
+    if (place == 0) {
+        CHECK_OK(mp_replay_request_count(replay, &before));
+        char *models = NULL;
+        CHECK_STATUS(MP_ERR_AUTH, mp_client_list_models(client, &models));
+        CHECK(models == NULL);
+        message = strdup(mp_last_error_message());
+        error_json = strdup(mp_last_error_json());
+        CHECK_OK(mp_replay_request_count(replay, &after));
+        CHECKF(after > before, "%s: the model-list request reached the server", where);
+        check_echo_scrubbed(message, form->lower, where);
+        CHECKF(contains(message, "model list"), "%s: %s", where, message);
+        CHECK_NO_HEADER_SECRET(message, where);
+        CHECK_NO_HEADER_SECRET(error_json, where);
+        free(message);
+        free(error_json);
+    }
+
+    /* Events: through the callback and the persisted list. */
+    CHECKF(count_type(&all, "session.error") == 2, "%s: %zu session.error events", where,
+           count_type(&all, "session.error"));
+    pthread_mutex_lock(&all.mu);
+    for (size_t i = 0; i < all.n; i++) CHECK_NO_HEADER_SECRET(all.jsons[i], where);
+    pthread_mutex_unlock(&all.mu);
+    char *events = NULL;
+    CHECK_OK(mp_session_get_events(session, &events));
+    CHECKF(contains(events, "\"session.error\""), "%s: %s", where, events ? events : "(null)");
+    CHECK_NO_HEADER_SECRET(events, where);
+    mp_string_free(events);
+
+    mp_subscription_free(sub);
+    mp_session_free(session);
+    char *stop_errors = NULL;
+    CHECK_OK(mp_client_stop(client, &stop_errors));
+    CHECK(stop_errors != NULL && strcmp(stop_errors, "[]") == 0);
+    mp_string_free(stop_errors);
+    mp_client_free(client);
+    recorder_free(&all);
+    mp_replay_stop(replay);
+}
+
+static void test_header_secrets(const char *root) {
+    const char *types[] = {"openai", "anthropic"};
+    for (size_t t = 0; t < 2; t++)
+        for (size_t f = 0; f < HEADER_FORM_COUNT; f++)
+            for (size_t place = 0; place < 2; place++)
+                for (int streaming = 0; streaming < 2; streaming++)
+                    header_secret_case(root, types[t], f, place, streaming == 1);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s REPO_ROOT\n", argv[0]);
@@ -775,6 +991,7 @@ int main(int argc, char **argv) {
     test_list_models(root);
     test_unsubscribe_resume_and_stop(root);
     test_free_inside_callback(root);
+    test_header_secrets(root);
     printf("test_ffi: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
