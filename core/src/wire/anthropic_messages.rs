@@ -6,11 +6,16 @@
 //! (`server_tool_use`, `web_search_tool_result`) and `compaction` blocks that are not client tool
 //! calls, `error` events after HTTP 200, `message_delta` usage replacing `message_start`'s, and
 //! recordings that end without the final blank line.
+//!
+//! Tool inputs keep the model's text: `tool_use.input` is read as raw JSON and the streamed
+//! `partial_json` pieces are concatenated, and the next request writes that text back verbatim, so the
+//! history stays byte-stable for prompt caches and replay proxies.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::error::{read_error_value, stream_error};
 use super::sse::{SseDecoder, SseEvent};
@@ -81,7 +86,7 @@ enum Block<'a> {
     ToolUse {
         id: &'a str,
         name: &'a str,
-        input: Value,
+        input: Input<'a>,
     },
     ToolResult {
         tool_use_id: &'a str,
@@ -106,12 +111,40 @@ struct Tool<'a> {
     input_schema: &'a Value,
 }
 
-/// The tool input object for a call's arguments text (`{}` when it is not a JSON object).
-fn input_object(arguments: &str) -> Value {
-    match serde_json::from_str::<Value>(arguments) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => Value::Object(Default::default()),
+/// A `tool_use` input: the call's arguments text as the model wrote it, or `{}`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Input<'a> {
+    Verbatim(&'a RawValue),
+    Empty(EmptyObject),
+}
+
+#[derive(Serialize)]
+struct EmptyObject {}
+
+/// The tool input for a call's arguments text: the text itself, key order and spacing kept (only
+/// surrounding whitespace is dropped), when it is a JSON object; `{}` otherwise (empty text included).
+fn input_object(arguments: &str) -> Input<'_> {
+    match serde_json::from_str::<&RawValue>(arguments) {
+        Ok(raw) if raw.get().starts_with('{') => Input::Verbatim(raw),
+        _ => Input::Empty(EmptyObject {}),
     }
+}
+
+/// A `tool_use` input read from a response, as text: exactly what the provider sent (`{}` when it
+/// sent none, or null).
+fn input_text(input: Option<Box<RawValue>>) -> String {
+    input.map_or_else(
+        || "{}".to_owned(),
+        |raw| String::from(Box::<str>::from(raw)),
+    )
+}
+
+/// Whether a `content_block_start` input holds the whole call (some servers send it there, with no
+/// deltas), rather than the usual empty placeholder.
+fn is_whole_input(raw: &RawValue) -> bool {
+    let text = raw.get();
+    text.starts_with('{') && !text[1..text.len() - 1].trim().is_empty()
 }
 
 /// Builds the request body.
@@ -354,7 +387,7 @@ struct BlockStart {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
-    input: Option<Value>,
+    input: Option<Box<RawValue>>,
     #[serde(default)]
     text: Option<String>,
     #[serde(default)]
@@ -388,7 +421,7 @@ enum StreamBlock {
         id: String,
         name: String,
         /// The input given at block start, used when no delta follows (whole calls).
-        initial: Option<Value>,
+        initial: Option<Box<RawValue>>,
         json: String,
     },
     Thinking {
@@ -502,9 +535,7 @@ impl State {
                         StreamBlock::Tool {
                             id,
                             name,
-                            initial: start
-                                .input
-                                .filter(|v| v.as_object().is_some_and(|o| !o.is_empty())),
+                            initial: start.input.filter(|raw| is_whole_input(raw)),
                             json: String::new(),
                         }
                     }
@@ -582,8 +613,9 @@ impl State {
                         initial,
                         json,
                     } => {
+                        // The pieces concatenated are the model's text, kept as is.
                         let arguments = match (json.is_empty(), initial) {
-                            (true, Some(v)) => v.to_string(),
+                            (true, Some(raw)) => raw.get().to_owned(),
                             _ => normalize_arguments(json),
                         };
                         out.push(StreamEvent::ToolCallDone(ToolCall {
@@ -673,9 +705,7 @@ pub fn parse_response(body: &[u8]) -> Result<ModelResponse> {
             "tool_use" => response.tool_calls.push(ToolCall {
                 id: block.id.unwrap_or_else(|| format!("toolu_{i}")),
                 name: block.name.unwrap_or_default(),
-                arguments: block
-                    .input
-                    .map_or_else(|| "{}".to_owned(), |v| v.to_string()),
+                arguments: input_text(block.input),
             }),
             "thinking" => response.reasoning.push(ReasoningItem {
                 text: block.thinking.unwrap_or_default(),

@@ -427,6 +427,15 @@ fn anthropic_usage(u: &Usage) -> Value {
 
 const SIGNATURE: &str = "bW9kZWxwb3J0LXJlcGxheS1zaWduYXR1cmU=";
 
+/// A call's `tool_use` input text: its arguments as written when they are a JSON object, else `{}`.
+fn anthropic_input(arguments: &str) -> &str {
+    let text = arguments.trim();
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(_)) => text,
+        _ => "{}",
+    }
+}
+
 fn anthropic_content(a: &Answer) -> Vec<Value> {
     let mut content = Vec::new();
     if let Some(r) = &a.reasoning {
@@ -436,7 +445,9 @@ fn anthropic_content(a: &Answer) -> Vec<Value> {
         content.push(json!({"type": "text", "text": a.text}));
     }
     for c in &a.tool_calls {
-        let input: Value = serde_json::from_str(&c.arguments).unwrap_or_else(|_| json!({}));
+        // A Value sorts keys: only the stream below sends the arguments byte for byte.
+        let input: Value =
+            serde_json::from_str(anthropic_input(&c.arguments)).unwrap_or_else(|_| json!({}));
         content.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}));
     }
     content
@@ -462,6 +473,8 @@ fn anthropic_stream(a: &Answer, size: usize) -> Vec<String> {
     out.push(sse_event(&json!({"type": "message_start", "message": {
         "id": "msg_modelport", "type": "message", "role": "assistant", "model": a.model,
         "content": [], "stop_reason": null, "stop_sequence": null, "usage": start_usage}})));
+    // The tool_use blocks come in call order: their input streams as the call's own text.
+    let mut calls = a.tool_calls.iter();
     for (index, block) in anthropic_content(a).iter().enumerate() {
         let (start, deltas): (Value, Vec<Value>) = match block["type"].as_str() {
             Some("thinking") => {
@@ -487,10 +500,10 @@ fn anthropic_stream(a: &Answer, size: usize) -> Vec<String> {
                 )
             }
             _ => {
-                let args = block["input"].to_string();
+                let args = calls.next().map_or("{}", |c| anthropic_input(&c.arguments));
                 let mut d = vec![json!({"type": "input_json_delta", "partial_json": ""})];
                 d.extend(
-                    split_chars(&args, size)
+                    split_chars(args, size)
                         .into_iter()
                         .map(|p| json!({"type": "input_json_delta", "partial_json": p})),
                 );

@@ -70,6 +70,8 @@ pub struct ToolCall {
     /// The tool name.
     pub name: String,
     /// The arguments as JSON text, exactly as the model produced them (`{}` when it sent nothing).
+    /// Kept as text, never re-serialised: requests send it back byte for byte (key order and spacing
+    /// included), since prompt caches and replay proxies key on the exact history.
     pub arguments: String,
 }
 

@@ -4,13 +4,22 @@
 //! handled here: tool-call fragments accumulated by `index` (id and name only on the first one),
 //! `choices: []` chunks (Azure's prompt_filter_results, the usage chunk), `reasoning_content`
 //! (DeepSeek, llama.cpp) and `reasoning` (Ollama, vLLM) fields, empty arguments meaning `{}`, whole
-//! tool calls in one chunk (Ollama), `refusal` deltas, `n > 1` (choice 0 only), and `{error:{...}}`
-//! chunks after HTTP 200.
+//! tool calls in one chunk (Ollama), `refusal` deltas, and `{error:{...}}` chunks after HTTP 200.
+//!
+//! Several choices (modelport never asks for `n > 1`, but some gateways put the text in one choice
+//! and the tool calls in another) are merged into one answer: tool calls from every choice in choice
+//! order (fragments accumulate per choice, so equal indexes of different choices never mix), text
+//! from the choices that have text joined in choice order, and the last choice's finish reason.
+//! Streamed, the first choice to send text streams it live; the others' text follows, in choice
+//! order, when the stream completes.
+//!
+//! Tool-call arguments are kept as the model's exact text and written back unchanged.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::error::{read_error_value, stream_error};
 use super::sse::{SseDecoder, SseEvent};
@@ -334,11 +343,25 @@ struct FunctionDelta<'a> {
 
 #[derive(Debug, Default)]
 struct PartialCall {
+    /// The choice it came in.
+    choice: u32,
+    /// The provider's index, which only tells calls of the same choice apart.
     index: usize,
+    /// Its place among all the calls of the answer: the index of its stream events.
+    position: usize,
     id: String,
     name: String,
     arguments: String,
     started: bool,
+}
+
+/// What one choice said that was not streamed as it came, and how it ended.
+#[derive(Debug, Default)]
+struct ChoiceState {
+    index: u32,
+    text: String,
+    reasoning: String,
+    finish: Option<FinishReason>,
 }
 
 #[derive(Debug, Default)]
@@ -346,7 +369,12 @@ struct State {
     /// The body has ended: a chunk that fails to parse now was cut off, not malformed.
     finishing: bool,
     calls: Vec<PartialCall>,
-    finish: Option<FinishReason>,
+    /// Every choice seen, by index.
+    choices: Vec<ChoiceState>,
+    /// The choice whose text streams live (the first to send any); the others' is held to the end.
+    live_text: Option<u32>,
+    /// The same for reasoning.
+    live_reasoning: Option<u32>,
     refusal: bool,
     usage: Option<Usage>,
     done: bool,
@@ -375,12 +403,31 @@ impl StreamDecoder {
         if state.done || state.failed {
             return;
         }
-        if state.finish.is_some() {
+        if !state.choices.is_empty() && state.choices.iter().all(|c| c.finish.is_some()) {
             // Complete but for the [DONE] marker (or the usage chunk after it): accept.
             state.complete(out);
         } else {
             out.push(StreamEvent::Error(truncated(WireFormat::OpenAiChat)));
         }
+    }
+}
+
+/// Streams `piece` when `choice` is the live one for its kind of content (the first choice to send
+/// any becomes it); holds it in `held` otherwise.
+fn route(
+    live: &mut Option<u32>,
+    choice: u32,
+    piece: Cow<'_, str>,
+    held: &mut String,
+) -> Option<String> {
+    if piece.is_empty() {
+        return None;
+    }
+    if *live.get_or_insert(choice) == choice {
+        Some(piece.into_owned())
+    } else {
+        held.push_str(&piece);
+        None
     }
 }
 
@@ -420,49 +467,72 @@ impl State {
             self.usage = Some(u.normalize());
         }
         for choice in chunk.choices.into_iter().flatten() {
-            if choice.index != 0 {
-                continue;
-            }
+            let slot = self.choice_slot(choice.index);
             if let Some(delta) = choice.delta {
-                self.on_delta(delta, out);
+                self.on_delta(slot, delta, out);
             }
             if let Some(reason) = choice.finish_reason {
-                self.finish = Some(finish_reason(&reason));
+                self.choices[slot].finish = Some(finish_reason(&reason));
             }
         }
     }
 
-    fn on_delta(&mut self, delta: Delta<'_>, out: &mut Vec<StreamEvent>) {
+    /// The position of choice `index` in `choices` (kept in index order), added when new.
+    fn choice_slot(&mut self, index: u32) -> usize {
+        match self.choices.binary_search_by_key(&index, |c| c.index) {
+            Ok(slot) => slot,
+            Err(slot) => {
+                self.choices.insert(
+                    slot,
+                    ChoiceState {
+                        index,
+                        ..Default::default()
+                    },
+                );
+                slot
+            }
+        }
+    }
+
+    fn on_delta(&mut self, slot: usize, delta: Delta<'_>, out: &mut Vec<StreamEvent>) {
+        let held = &mut self.choices[slot];
+        let choice = held.index;
         if let Some(r) = delta.reasoning_content.or(delta.reasoning)
-            && !r.is_empty()
+            && let Some(r) = route(&mut self.live_reasoning, choice, r, &mut held.reasoning)
         {
-            out.push(StreamEvent::ReasoningDelta(r.into_owned()));
+            out.push(StreamEvent::ReasoningDelta(r));
         }
         if let Some(c) = delta.content
-            && !c.is_empty()
+            && let Some(c) = route(&mut self.live_text, choice, c, &mut held.text)
         {
-            out.push(StreamEvent::TextDelta(c.into_owned()));
+            out.push(StreamEvent::TextDelta(c));
         }
         if let Some(r) = delta.refusal {
             self.refusal = true;
-            if !r.is_empty() {
-                out.push(StreamEvent::TextDelta(r.into_owned()));
+            if let Some(r) = route(&mut self.live_text, choice, r, &mut held.text) {
+                out.push(StreamEvent::TextDelta(r));
             }
         }
         for tc in delta.tool_calls.into_iter().flatten() {
             let pos = match tc.index {
-                Some(index) => self.calls.iter().position(|c| c.index == index),
+                Some(index) => self
+                    .calls
+                    .iter()
+                    .position(|c| c.choice == choice && c.index == index),
                 // No index (some servers send whole calls): a new id starts a new call.
-                None => match (&tc.id, self.calls.last()) {
-                    (Some(id), Some(last)) if last.id != **id => None,
-                    (_, Some(_)) => Some(self.calls.len() - 1),
-                    (_, None) => None,
+                None => match (&tc.id, self.calls.iter().rposition(|c| c.choice == choice)) {
+                    (Some(id), Some(last)) if self.calls[last].id != **id => None,
+                    (_, last) => last,
                 },
             };
             let pos = pos.unwrap_or_else(|| {
-                let index = tc.index.unwrap_or(self.calls.len());
+                let index = tc
+                    .index
+                    .unwrap_or_else(|| self.calls.iter().filter(|c| c.choice == choice).count());
                 self.calls.push(PartialCall {
+                    choice,
                     index,
+                    position: self.calls.len(),
                     ..Default::default()
                 });
                 self.calls.len() - 1
@@ -481,10 +551,10 @@ impl State {
             if !call.started && !call.name.is_empty() {
                 call.started = true;
                 if call.id.is_empty() {
-                    call.id = format!("call_{}", call.index);
+                    call.id = format!("call_{}", call.position);
                 }
                 out.push(StreamEvent::ToolCallStart {
-                    index: call.index,
+                    index: call.position,
                     id: call.id.clone(),
                     name: call.name.clone(),
                 });
@@ -493,7 +563,7 @@ impl State {
                 call.arguments.push_str(&a);
                 if call.started {
                     out.push(StreamEvent::ToolCallDelta {
-                        index: call.index,
+                        index: call.position,
                         arguments: a.into_owned(),
                     });
                 }
@@ -501,13 +571,30 @@ impl State {
         }
     }
 
+    /// Ends the answer, merging the choices: the held-back text and reasoning of the other choices
+    /// follow in choice order, tool calls come in choice order, the finish reason is the last choice's.
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
         self.done = true;
-        let calls = std::mem::take(&mut self.calls);
+        for c in &mut self.choices {
+            if !c.reasoning.is_empty() {
+                out.push(StreamEvent::ReasoningDelta(std::mem::take(
+                    &mut c.reasoning,
+                )));
+            }
+        }
+        for c in &mut self.choices {
+            if !c.text.is_empty() {
+                out.push(StreamEvent::TextDelta(std::mem::take(&mut c.text)));
+            }
+        }
+        let mut calls = std::mem::take(&mut self.calls);
+        // Stable: calls of one choice keep the order they started in.
+        calls.sort_by_key(|c| c.choice);
         let mut any_call = false;
         for c in calls {
             if !c.started {
                 tracing::debug!(
+                    choice = c.choice,
                     index = c.index,
                     "dropping a tool call fragment without a name"
                 );
@@ -523,7 +610,8 @@ impl State {
         if let Some(u) = self.usage.take() {
             out.push(StreamEvent::Usage(u));
         }
-        let finish = match self.finish {
+        let last = self.choices.iter().rev().find_map(|c| c.finish);
+        let finish = match last {
             _ if self.refusal => FinishReason::Refusal,
             Some(FinishReason::Stop) | None if any_call => FinishReason::ToolCalls,
             Some(f) => f,
@@ -581,20 +669,22 @@ struct FullToolCall {
 struct FullFunction {
     name: String,
     #[serde(default)]
-    arguments: Option<Value>,
+    arguments: Option<Box<RawValue>>,
 }
 
-/// The arguments of a whole tool call: a JSON string as the spec says, or an object as some servers
-/// send it.
-pub(crate) fn arguments_text(v: Option<Value>) -> String {
+/// The arguments of a whole tool call as text: the string's content, as the spec says, or the raw
+/// JSON for servers that send an object, in both cases exactly as the model wrote it.
+pub(crate) fn arguments_text(v: Option<Box<RawValue>>) -> String {
     match v {
-        Some(Value::String(s)) => normalize_arguments(s),
-        Some(Value::Null) | None => "{}".to_owned(),
-        Some(other) => other.to_string(),
+        Some(raw) if raw.get().starts_with('"') => serde_json::from_str::<String>(raw.get())
+            .map_or_else(|_| "{}".to_owned(), normalize_arguments),
+        Some(raw) => String::from(Box::<str>::from(raw)),
+        None => "{}".to_owned(),
     }
 }
 
-/// Parses a non-streaming response body.
+/// Parses a non-streaming response body, merging its choices: text and reasoning joined in choice
+/// order, every choice's tool calls in choice order, the last choice's finish reason.
 pub fn parse_response(body: &[u8]) -> Result<ModelResponse> {
     let c: Completion =
         serde_json::from_slice(body).map_err(|e| decode_error("a response body", &e))?;
@@ -606,35 +696,45 @@ pub fn parse_response(body: &[u8]) -> Result<ModelResponse> {
         usage: c.usage.map(|u| u.normalize()),
         ..Default::default()
     };
-    if let Some(choice) = c.choices.into_iter().find(|c| c.index == 0) {
-        response.finish_reason = choice.finish_reason.as_deref().map(finish_reason);
-        if let Some(m) = choice.message {
-            if let Some(r) = m
-                .reasoning_content
-                .or(m.reasoning)
-                .filter(|r| !r.is_empty())
-            {
-                response.reasoning.push(ReasoningItem {
-                    text: r,
-                    ..Default::default()
-                });
-            }
-            response.text = m.content.unwrap_or_default();
-            if let Some(refusal) = m.refusal.filter(|r| !r.is_empty()) {
-                response.text.push_str(&refusal);
-                response.finish_reason = Some(FinishReason::Refusal);
-            }
-            for (i, tc) in m.tool_calls.into_iter().flatten().enumerate() {
-                response.tool_calls.push(ToolCall {
-                    id: tc
-                        .id
-                        .filter(|id| !id.is_empty())
-                        .unwrap_or_else(|| format!("call_{i}")),
-                    name: tc.function.name,
-                    arguments: arguments_text(tc.function.arguments),
-                });
-            }
+    let mut choices = c.choices;
+    choices.sort_by_key(|c| c.index);
+    let mut reasoning = String::new();
+    let mut refusal = false;
+    for choice in choices {
+        if let Some(f) = choice.finish_reason.as_deref() {
+            response.finish_reason = Some(finish_reason(f));
         }
+        let Some(m) = choice.message else { continue };
+        if let Some(r) = m.reasoning_content.or(m.reasoning) {
+            reasoning.push_str(&r);
+        }
+        if let Some(t) = m.content {
+            response.text.push_str(&t);
+        }
+        if let Some(r) = m.refusal.filter(|r| !r.is_empty()) {
+            response.text.push_str(&r);
+            refusal = true;
+        }
+        for tc in m.tool_calls.into_iter().flatten() {
+            let position = response.tool_calls.len();
+            response.tool_calls.push(ToolCall {
+                id: tc
+                    .id
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(|| format!("call_{position}")),
+                name: tc.function.name,
+                arguments: arguments_text(tc.function.arguments),
+            });
+        }
+    }
+    if !reasoning.is_empty() {
+        response.reasoning.push(ReasoningItem {
+            text: reasoning,
+            ..Default::default()
+        });
+    }
+    if refusal {
+        response.finish_reason = Some(FinishReason::Refusal);
     }
     Ok(response)
 }

@@ -4,11 +4,13 @@
 //! back with their `encrypted_content` (`include: ["reasoning.encrypted_content"]`). The stream is typed
 //! events (`event:` + `data` with the same `type`); unknown types are skipped, `[DONE]` is tolerated
 //! but not required, and fields some servers omit (llama.cpp: `content_index`) are optional.
+//! Function-call arguments are kept as the model's exact text and written back unchanged.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::error::{ErrorBody, read_error_value, stream_error};
 use super::openai_chat::tool_choice_value;
@@ -272,7 +274,7 @@ struct Item {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
-    arguments: Option<Value>,
+    arguments: Option<Box<RawValue>>,
     #[serde(default)]
     summary: Option<Vec<TextPart>>,
     #[serde(default)]

@@ -298,8 +298,9 @@ fn build_request_uses_endpoint_url_headers_and_accept() {
 // Recorded streams (../shared/fixtures/recorded), expected values written by hand from the files
 // or read by `naive_text`, a line-by-line reading independent of the decoders.
 
+/// Every choice's text, joined in choice order.
 fn naive_chat_text(body: &str) -> String {
-    let mut text = String::new();
+    let mut by_choice = std::collections::BTreeMap::<u64, String>::new();
     for line in body.lines() {
         let Some(data) = line.strip_prefix("data: ") else {
             continue;
@@ -308,16 +309,15 @@ fn naive_chat_text(body: &str) -> String {
             continue;
         };
         for c in v["choices"].as_array().into_iter().flatten() {
-            if c["index"] == 0 {
-                for key in ["content", "refusal"] {
-                    if let Some(t) = c["delta"][key].as_str() {
-                        text.push_str(t);
-                    }
+            let text = by_choice.entry(c["index"].as_u64().unwrap()).or_default();
+            for key in ["content", "refusal"] {
+                if let Some(t) = c["delta"][key].as_str() {
+                    text.push_str(t);
                 }
             }
         }
     }
-    text
+    by_choice.into_values().collect()
 }
 
 fn naive_anthropic_text(body: &str, delta_type: &str, key: &str) -> String {
@@ -454,10 +454,15 @@ fn recorded_openai_chat_streams() {
                 usage: usage(149, 60, 0),
             },
         ),
+        // n=3, the choices interleaved: their texts joined in choice order (65, 61 and 59 degrees).
         (
             "a491adda08c3",
             Expect {
-                text: Some(r#"{"city":"San Francisco","temperature":65,"units":"f"}"#),
+                text: Some(concat!(
+                    r#"{"city":"San Francisco","temperature":65,"units":"f"}"#,
+                    r#"{"city":"San Francisco","temperature":61,"units":"f"}"#,
+                    r#"{"city":"San Francisco","temperature":59,"units":"f"}"#,
+                )),
                 calls: vec![],
                 finish: FinishReason::Stop,
                 usage: usage(79, 42, 0),
@@ -661,14 +666,68 @@ fn expected_usage(v: &Value) -> Option<Usage> {
     (!v.is_null()).then(|| serde_json::from_value(v.clone()).unwrap())
 }
 
+/// Checks an answer against a `.expected.json`; a tool call's `argumentsText`, when given, must
+/// match the arguments text exactly (key order and spacing included).
+fn check_expected(r: &ModelResponse, exp: &Value, name: &str) {
+    assert_eq!(r.text, exp["text"], "{name}: text");
+    assert_eq!(
+        r.finish_reason.map(|f| f.as_str()),
+        exp["finishReason"].as_str(),
+        "{name}: finish"
+    );
+    assert_eq!(r.usage, expected_usage(&exp["usage"]), "{name}: usage");
+    let calls: Vec<Value> = r
+        .tool_calls
+        .iter()
+        .map(|c| {
+            json!({"id": c.id, "name": c.name,
+                   "arguments": serde_json::from_str::<Value>(&c.arguments).unwrap()})
+        })
+        .collect();
+    let expected_calls: Vec<Value> = exp["toolCalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| json!({"id": c["id"], "name": c["name"], "arguments": c["arguments"]}))
+        .collect();
+    assert_eq!(calls, expected_calls, "{name}: tool calls");
+    for (got, want) in r
+        .tool_calls
+        .iter()
+        .zip(exp["toolCalls"].as_array().unwrap())
+    {
+        if let Some(text) = want.get("argumentsText") {
+            assert_eq!(
+                got.arguments,
+                text.as_str().unwrap(),
+                "{name}: arguments text"
+            );
+        }
+    }
+    if let Some(reasoning) = exp.get("reasoning") {
+        assert_eq!(
+            r.reasoning_text().as_deref(),
+            reasoning.as_str(),
+            "{name}: reasoning"
+        );
+    }
+    if let Some(items) = exp.get("reasoningItems") {
+        let got = serde_json::to_value(&r.reasoning).unwrap();
+        assert_eq!(&got, items, "{name}: reasoning items");
+    }
+}
+
+/// The format of each fixture folder.
+const FOLDERS: [(&str, WireFormat); 3] = [
+    ("openai-chat", WireFormat::OpenAiChat),
+    ("openai-responses", WireFormat::OpenAiResponses),
+    ("anthropic-messages", WireFormat::AnthropicMessages),
+];
+
 #[test]
 fn hand_written_streams_decode_as_expected() {
     let mut count = 0;
-    for (folder, format) in [
-        ("openai-chat", WireFormat::OpenAiChat),
-        ("openai-responses", WireFormat::OpenAiResponses),
-        ("anthropic-messages", WireFormat::AnthropicMessages),
-    ] {
+    for (folder, format) in FOLDERS {
         let dir = own_fixtures().join("wire").join(folder);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
@@ -695,37 +754,181 @@ fn hand_written_streams_decode_as_expected() {
             if !expected_errors.is_empty() {
                 continue;
             }
-            let r = &decoded.response;
-            assert_eq!(r.text, exp["text"], "{name}: text");
-            assert_eq!(
-                r.finish_reason.map(|f| f.as_str()),
-                exp["finishReason"].as_str(),
-                "{name}: finish"
-            );
-            assert_eq!(r.usage, expected_usage(&exp["usage"]), "{name}: usage");
-            let calls: Vec<Value> = r
-                .tool_calls
-                .iter()
-                .map(|c| {
-                    json!({"id": c.id, "name": c.name,
-                           "arguments": serde_json::from_str::<Value>(&c.arguments).unwrap()})
-                })
-                .collect();
-            assert_eq!(Value::from(calls), exp["toolCalls"], "{name}: tool calls");
-            if let Some(reasoning) = exp.get("reasoning") {
-                assert_eq!(
-                    r.reasoning_text().as_deref(),
-                    reasoning.as_str(),
-                    "{name}: reasoning"
-                );
-            }
-            if let Some(items) = exp.get("reasoningItems") {
-                let got = serde_json::to_value(&r.reasoning).unwrap();
-                assert_eq!(&got, items, "{name}: reasoning items");
-            }
+            check_expected(&decoded.response, &exp, &name);
         }
     }
     assert!(count >= 30, "only {count} hand-written streams found");
+}
+
+/// The project's own non-streaming bodies: tests/fixtures/wire/bodies/<format>/*.json with
+/// .expected.json.
+#[test]
+fn hand_written_bodies_parse_as_expected() {
+    let mut count = 0;
+    for (folder, format) in FOLDERS {
+        let dir = own_fixtures().join("wire/bodies").join(folder);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.to_string_lossy().ends_with(".expected.json"))
+            .collect();
+        files.sort();
+        for file in files {
+            let name = format!("{folder}/{}", file.file_name().unwrap().to_string_lossy());
+            let exp: Value = serde_json::from_slice(
+                &std::fs::read(file.with_extension("expected.json")).unwrap(),
+            )
+            .unwrap();
+            let r = parse_response(format, &std::fs::read(&file).unwrap()).unwrap();
+            check_expected(&r, &exp, &name);
+            count += 1;
+        }
+    }
+    assert!(count >= 4, "only {count} hand-written bodies found");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tool-call arguments go back byte for byte (prompt caches and replay proxies key on the exact
+// prefix). Checked on the raw request bytes: a parsed comparison would not see key order or spacing.
+
+/// Builds `messages` as the next request in `format` and checks that every call's arguments text is
+/// in the raw body unchanged: as the `input` object for Anthropic (`{}` for empty text), as the
+/// `arguments` string for the OpenAI formats.
+fn assert_arguments_sent_verbatim(format: WireFormat, messages: &[Message], name: &str) {
+    let auto = ToolChoice::Auto;
+    let raw = build_body(format, &minimal_call(messages, &auto)).unwrap();
+    let body = String::from_utf8(raw).unwrap();
+    serde_json::from_str::<Value>(&body).unwrap_or_else(|e| panic!("{name}: {e}: {body}"));
+    let mut seen = 0;
+    for m in messages {
+        let Message::Assistant { tool_calls, .. } = m else {
+            continue;
+        };
+        for c in tool_calls {
+            let needle = match format {
+                WireFormat::AnthropicMessages if c.arguments.is_empty() => {
+                    format!(r#""id":"{}","name":"{}","input":{{}}"#, c.id, c.name)
+                }
+                WireFormat::AnthropicMessages => format!(r#""input":{}"#, c.arguments),
+                _ => format!(
+                    r#""arguments":{}"#,
+                    serde_json::to_string(&c.arguments).unwrap()
+                ),
+            };
+            assert!(
+                body.contains(&needle),
+                "{name} {format:?}: {needle} is not in {body}"
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "{name}: no tool calls");
+}
+
+#[test]
+fn history_arguments_go_into_every_request_byte_for_byte() {
+    let path = own_fixtures().join("requests/history_verbatim_arguments.json");
+    let history: Vec<Message> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for format in [
+        WireFormat::OpenAiChat,
+        WireFormat::OpenAiResponses,
+        WireFormat::AnthropicMessages,
+    ] {
+        assert_arguments_sent_verbatim(format, &history, "history_verbatim_arguments");
+    }
+    // The same, spelled out for the first call.
+    let auto = ToolChoice::Auto;
+    let anthropic = build_body(
+        WireFormat::AnthropicMessages,
+        &minimal_call(&history, &auto),
+    );
+    let anthropic = String::from_utf8(anthropic.unwrap()).unwrap();
+    assert!(
+        anthropic.contains(r#""input":{"b": 1,  "a":{"z":2,"y":[1, 2]}}"#),
+        "{anthropic}"
+    );
+    let chat = build_body(WireFormat::OpenAiChat, &minimal_call(&history, &auto));
+    let chat = String::from_utf8(chat.unwrap()).unwrap();
+    assert!(
+        chat.contains(r#""arguments":"{\"b\": 1,  \"a\":{\"z\":2,\"y\":[1, 2]}}""#),
+        "{chat}"
+    );
+}
+
+/// The history after `response`: the question, the answer, a result for each call.
+fn history_after(response: ModelResponse) -> Vec<Message> {
+    let results: Vec<Message> = response
+        .tool_calls
+        .iter()
+        .map(|c| Message::Tool {
+            call_id: c.id.clone(),
+            content: "done".into(),
+            is_error: false,
+        })
+        .collect();
+    let mut history = vec![
+        Message::user("q"),
+        Message::Assistant {
+            text: response.text,
+            tool_calls: response.tool_calls,
+            reasoning: response.reasoning,
+        },
+    ];
+    history.extend(results);
+    history
+}
+
+#[test]
+fn decoded_anthropic_tool_input_goes_back_as_the_model_wrote_it() {
+    // Streamed: the partial_json pieces, concatenated by a plain reading of the file.
+    let mut streams = vec![own_fixtures().join("wire/anthropic-messages/arguments_verbatim.sse")];
+    if let Some(dir) = shared_fixtures() {
+        // Recorded: `{"location": "Paris"}`, with the space a re-serialisation would drop.
+        streams.push(dir.join("recorded/anthropic-messages/tool_use_response.sse"));
+    }
+    for path in streams {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let raw = std::fs::read(&path).unwrap();
+        let model_text = naive_anthropic_text(
+            &String::from_utf8_lossy(&raw),
+            "input_json_delta",
+            "partial_json",
+        );
+        let decoded = decode_every_way(WireFormat::AnthropicMessages, &raw, &name);
+        assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
+        assert_eq!(
+            decoded.response.tool_calls[0].arguments, model_text,
+            "{name}"
+        );
+        let history = history_after(decoded.response);
+        assert_arguments_sent_verbatim(WireFormat::AnthropicMessages, &history, &name);
+    }
+
+    // Not streamed: the input objects exactly as they are written in the body (spacing, key order,
+    // escapes and line breaks).
+    let path = own_fixtures().join("wire/bodies/anthropic-messages/arguments_verbatim.json");
+    let r = parse_response(
+        WireFormat::AnthropicMessages,
+        &std::fs::read(&path).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        r.tool_calls[0].arguments,
+        r#"{"b": 1,  "a":{"z":2,"y":[1, 2]}}"#
+    );
+    let history = history_after(r);
+    assert_arguments_sent_verbatim(WireFormat::AnthropicMessages, &history, "body");
+    let auto = ToolChoice::Auto;
+    let next = build_body(
+        WireFormat::AnthropicMessages,
+        &minimal_call(&history, &auto),
+    )
+    .unwrap();
+    let next = String::from_utf8(next).unwrap();
+    assert!(
+        next.contains("\"input\":{\n      \"title\" : \"caf\\u00e9\",\n      \"tags\": []\n    }"),
+        "{next}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -803,7 +1006,7 @@ fn encoder_round_trips_through_every_decoder() {
                 ToolCall {
                     id: "call_a".into(),
                     name: "a".into(),
-                    arguments: r#"{"x":1,"y":"two"}"#.into(),
+                    arguments: r#"{"y": "two",  "x":{"z":2,"b":[1, 2]}}"#.into(),
                 },
                 ToolCall {
                     id: "call_b".into(),
@@ -834,15 +1037,18 @@ fn encoder_round_trips_through_every_decoder() {
                 let body: String = stream_events(format, a, size, true).concat();
                 let d = decode_every_way(format, body.as_bytes(), format.as_str());
                 assert!(d.errors.is_empty(), "{format:?}: {:?}", d.errors);
-                assert_same_answer(&d.response, a, format);
+                assert_same_answer(&d.response, a, format, true);
             }
+            // Anthropic's whole body holds the input as a Value, whose keys serde_json sorts.
+            let exact = format != WireFormat::AnthropicMessages;
             let whole = serde_json::to_vec(&json_body(format, a)).unwrap();
-            assert_same_answer(&parse_response(format, &whole).unwrap(), a, format);
+            assert_same_answer(&parse_response(format, &whole).unwrap(), a, format, exact);
         }
     }
 }
 
-fn assert_same_answer(r: &ModelResponse, a: &encode::Answer, format: WireFormat) {
+/// `exact`: the arguments text must be the answer's byte for byte, not just the same JSON.
+fn assert_same_answer(r: &ModelResponse, a: &encode::Answer, format: WireFormat, exact: bool) {
     assert_eq!(r.text, a.text, "{format:?}");
     assert_eq!(r.reasoning_text(), a.reasoning, "{format:?}");
     assert_eq!(r.usage.unwrap_or_default(), a.usage, "{format:?}");
@@ -859,6 +1065,9 @@ fn assert_same_answer(r: &ModelResponse, a: &encode::Answer, format: WireFormat)
             .collect()
     };
     assert_eq!(parsed(&r.tool_calls), parsed(&a.tool_calls), "{format:?}");
+    if exact {
+        assert_eq!(r.tool_calls, a.tool_calls, "{format:?}: arguments text");
+    }
     let finish = a.finish.unwrap_or(if a.tool_calls.is_empty() {
         FinishReason::Stop
     } else {
