@@ -10,15 +10,13 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, ErrorKind, Result, TimeoutKind};
+use crate::error::{Error, ErrorKind, Result};
 use crate::models::{ListModelsHandler, ModelInfo, parse_page};
 use crate::provider::{Endpoint, ProviderConfig, ProviderState};
 use crate::session::events::{Event, lock};
-use crate::session::model_call::{
-    MAX_BODY, MAX_ERROR_BODY, Watch, authorize, explain, read_body, retry_delay,
-};
 use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
-use crate::transport::{HttpRequest, RetryPolicy, Timeouts, Transport};
+use crate::transport::call::{AttemptError, CallError, Exchange, MAX_BODY, read_body};
+use crate::transport::{HttpRequest, HttpResponse, RetryPolicy, Timeouts, Transport};
 use crate::wire::Message;
 
 /// How to build a [`Client`].
@@ -336,72 +334,49 @@ impl Client {
             .timeouts()
             .cloned()
             .unwrap_or_else(|| self.shared.timeouts.clone());
-        let cancel = &self.shared.root;
-        let mut retries = 0;
-        let mut refreshed = false;
-        loop {
-            let mut headers = endpoint.headers().clone();
-            headers.remove(http::header::CONTENT_TYPE);
-            headers.insert(
-                http::header::ACCEPT,
-                HeaderValue::from_static("application/json"),
-            );
-            let token = authorize(endpoint, &mut headers, None, &timeouts, cancel)
-                .await
-                .map_err(|e| match e.kind() {
-                    ErrorKind::Cancelled => Error::cancelled("the client was stopped"),
-                    _ => e,
-                })?;
-            let request = HttpRequest {
-                method: http::Method::GET,
-                url: url.to_owned(),
-                headers,
-                body: Bytes::new(),
-            };
-            let result = async {
-                let mut watch = Watch::new(cancel, &timeouts);
-                let send = self.shared.transport.send(request);
-                let mut response = watch.wait(TimeoutKind::FirstByte, send).await??;
-                let ok = (200..300).contains(&response.status);
-                let max = if ok { MAX_BODY } else { MAX_ERROR_BODY };
-                let bytes = read_body(&mut watch, &mut response.body, max, !ok).await?;
-                if !ok {
-                    let e =
-                        crate::wire::error::parse_error(response.status, &response.headers, &bytes);
-                    return Err(explain(e, endpoint));
-                }
-                serde_json::from_slice::<Value>(&bytes).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Decode,
-                        format!("the model list from {url} is not JSON: {e}"),
-                    )
-                })
-            }
+        let mut headers = endpoint.headers().clone();
+        headers.remove(http::header::CONTENT_TYPE);
+        headers.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+        let request = HttpRequest {
+            method: http::Method::GET,
+            url: url.to_owned(),
+            headers,
+            body: Bytes::new(),
+        };
+        let exchange = Exchange {
+            endpoint,
+            transport: &*self.shared.transport,
+            policy: &policy,
+            timeouts: &timeouts,
+            cancel: &self.shared.root,
+            session_id: None,
+            secrets: Vec::new(),
+        };
+        exchange
+            .run(
+                request,
+                |mut response: HttpResponse, mut watch| async move {
+                    let bytes = read_body(&mut watch, &mut response.body, MAX_BODY, false)
+                        .await
+                        .map_err(AttemptError::before_output)?;
+                    serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+                        AttemptError::before_output(Error::new(
+                            ErrorKind::Decode,
+                            format!("the model list from {url} is not JSON: {e}"),
+                        ))
+                    })
+                },
+                |_| None,
+                |_, _, _| {},
+            )
             .await
-            .map_err(|e| endpoint.scrub_with(e, token.as_slice()));
-            match result {
-                Ok(v) => return Ok(v),
-                Err(e)
-                    if e.status() == Some(401)
-                        && endpoint.token_provider().is_some()
-                        && !refreshed =>
-                {
-                    refreshed = true;
-                    if let Some(provider) = endpoint.token_provider() {
-                        provider.invalidate();
-                    }
-                }
-                Err(e) if e.is_retryable() && retries < policy.max_retries => {
-                    retries += 1;
-                    let delay = retry_delay(&policy, retries, e.retry_after());
-                    tokio::select! {
-                        _ = cancel.cancelled() => return Err(Error::cancelled("the client was stopped")),
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            .map_err(|e| match e {
+                CallError::Cancelled(_) => Error::cancelled("the client was stopped"),
+                CallError::Failed(e) => e,
+            })
     }
 
     /// Whether `stop()` was called.

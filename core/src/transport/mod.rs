@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+pub(crate) mod call;
 #[cfg(any(test, feature = "testing"))]
 pub mod mock;
 mod reqwest;
