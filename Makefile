@@ -4,7 +4,7 @@ CARGO ?= cargo
 # napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint test test-rust test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
+.PHONY: all fmt fmt-check lint fuzz-check test test-rust test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
 
 all: test
 
@@ -20,6 +20,12 @@ lint:
 test-rust:
 	$(CARGO) test --workspace
 
+# The fuzz targets still build (their own workspace and lock file; `cargo check` needs no nightly
+# or sanitizer), and fuzz/run.sh fails when a target crashes (tested with stand-in fuzzers).
+fuzz-check:
+	cd fuzz && $(CARGO) check --bins --target-dir ../target/fuzz-check
+	bash fuzz/run_test.sh
+
 test-python:
 	bash bindings-python/scripts/test.sh
 
@@ -34,7 +40,7 @@ test-llama-bindings:
 	bash tests/llama/bindings.sh
 
 # Every check and every test (the README's test command; .ci/run calls it).
-test: fmt-check lint test-rust test-python test-node test-ffi test-llama-bindings
+test: fmt-check lint fuzz-check test-rust test-python test-node test-ffi test-llama-bindings
 
 quickstart:
 	$(CARGO) run --example quickstart
