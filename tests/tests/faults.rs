@@ -1,8 +1,8 @@
 //! Fault injection: every fault of the reliability issue, for each wire format, streaming and not,
 //! against a misbehaving loopback server. Each case asserts its outcome (retried and succeeded, or a
 //! typed error), that it came within a bound of the configured timeouts, that the event order holds,
-//! and that the session then answers the next send with a consistent history. TESTING.md has the
-//! table of cases and outcomes.
+//! that the session then answers the next send with a consistent history, and that no task is left
+//! running once the case is over. TESTING.md has the table of cases and outcomes.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -106,6 +106,8 @@ struct Case {
     outcome: Outcome,
     /// The answer waited at least this long (retry-after).
     min_wait: Duration,
+    /// The error's message contains this.
+    message: Option<&'static str>,
 }
 
 fn case(name: &str, steps: impl Fn() -> Vec<Step> + 'static, outcome: Outcome) -> Case {
@@ -114,8 +116,12 @@ fn case(name: &str, steps: impl Fn() -> Vec<Step> + 'static, outcome: Outcome) -
         steps: Box::new(steps),
         outcome,
         min_wait: Duration::ZERO,
+        message: None,
     }
 }
+
+/// The message of a response refused for its size (the cap is 64 MiB).
+const TOO_LARGE: &str = "larger than 64 MiB: refusing to buffer it";
 
 /// Every fault for one format and streaming mode.
 fn cases(format: WireFormat, streaming: bool) -> Vec<Case> {
@@ -289,11 +295,14 @@ fn cases(format: WireFormat, streaming: bool) -> Vec<Case> {
                 },
                 Outcome::Retried(0),
             ),
-            case(
-                "100 MB stream",
-                move || vec![Step::Respond(huge_stream(format))],
-                Outcome::Fails(ErrorKind::Decode, None, 1),
-            ),
+            Case {
+                message: Some(TOO_LARGE),
+                ..case(
+                    "100 MB stream",
+                    move || vec![Step::Respond(huge_stream(format))],
+                    Outcome::Fails(ErrorKind::Decode, None, 1),
+                )
+            },
         ]);
         if format == WireFormat::AnthropicMessages {
             out.push(case("overloaded_error after HTTP 200", move || {
@@ -340,11 +349,14 @@ fn cases(format: WireFormat, streaming: bool) -> Vec<Case> {
                 },
                 Outcome::Retried(0),
             ),
-            case(
-                "100 MB body",
-                move || vec![Step::Respond(json_response(&" ".repeat(100 << 20)))],
-                Outcome::Fails(ErrorKind::Decode, None, 1),
-            ),
+            Case {
+                message: Some(TOO_LARGE),
+                ..case(
+                    "100 MB body",
+                    move || vec![Step::Respond(json_response(&" ".repeat(100 << 20)))],
+                    Outcome::Fails(ErrorKind::Decode, None, 1),
+                )
+            },
         ]);
         if format == WireFormat::AnthropicMessages {
             out.push(case("overloaded_error after HTTP 200", move || {
@@ -391,8 +403,26 @@ async fn every_fault_for_every_format() {
     eprintln!("{ran} fault cases passed");
 }
 
+/// Waits (a bounded while: aborted tasks and closed connections wind down asynchronously) until no
+/// more tasks are alive on this runtime than `before`, and fails the case otherwise.
+async fn no_task_left(before: usize, label: &str) {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metrics.num_alive_tasks() > before {
+        assert!(
+            Instant::now() < deadline,
+            "{label}: {} task(s) still running 5 s after the case",
+            metrics.num_alive_tasks() - before
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn run_case(format: WireFormat, streaming: bool, c: Case) {
     let label = format!("{format:?} streaming={streaming}: {}", c.name);
+    let tasks_before = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
     let mut steps = (c.steps)();
     steps.push(Step::Respond(ok(format, streaming, "fine")));
     let server = FaultServer::start(steps).await;
@@ -444,6 +474,9 @@ async fn run_case(format: WireFormat, streaming: bool, c: Case) {
         Outcome::Fails(kind, timeout, requests) => {
             let e = result.expect_err(&label);
             assert_eq!(e.kind(), kind, "{label}: {e}");
+            if let Some(message) = c.message {
+                assert!(e.message().contains(message), "{label}: {e}");
+            }
             assert_eq!(e.timeout_kind(), timeout, "{label}: {e}");
             assert_eq!(server.requests(), requests, "{label}: requests");
             if kind == ErrorKind::Timeout {
@@ -483,6 +516,8 @@ async fn run_case(format: WireFormat, streaming: bool, c: Case) {
     );
     rec.check(streaming, &label);
     assert!(client.stop().await.is_empty());
+    drop((session, client, server));
+    no_task_left(tasks_before, &label).await;
 }
 
 #[tokio::test]
@@ -495,6 +530,9 @@ async fn connection_refused_for_every_format() {
     let url = format!("http://127.0.0.1:{port}");
     for format in FORMATS {
         for streaming in [false, true] {
+            let tasks_before = tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
             let client = Client::new(ClientOptions::default().with_retry(retry())).expect("client");
             let session = client
                 .create_session(
@@ -519,6 +557,13 @@ async fn connection_refused_for_every_format() {
             );
             rec.check(streaming, "refused");
             assert_eq!(session.history(), vec![Message::user("First")]);
+            assert!(client.stop().await.is_empty());
+            drop((session, client));
+            no_task_left(
+                tasks_before,
+                &format!("{format:?} streaming={streaming}: refused"),
+            )
+            .await;
         }
     }
 }
