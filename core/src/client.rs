@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use http::HeaderValue;
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
@@ -17,21 +18,38 @@ use crate::session::events::{Event, lock};
 use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
 use crate::transport::call::{AttemptError, CallError, Exchange, MAX_BODY, read_body};
 use crate::transport::{HttpRequest, HttpResponse, RetryPolicy, Timeouts, Transport};
-use crate::wire::Message;
+use crate::types::Message;
 
-/// How to build a [`Client`].
-#[derive(Clone, Default)]
+/// How to build a [`Client`]. Deserialises from the camelCase JSON `{provider?, retry?, timeouts?}`
+/// (snake_case keys inside work too; null is the default); the handler and the transport are set
+/// from code.
+#[derive(Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
     /// The provider for sessions that do not name one, and for `list_models`.
+    #[serde(default)]
     pub provider: Option<ProviderConfig>,
     /// The application's own model list; replaces the provider's endpoint (no fallback).
+    #[serde(skip)]
     pub on_list_models: Option<ListModelsHandler>,
     /// The transport (the reqwest HTTP transport when absent).
+    #[serde(skip)]
     pub transport: Option<Arc<dyn Transport>>,
     /// Retries for every provider that does not set its own.
+    #[serde(default, deserialize_with = "null_is_default")]
     pub retry: RetryPolicy,
     /// Timeouts for every provider that does not set its own.
+    #[serde(default, deserialize_with = "null_is_default")]
     pub timeouts: Timeouts,
+}
+
+/// A JSON null reads as the default, as an absent field does.
+fn null_is_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl fmt::Debug for ClientOptions {
@@ -47,6 +65,27 @@ impl fmt::Debug for ClientOptions {
 }
 
 impl ClientOptions {
+    /// Parses the JSON options `{provider?, retry?, timeouts?}` (empty text: the defaults), naming the
+    /// path of a bad field. The provider is read as [`ProviderConfig::from_json`] reads it.
+    pub fn from_json(json: &str) -> Result<Self> {
+        if json.trim().is_empty() {
+            return Ok(ClientOptions::default());
+        }
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let top_level = e.path().iter().count() == 1;
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            // Copilot SDK options (cliPath, cliUrl, logLevel, ...) configure its runtime process.
+            let hint = if top_level && inner.starts_with("unknown field") {
+                " (modelport runs in-process: there is no CLI server to configure)"
+            } else {
+                ""
+            };
+            Error::config(format!("invalid client options at `{path}`: {inner}{hint}"))
+        })
+    }
+
     /// Sets the default provider.
     pub fn with_provider(mut self, provider: ProviderConfig) -> Self {
         self.provider = Some(provider);
@@ -340,12 +379,11 @@ impl Client {
             http::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
-        let request = HttpRequest {
-            method: http::Method::GET,
-            url: url.to_owned(),
-            headers,
-            body: Bytes::new(),
-        };
+        let mut request = HttpRequest::new(Bytes::new());
+        *request.uri_mut() = url
+            .parse()
+            .map_err(|e| Error::config(format!("the model list URL {url} is not valid: {e}")))?;
+        *request.headers_mut() = headers;
         let exchange = Exchange {
             endpoint,
             transport: &*self.shared.transport,
@@ -382,5 +420,63 @@ impl Client {
     /// Whether `stop()` was called.
     pub fn is_stopped(&self) -> bool {
         self.shared.root.is_cancelled()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn client_options_from_json() {
+        let o = ClientOptions::from_json(
+            r#"{"provider": {"type": "anthropic", "baseUrl": "https://api.anthropic.com"},
+                "retry": {"maxRetries": 0}, "timeouts": {"connect_ms": 250}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            o.provider.map(|p| p.provider_type),
+            Some(crate::ProviderType::Anthropic)
+        );
+        assert_eq!(o.retry.max_retries, 0);
+        assert_eq!(o.timeouts.connect, Duration::from_millis(250));
+        assert_eq!(o.timeouts.total, Timeouts::default().total);
+
+        for blank in [
+            "",
+            "  ",
+            "{}",
+            r#"{"provider": null, "retry": null, "timeouts": null}"#,
+        ] {
+            let o = ClientOptions::from_json(blank).unwrap();
+            assert!(o.provider.is_none(), "{blank}");
+            assert_eq!(o.retry, RetryPolicy::default(), "{blank}");
+            assert_eq!(o.timeouts, Timeouts::default(), "{blank}");
+        }
+    }
+
+    #[test]
+    fn client_options_errors_name_the_field() {
+        let message = |json: &str| {
+            let e = ClientOptions::from_json(json).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{json}");
+            e.message().to_owned()
+        };
+        let m = message(r#"{"retry": {"maxRetries": "two"}}"#);
+        assert!(
+            m.starts_with("invalid client options at `retry.maxRetries`:"),
+            "{m}"
+        );
+        let m = message(r#"{"provider": {"bseUrl": "http://x", "apiKey": "sk-SECRET-1"}}"#);
+        assert!(m.contains("`provider.bseUrl`"), "{m}");
+        assert!(!m.contains("no CLI server"), "{m}");
+        assert!(!m.contains("SECRET"), "{m}");
+        let m = message(r#"{"cliUrl": "localhost:8080"}"#);
+        assert!(m.contains("`cliUrl`") && m.contains("no CLI server"), "{m}");
+        let m = message(r#"{"provider": "#);
+        assert!(m.starts_with("invalid client options"), "{m}");
     }
 }

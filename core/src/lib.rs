@@ -11,6 +11,7 @@ pub mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod transport;
+pub mod types;
 pub mod wire;
 
 pub use error::{Error, ErrorKind, Result, TimeoutKind};
@@ -22,7 +23,8 @@ pub use secret::{Headers, SecretString, is_sensitive_header};
 pub use transport::{
     HttpRequest, HttpResponse, ReqwestTransport, RetryPolicy, Timeouts, Transport,
 };
-pub use wire::{FinishReason, Message, ReasoningEffort, ToolChoice, Usage, WireFormat};
+pub use types::{FinishReason, Message, ReasoningEffort, ToolChoice, Usage};
+pub use wire::WireFormat;
 
 pub use client::{Client, ClientOptions};
 pub use models::{ListModelsHandler, ModelCapabilities, ModelInfo, ModelLimits, ModelSupports};

@@ -33,6 +33,8 @@ struct Routes {
     provider_type: ProviderType,
     wire: WireFormat,
     call_url: String,
+    /// `call_url` parsed once, for every request.
+    call_uri: http::Uri,
     models_url: String,
     headers: HeaderMap,
     token_provider: Option<TokenProvider>,
@@ -311,9 +313,16 @@ impl Endpoint {
             );
         }
 
+        let call_uri = call_url.parse::<http::Uri>().map_err(|e| {
+            Error::config(format!(
+                "provider.base_url \"{raw}\" gives the call URL {call_url}, which is not a valid \
+                 request URI ({e}): check the base_url for spaces or unusual characters"
+            ))
+        })?;
         let routes = Routes {
             provider_type: ty,
             wire,
+            call_uri,
             call_url,
             models_url,
             headers,
@@ -345,6 +354,11 @@ impl Endpoint {
     /// The URL of a model call (chat completions, responses or messages), query included.
     pub fn call_url(&self) -> &str {
         &self.inner.call_url
+    }
+
+    /// The call URL as a request URI.
+    pub fn call_uri(&self) -> &http::Uri {
+        &self.inner.call_uri
     }
 
     /// The URL that lists models.

@@ -17,7 +17,7 @@ use super::model_call::{self, CallError, millis};
 use super::tools::{PermissionDecision, PermissionRequest, Tool, ToolInvocation, ToolResultType};
 use super::{PendingSend, SessionInner};
 use crate::error::{Error, ErrorKind};
-use crate::wire::{ContentPart, Message, ToolCall};
+use crate::types::{ContentPart, Message, ToolCall};
 
 /// Model calls per send before the loop gives up.
 pub(crate) const MAX_ITERATIONS: usize = 100;

@@ -20,7 +20,7 @@ use crate::client::ClientShared;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::provider::{Endpoint, ProviderConfig};
 use crate::secret::Headers;
-use crate::wire::{Message, ReasoningEffort, ToolChoice, ToolSpec};
+use crate::types::{Message, ReasoningEffort, ToolChoice, ToolSpec};
 use events::{Attachment, EventBus, EventData, EventStream, Interest, Subscriber, lock};
 pub use events::{Event, Lagged};
 use tools::{PermissionHandler, Tool};
@@ -224,7 +224,8 @@ impl SendOptions {
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             Error::config(format!(
-                "invalid send options at `{path}`: {}",
+                "invalid send options at `{path}`: {} (send options are a JSON object: \
+                 {{\"prompt\": \"...\", \"attachments\": [...], \"requestHeaders\": {{...}}}})",
                 e.into_inner()
             ))
         })

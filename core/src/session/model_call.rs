@@ -17,8 +17,9 @@ use crate::provider::Endpoint;
 pub(crate) use crate::transport::call::CallError;
 use crate::transport::call::{AttemptError, Exchange, MAX_BODY, Watch, header_secrets, read_body};
 use crate::transport::{HttpRequest, HttpResponse, RetryPolicy};
+use crate::types::Usage;
 use crate::wire::{
-    self, Decoder, ModelCall, ModelResponse, ResponseBuilder, StreamEvent, Usage, WireFormat,
+    self, Decoder, ModelCall, ModelResponse, ResponseBuilder, StreamEvent, WireFormat,
 };
 
 /// A successful call.
@@ -80,7 +81,7 @@ fn build(
     };
     let mut request = wire::build_request(&endpoint, &call)?;
     for (name, value) in headers {
-        request.headers.insert(name.clone(), value.clone());
+        request.headers_mut().insert(name.clone(), value.clone());
     }
     let model = state.model.clone();
     drop(state);

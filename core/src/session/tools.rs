@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::wire::ToolSpec;
+use crate::types::ToolSpec;
 
 /// What a tool handler may fail with (anything that is an error).
 pub type ToolError = Box<dyn std::error::Error + Send + Sync>;
@@ -98,6 +98,16 @@ impl ToolResult {
         }
     }
 
+    /// The failure the model sees when a call's arguments do not fit the tool's parameters
+    /// (`detail` says why): "Invalid arguments for tool `NAME`: DETAIL". The loop continues, so the
+    /// model can correct the call. Every layer that validates arguments (core's [`define_tool`], the
+    /// Python and JavaScript tool helpers through their native modules) answers with this.
+    pub fn invalid_arguments(tool_name: &str, detail: impl fmt::Display) -> Self {
+        ToolResult::failure(format!(
+            "Invalid arguments for tool `{tool_name}`: {detail}"
+        ))
+    }
+
     /// Interprets whatever a handler returned: a string is the text; an object with
     /// `textResultForLlm` is a result object; anything else is serialised as compact JSON with
     /// sorted keys.
@@ -147,8 +157,10 @@ pub fn sorted_json(value: &Value) -> String {
     sort(value).to_string()
 }
 
-/// What a handler is told about the call.
-#[derive(Clone, Debug)]
+/// What a handler is told about the call. Serialises as the Copilot SDK's camelCase
+/// `{sessionId, toolCallId, toolName, arguments}`, the form the bindings hand to their handlers.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ToolInvocation {
     /// The session.
@@ -280,11 +292,7 @@ where
         async move {
             let params = match parsed {
                 Ok(p) => p,
-                Err(e) => {
-                    return Ok(ToolResult::failure(format!(
-                        "Invalid arguments for tool `{tool_name}`: {e}"
-                    )));
-                }
+                Err(e) => return Ok(ToolResult::invalid_arguments(&tool_name, e)),
             };
             let value = handler(params).await?;
             Ok(ToolResult::from_value(serde_json::to_value(value)?))
@@ -323,6 +331,39 @@ pub enum PermissionDecision {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         feedback: Option<String>,
     },
+}
+
+impl PermissionDecision {
+    /// What a host-language permission handler's answer means; refusing is the safe side.
+    ///
+    /// Approves: `true`, `{kind: "approve-once"}` and the Copilot SDK's `{kind: "approved"}`.
+    /// Refuses with the given feedback (`feedback`, or `message`, when a non-empty string):
+    /// `{kind: "reject"}` and every Copilot SDK `denied-...` kind. Refuses without feedback: `false`,
+    /// and (traced as a warning, since it is likely a bug in the handler) anything else.
+    pub fn from_answer(answer: &Value) -> PermissionDecision {
+        let kind = answer.get("kind").and_then(Value::as_str);
+        match (answer, kind) {
+            (Value::Bool(true), _) | (_, Some("approve-once" | "approved")) => {
+                PermissionDecision::ApproveOnce
+            }
+            (_, Some(kind)) if kind == "reject" || kind.starts_with("denied") => {
+                let feedback = ["feedback", "message"]
+                    .iter()
+                    .filter_map(|k| answer.get(*k).and_then(Value::as_str))
+                    .find(|f| !f.is_empty())
+                    .map(str::to_owned);
+                PermissionDecision::Reject { feedback }
+            }
+            (Value::Bool(false), _) => PermissionDecision::Reject { feedback: None },
+            _ => {
+                tracing::warn!(
+                    %answer,
+                    "the permission handler's answer is not a decision: the call is rejected"
+                );
+                PermissionDecision::Reject { feedback: None }
+            }
+        }
+    }
 }
 
 type PermissionFn =
@@ -392,6 +433,65 @@ mod tests {
             PermissionDecision::Reject {
                 feedback: Some("no".into())
             }
+        );
+    }
+
+    #[test]
+    fn permission_answers_in_every_spelling_the_bindings_accept() {
+        let approve = PermissionDecision::ApproveOnce;
+        let reject = |f: Option<&str>| PermissionDecision::Reject {
+            feedback: f.map(str::to_owned),
+        };
+        let rows = [
+            (json!(true), approve.clone()),
+            (json!({"kind": "approve-once"}), approve.clone()),
+            (json!({"kind": "approved"}), approve),
+            (json!(false), reject(None)),
+            (json!({"kind": "reject"}), reject(None)),
+            (
+                json!({"kind": "reject", "feedback": "no"}),
+                reject(Some("no")),
+            ),
+            (json!({"kind": "reject", "feedback": ""}), reject(None)),
+            (
+                json!({"kind": "denied-interactively-by-user", "message": "not now"}),
+                reject(Some("not now")),
+            ),
+            (json!({"kind": "denied-by-rules"}), reject(None)),
+            (json!({"kind": "maybe"}), reject(None)),
+            (json!("yes"), reject(None)),
+            (json!(null), reject(None)),
+        ];
+        for (answer, expected) in rows {
+            assert_eq!(
+                PermissionDecision::from_answer(&answer),
+                expected,
+                "{answer}"
+            );
+        }
+    }
+
+    #[test]
+    fn invocation_json_is_camel_case() {
+        let inv = ToolInvocation {
+            session_id: "s".into(),
+            tool_call_id: "c".into(),
+            tool_name: "t".into(),
+            arguments: json!({"a": 1}),
+        };
+        assert_eq!(
+            serde_json::to_value(&inv).unwrap(),
+            json!({"sessionId": "s", "toolCallId": "c", "toolName": "t", "arguments": {"a": 1}})
+        );
+    }
+
+    #[test]
+    fn invalid_arguments_text() {
+        let r = ToolResult::invalid_arguments("get_weather", "city: Field required");
+        assert_eq!(r.result_type, ToolResultType::Failure);
+        assert_eq!(
+            r.text_result_for_llm,
+            "Invalid arguments for tool `get_weather`: city: Field required"
         );
     }
 

@@ -17,7 +17,7 @@ use super::{BodyStream, HttpRequest, HttpResponse, RetryPolicy, Timeouts, Transp
 use crate::error::{Error, ErrorKind, Result, TimeoutKind};
 use crate::provider::{Endpoint, ProviderType, TokenRequest};
 use crate::secret::{SecretString, scrub_texts};
-use crate::wire::Usage;
+use crate::types::Usage;
 
 /// The largest non-streaming response body read (a bigger one is an error, not an OOM).
 pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -87,7 +87,7 @@ impl<'a> Exchange<'a> {
             let mut attempt = request.clone();
             let token = authorize(
                 self.endpoint,
-                &mut attempt.headers,
+                attempt.headers_mut(),
                 self.session_id,
                 self.timeouts,
                 self.cancel,

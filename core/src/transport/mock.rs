@@ -68,7 +68,7 @@ impl MockReply {
         MockReply::Answer(Answer::tools(
             calls
                 .iter()
-                .map(|(id, name, args)| crate::wire::ToolCall {
+                .map(|(id, name, args)| crate::types::ToolCall {
                     id: (*id).to_owned(),
                     name: (*name).to_owned(),
                     arguments: (*args).to_owned(),
@@ -321,9 +321,9 @@ fn delay_of(reply: &MockReply) -> Option<Duration> {
 impl Transport for MockTransport {
     fn send(&self, request: HttpRequest) -> BoxFuture<'static, Result<HttpResponse>> {
         let recorded = Recorded {
-            url: request.url.clone(),
-            headers: request.headers.clone(),
-            body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+            url: request.uri().to_string(),
+            headers: request.headers().clone(),
+            body: serde_json::from_slice(request.body()).unwrap_or(Value::Null),
         };
         let from_handler = self.handler.as_ref().and_then(|h| h(&recorded));
         let reply = {

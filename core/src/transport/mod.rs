@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -19,30 +19,9 @@ mod reqwest;
 
 pub use self::reqwest::ReqwestTransport;
 
-/// A request ready to send: what the wire adapters build.
-#[derive(Clone)]
-pub struct HttpRequest {
-    /// GET or POST.
-    pub method: Method,
-    /// The full URL, query included.
-    pub url: String,
-    /// Every header (auth values are marked sensitive).
-    pub headers: HeaderMap,
-    /// The body (empty for GET).
-    pub body: Bytes,
-}
-
-impl fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // HeaderMap's Debug prints "Sensitive" for auth values; the body holds no secret.
-        f.debug_struct("HttpRequest")
-            .field("method", &self.method)
-            .field("url", &self.url)
-            .field("headers", &self.headers)
-            .field("body_len", &self.body.len())
-            .finish()
-    }
-}
+/// A request ready to send, as the wire adapters build it: a plain [`http::Request`] (auth header
+/// values are marked sensitive, so its `Debug` hides them).
+pub type HttpRequest = http::Request<Bytes>;
 
 /// The body of a response, as it arrives.
 pub type BodyStream = BoxStream<'static, Result<Bytes>>;

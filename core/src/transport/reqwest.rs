@@ -239,12 +239,13 @@ impl ReqwestTransport {
 
 impl Transport for ReqwestTransport {
     fn send(&self, request: HttpRequest) -> BoxFuture<'static, Result<HttpResponse>> {
-        let url = request.url.clone();
+        let (parts, body) = request.into_parts();
+        let url = parts.uri.to_string();
         let builder = self
             .client
-            .request(request.method, &request.url)
-            .headers(request.headers)
-            .body(request.body);
+            .request(parts.method, &url)
+            .headers(parts.headers)
+            .body(body);
         let this = self.clone();
         Box::pin(async move {
             let mut response = builder
