@@ -300,6 +300,24 @@ impl Error {
         }
     }
 
+    /// The error as the JSON record the JavaScript and C bindings hand over: `code` (the kind's
+    /// stable name), `message` (as [`Display`](fmt::Display) writes it), `status`, `providerCode`,
+    /// `requestId`, `retryAfterMs`, `timeoutKind`, `errorType` and `retryable`; a field the error
+    /// does not have is null. Holds no secret (messages never do).
+    pub fn to_json_record(&self) -> serde_json::Value {
+        serde_json::json!({
+            "code": self.kind().as_str(),
+            "message": self.to_string(),
+            "status": self.status(),
+            "providerCode": self.code(),
+            "requestId": self.request_id(),
+            "retryAfterMs": self.retry_after().map(|d| d.as_secs_f64() * 1000.0),
+            "timeoutKind": self.timeout_kind().map(TimeoutKind::as_str),
+            "errorType": self.error_type(),
+            "retryable": self.is_retryable(),
+        })
+    }
+
     /// Replaces every occurrence of each secret (of 4 characters or more) in every field: the
     /// message, the provider's code and request id, and the text of the source chain (a source that
     /// carries a secret is replaced by its scrubbed text). Providers and gateways sometimes echo the
@@ -470,6 +488,33 @@ mod tests {
         );
         assert!(!Error::timeout(TimeoutKind::SendAndWait, Duration::from_secs(1)).is_retryable());
         assert!(Error::timeout(TimeoutKind::Idle, Duration::from_secs(1)).is_retryable());
+    }
+
+    #[test]
+    fn json_record_has_every_field_null_when_absent() {
+        let e = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_status(429)
+            .with_code("rate_limit_exceeded")
+            .with_request_id("req-1")
+            .with_retry_after(Duration::from_millis(1500));
+        assert_eq!(
+            e.to_json_record(),
+            serde_json::json!({
+                "code": "rate_limited",
+                "message": "slow down (HTTP 429, code rate_limit_exceeded, request id req-1)",
+                "status": 429,
+                "providerCode": "rate_limit_exceeded",
+                "requestId": "req-1",
+                "retryAfterMs": 1500.0,
+                "timeoutKind": null,
+                "errorType": "rate_limit",
+                "retryable": true,
+            })
+        );
+        let t = Error::timeout(TimeoutKind::SendAndWait, Duration::from_secs(1)).to_json_record();
+        assert_eq!(t["timeoutKind"], "send_and_wait");
+        assert_eq!(t["retryable"], false);
+        assert_eq!(t["status"], serde_json::Value::Null);
     }
 
     #[test]

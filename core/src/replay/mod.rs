@@ -36,8 +36,11 @@ use crate::wire::{ToolCall, Usage, WireFormat};
 pub use snapshot::{ErrorStage, ScriptedError, Snapshot};
 use snapshot::{Norm, args_value, explain_mismatch, find_answer, normalize_stored, renumber};
 
-/// How to run the replay server.
-#[derive(Clone, Debug)]
+/// How to run the replay server. Deserialises from the camelCase JSON the bindings take,
+/// `{port?, deltaChars?, chunkDelayMs?, record?, fallback?}` (snake_case keys work too; an absent or
+/// null field keeps its default); see [`ReplayConfig::from_json`].
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(from = "ReplayJson")]
 pub struct ReplayConfig {
     /// The port on 127.0.0.1 (0 picks a free one).
     pub port: u16,
@@ -61,6 +64,73 @@ impl Default for ReplayConfig {
             record: true,
             fallback: None,
         }
+    }
+}
+
+impl ReplayConfig {
+    /// Parses the JSON options (empty text: the defaults), naming the path of a bad field. A
+    /// `deltaChars` below 1 is 1; `chunkDelayMs` is a number of milliseconds (fractions allowed), 0
+    /// for no pause.
+    pub fn from_json(json: &str) -> Result<Self> {
+        if json.trim().is_empty() {
+            return Ok(ReplayConfig::default());
+        }
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::config(format!(
+                "invalid replay options at `{path}`: {}",
+                e.into_inner()
+            ))
+        })
+    }
+}
+
+/// The JSON form of [`ReplayConfig`]: every field optional, so that an absent or null one keeps the
+/// default.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReplayJson {
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default, alias = "delta_chars")]
+    delta_chars: Option<usize>,
+    #[serde(default, alias = "chunk_delay_ms", deserialize_with = "pause_ms")]
+    chunk_delay_ms: Option<Duration>,
+    #[serde(default)]
+    record: Option<bool>,
+    #[serde(default)]
+    fallback: Option<String>,
+}
+
+impl From<ReplayJson> for ReplayConfig {
+    fn from(json: ReplayJson) -> Self {
+        let defaults = ReplayConfig::default();
+        ReplayConfig {
+            port: json.port.unwrap_or(defaults.port),
+            delta_chars: json.delta_chars.map_or(defaults.delta_chars, |n| n.max(1)),
+            chunk_delay: json.chunk_delay_ms,
+            record: json.record.unwrap_or(defaults.record),
+            fallback: json.fallback,
+        }
+    }
+}
+
+/// A pause in milliseconds: 0 (or null) is none; negative, infinite or huge values are errors.
+fn pause_ms<'de, D>(deserializer: D) -> std::result::Result<Option<Duration>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize as _;
+    let Some(ms) = Option::<f64>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    match Duration::try_from_secs_f64(ms / 1000.0) {
+        Ok(d) if d.is_zero() => Ok(None),
+        Ok(d) => Ok(Some(d)),
+        Err(_) => Err(serde::de::Error::custom(format!(
+            "{ms} is not a pause: give a number of milliseconds (>= 0)"
+        ))),
     }
 }
 
@@ -819,4 +889,59 @@ fn sse(state: &Arc<State>, events: Vec<String>) -> Response<Body> {
         hyper::header::HeaderValue::from_static("no-cache"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_config_from_json() {
+        let c = ReplayConfig::from_json(
+            r#"{"port": 8123, "deltaChars": 0, "chunkDelayMs": 2.5, "record": false, "fallback": "ok"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.port, 8123);
+        assert_eq!(c.delta_chars, 1, "deltaChars below 1 is 1");
+        assert_eq!(c.chunk_delay, Some(Duration::from_micros(2500)));
+        assert!(!c.record);
+        assert_eq!(c.fallback.as_deref(), Some("ok"));
+
+        let c = ReplayConfig::from_json(r#"{"delta_chars": 8, "chunk_delay_ms": 0}"#).unwrap();
+        assert_eq!((c.delta_chars, c.chunk_delay), (8, None));
+
+        for blank in [
+            "",
+            "{}",
+            r#"{"port": null, "record": null, "chunkDelayMs": null}"#,
+        ] {
+            let c = ReplayConfig::from_json(blank).unwrap();
+            let d = ReplayConfig::default();
+            assert_eq!(
+                (c.port, c.delta_chars, c.chunk_delay, c.record, c.fallback),
+                (d.port, d.delta_chars, d.chunk_delay, d.record, d.fallback),
+                "{blank}"
+            );
+        }
+    }
+
+    #[test]
+    fn replay_config_errors_name_the_field() {
+        for (json, path) in [
+            (r#"{"port": 70000}"#, "port"),
+            (r#"{"chunkDelayMs": -5}"#, "chunkDelayMs"),
+            (r#"{"chunkDelayMs": 1e300}"#, "chunkDelayMs"),
+            (r#"{"deltaChars": "8"}"#, "deltaChars"),
+            (r#"{"speed": 1}"#, "speed"),
+        ] {
+            let e = ReplayConfig::from_json(json).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(
+                e.message()
+                    .starts_with(&format!("invalid replay options at `{path}`:")),
+                "{json}: {}",
+                e.message()
+            );
+        }
+    }
 }
