@@ -23,8 +23,6 @@ function splitProvider(provider) {
   return [rest, bearerTokenProvider && tokenCallback(bearerTokenProvider)];
 }
 
-const CLIENT_OPTIONS = new Set(["provider", "onListModels", "retry", "timeouts"]);
-
 /** The native form of a session config. */
 function sessionOptions(config, holder) {
   if (config == null || typeof config !== "object") throw configError("createSession: give a config object");
@@ -55,15 +53,8 @@ class Client {
    * `onListModels`, `retry`, `timeouts`.
    */
   constructor(options = {}) {
-    for (const key of Object.keys(options ?? {})) {
-      if (!CLIENT_OPTIONS.has(key)) {
-        throw configError(
-          `unknown Client option "${key}": modelport runs in-process (no CLI server); options are ` +
-            "provider, onListModels, retry and timeouts",
-        );
-      }
-    }
-    const { provider, onListModels, retry, timeouts } = options ?? {};
+    // Core reads the JSON part (and names any unknown option); the callbacks cross as functions.
+    const { provider, onListModels, ...rest } = options ?? {};
     if (onListModels != null && typeof onListModels !== "function") {
       throw configError("onListModels must be a function returning ModelInfo[]");
     }
@@ -71,11 +62,9 @@ class Client {
     this.#native = run(
       () =>
         new native.Client({
-          provider: providerJson && JSON.stringify(providerJson),
+          json: JSON.stringify(providerJson ? { ...rest, provider: providerJson } : rest),
           bearerTokenProvider,
           onListModels: onListModels && jsonCallback(() => onListModels()),
-          retry: retry && JSON.stringify(retry),
-          timeouts: timeouts && JSON.stringify(timeouts),
         }),
     );
   }

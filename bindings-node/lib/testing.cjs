@@ -18,11 +18,10 @@ class ReplayServer {
 
   /** Starts a server from `path` (a YAML file or a directory of them) or `yaml` (documents). */
   static async start(options = {}) {
-    const { path, yaml, port, deltaChars, chunkDelayMs, record } = options;
+    // Core reads the server options (port, deltaChars, chunkDelayMs, record) from JSON.
+    const { path, yaml, ...rest } = options;
     const docs = yaml === undefined ? undefined : Array.isArray(yaml) ? yaml : [yaml];
-    return new ReplayServer(
-      await settle(native.ReplayServer.start({ path, yaml: docs, port, deltaChars, chunkDelayMs, record })),
-    );
+    return new ReplayServer(await settle(native.ReplayServer.start({ path, yaml: docs, json: JSON.stringify(rest) })));
   }
 
   /** `http://127.0.0.1:PORT`: the base URL for type "anthropic" and "azure". */

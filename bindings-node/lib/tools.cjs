@@ -1,6 +1,7 @@
 "use strict";
 // Tools: `defineTool` sugar and the conversion to the native tool definition (src/session/tools.rs).
 
+const native = require("./native.cjs");
 const { jsonCallback } = require("./callbacks.cjs");
 const { configError } = require("./error.cjs");
 
@@ -29,12 +30,12 @@ function jsonSchema(parameters) {
   return rest;
 }
 
-/** The failure text for arguments a schema with `safeParse` rejected. */
+/** The failure result for arguments a schema with `safeParse` rejected (its text comes from core). */
 function invalidArguments(name, error) {
   const issues = Array.isArray(error?.issues)
     ? error.issues.map((i) => `${(i.path ?? []).join(".") || "(root)"}: ${i.message}`).join("; ")
     : String(error?.message ?? error);
-  return { textResultForLlm: `Invalid arguments for tool \`${name}\`: ${issues}`, resultType: "failure" };
+  return JSON.parse(native.invalidArguments(name, issues));
 }
 
 /** The native definition of a tool (`defineTool` result or a plain `{name, description, parameters, handler}`). */

@@ -98,16 +98,12 @@ export declare class Session {
 
 /** How to build a [`Client`]. */
 export interface ClientOptions {
-  /** The default provider, as JSON (without `bearerTokenProvider`). */
-  provider?: string
+  /** The options without callbacks, as JSON: `{provider?, retry?, timeouts?}`. */
+  json?: string
   /** The default provider's `bearerTokenProvider`. */
   bearerTokenProvider?: (json: string) => Promise<string>
   /** `onListModels`: resolves to `{ok: ModelInfo[]}`. */
   onListModels?: (json: string) => Promise<string>
-  /** The retry policy, as JSON (`{maxRetries, initialBackoffMs, maxBackoffMs, maxRetryAfterMs}`). */
-  retry?: string
-  /** The timeouts, as JSON (`{connectMs, firstByteMs, idleMs, totalMs}`). */
-  timeouts?: string
 }
 
 /** Events delivered together, to cross the boundary once per batch rather than once per event. */
@@ -118,20 +114,23 @@ export interface EventBatch {
   skipped: number
 }
 
+/**
+ * The failure result (as JSON) for arguments the tool's schema rejected; `detail` says why. The
+ * text is core's [`ToolResult::invalid_arguments`], so that every language tells the model the same.
+ */
+export declare function invalidArguments(toolName: string, detail: string): string
+
 /** How to start a [`ReplayServer`]. */
 export interface ReplayOptions {
   /** A snapshot file or a directory of them. */
   path?: string
   /** Snapshot YAML documents. */
   yaml?: Array<string>
-  /** The port on 127.0.0.1 (0, the default, picks a free one). */
-  port?: number
-  /** Characters per streamed text delta (default 200). */
-  deltaChars?: number
-  /** A pause between streamed events, in milliseconds. */
-  chunkDelayMs?: number
-  /** Keep every request for `requests()` (default true). */
-  record?: boolean
+  /**
+   * The server options as JSON, for core's `ReplayConfig::from_json`: `{port?, deltaChars?,
+   * chunkDelayMs?, record?}`.
+   */
+  json?: string
 }
 
 /** What `createSession` / `resumeSession` hand over. */

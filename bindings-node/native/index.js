@@ -839,3 +839,4 @@ module.exports.Client = nativeBinding.Client
 module.exports.EventStream = nativeBinding.EventStream
 module.exports.ReplayServer = nativeBinding.ReplayServer
 module.exports.Session = nativeBinding.Session
+module.exports.invalidArguments = nativeBinding.invalidArguments

@@ -1,16 +1,17 @@
-//! [`Client`] for JavaScript: options and session configs arrive as JSON text for core's serde
-//! types, callbacks as thread-safe functions.
+//! [`Client`] for JavaScript: options and session configs arrive as JSON text for core's parsers
+//! ([`modelport::ClientOptions::from_json`], [`SessionConfig::from_json`]), callbacks as thread-safe
+//! functions.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
-use modelport::{PermissionHandler, RetryPolicy, SessionConfig, Timeouts};
+use modelport::{PermissionHandler, SessionConfig};
 use napi_derive::napi;
 
 use crate::callback::JsCallback;
-use crate::error::{IntoNapi, Result, config, to_json};
+use crate::error::{IntoNapi, Result, config};
 use crate::models::list_models_handler;
-use crate::provider::{provider, token_provider};
+use crate::provider::token_provider;
 use crate::session::Session;
 use crate::session::events::Listeners;
 use crate::session::tools::{ToolDefinition, permission_handler, tool};
@@ -18,18 +19,14 @@ use crate::session::tools::{ToolDefinition, permission_handler, tool};
 /// How to build a [`Client`].
 #[napi(object, object_to_js = false)]
 pub struct ClientOptions {
-    /// The default provider, as JSON (without `bearerTokenProvider`).
-    pub provider: Option<String>,
+    /// The options without callbacks, as JSON: `{provider?, retry?, timeouts?}`.
+    pub json: Option<String>,
     /// The default provider's `bearerTokenProvider`.
     #[napi(ts_type = "(json: string) => Promise<string>")]
     pub bearer_token_provider: Option<JsCallback>,
     /// `onListModels`: resolves to `{ok: ModelInfo[]}`.
     #[napi(ts_type = "(json: string) => Promise<string>")]
     pub on_list_models: Option<JsCallback>,
-    /// The retry policy, as JSON (`{maxRetries, initialBackoffMs, maxBackoffMs, maxRetryAfterMs}`).
-    pub retry: Option<String>,
-    /// The timeouts, as JSON (`{connectMs, firstByteMs, idleMs, totalMs}`).
-    pub timeouts: Option<String>,
 }
 
 /// What `createSession` / `resumeSession` hand over.
@@ -51,16 +48,14 @@ pub struct SessionOptions {
 
 impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The provider JSON may hold an API key: only say what is set.
+        // The JSON may hold an API key: only say what is set.
         f.debug_struct("ClientOptions")
-            .field("provider", &self.provider.is_some())
+            .field("json", &self.json.is_some())
             .field(
                 "bearer_token_provider",
                 &self.bearer_token_provider.is_some(),
             )
             .field("on_list_models", &self.on_list_models.is_some())
-            .field("retry", &self.retry)
-            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -81,10 +76,6 @@ impl fmt::Debug for SessionOptions {
             )
             .finish_non_exhaustive()
     }
-}
-
-fn invalid(what: &str, e: &serde_json::Error) -> napi::Error {
-    config(format!("invalid client option `{what}`: {e}"))
 }
 
 /// The entry point (see core's `Client`).
@@ -130,21 +121,15 @@ impl Client {
     /// A client with `options`.
     #[napi(constructor)]
     pub fn new(options: Option<ClientOptions>) -> Result<Self> {
-        let mut core = modelport::ClientOptions::default();
-        if let Some(o) = options {
-            if let Some(json) = o.provider {
-                core.provider = Some(provider(&json, o.bearer_token_provider)?);
-            }
-            core.on_list_models = o.on_list_models.map(list_models_handler);
-            if let Some(json) = o.retry {
-                core.retry =
-                    serde_json::from_str::<RetryPolicy>(&json).map_err(|e| invalid("retry", &e))?;
-            }
-            if let Some(json) = o.timeouts {
-                core.timeouts =
-                    serde_json::from_str::<Timeouts>(&json).map_err(|e| invalid("timeouts", &e))?;
-            }
+        let (json, token, list_models) = options.map_or((None, None, None), |o| {
+            (o.json, o.bearer_token_provider, o.on_list_models)
+        });
+        let mut core =
+            modelport::ClientOptions::from_json(json.as_deref().unwrap_or_default()).into_napi()?;
+        if let (Some(p), Some(cb)) = (core.provider.as_mut(), token) {
+            p.bearer_token_provider = Some(token_provider(cb));
         }
+        core.on_list_models = list_models.map(list_models_handler);
         Ok(Client {
             inner: modelport::Client::new(core).into_napi()?,
             listeners: Mutex::default(),
@@ -200,6 +185,9 @@ impl Client {
         for l in listeners {
             l.close();
         }
-        errors.iter().map(|e| to_json(e).to_string()).collect()
+        errors
+            .iter()
+            .map(|e| e.to_json_record().to_string())
+            .collect()
     }
 }

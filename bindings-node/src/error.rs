@@ -6,29 +6,13 @@
 //! Core messages never contain secrets, and nothing else is added here.
 
 use modelport::Error;
-use serde_json::{Value, json};
 
 /// Starts the message of every napi error that carries a modelport error.
 const MARKER: &str = "modelport-error:";
 
-/// The error as the JSON record `lib/error.cjs` reads.
-pub(crate) fn to_json(e: &Error) -> Value {
-    json!({
-        "code": e.kind().as_str(),
-        "message": e.to_string(),
-        "status": e.status(),
-        "providerCode": e.code(),
-        "requestId": e.request_id(),
-        "retryAfterMs": e.retry_after().map(|d| d.as_secs_f64() * 1000.0),
-        "timeoutKind": e.timeout_kind().map(|k| k.as_str()),
-        "errorType": e.error_type(),
-        "retryable": e.is_retryable(),
-    })
-}
-
-/// The napi error carrying `e`.
+/// The napi error carrying `e`, as core's [`Error::to_json_record`] (which `lib/error.cjs` reads).
 pub(crate) fn to_napi(e: Error) -> napi::Error {
-    napi::Error::from_reason(format!("{MARKER}{}", to_json(&e)))
+    napi::Error::from_reason(format!("{MARKER}{}", e.to_json_record()))
 }
 
 /// A configuration error found by the binding (bad JSON from the JavaScript layer).

@@ -22,4 +22,4 @@ pub use client::{Client, ClientOptions, SessionOptions};
 pub use replay::{ReplayOptions, ReplayServer};
 pub use session::Session;
 pub use session::events::{EventBatch, EventStream};
-pub use session::tools::ToolDefinition;
+pub use session::tools::{ToolDefinition, invalid_arguments};

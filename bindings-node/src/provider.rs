@@ -1,24 +1,14 @@
-//! Provider configuration from JavaScript: the JSON fields go to core's
-//! [`ProviderConfig::from_json`](modelport::ProviderConfig::from_json); `bearerTokenProvider` is a
-//! JavaScript callback wrapped as a [`TokenProvider`].
+//! Provider configuration from JavaScript: the JSON fields go to core's parsers with the client
+//! options or the session config; `bearerTokenProvider` is a JavaScript callback wrapped as a
+//! [`TokenProvider`].
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use modelport::{BearerToken, Error, ErrorKind, ProviderConfig, TokenProvider, TokenRequest};
+use modelport::{BearerToken, Error, ErrorKind, TokenProvider, TokenRequest};
 use serde_json::{Value, json};
 
 use crate::callback::{JsCallback, call};
-use crate::error::{IntoNapi, Result};
-
-/// Parses a provider JSON object and attaches the token callback, if any.
-pub(crate) fn provider(json: &str, token: Option<JsCallback>) -> Result<ProviderConfig> {
-    let mut config = ProviderConfig::from_json(json).into_napi()?;
-    if let Some(cb) = token {
-        config.bearer_token_provider = Some(token_provider(cb));
-    }
-    Ok(config)
-}
 
 /// Wraps `(request) => token | {token, expiresAt}` (already normalised by `lib/callbacks.cjs` to
 /// `{token, expiresAtMs}`).

@@ -2,7 +2,6 @@
 //! Copilot-snapshot YAML conversations in every wire format.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use modelport::replay::{ReplayConfig, ReplayRequest};
 use napi_derive::napi;
@@ -19,14 +18,9 @@ pub struct ReplayOptions {
     pub path: Option<String>,
     /// Snapshot YAML documents.
     pub yaml: Option<Vec<String>>,
-    /// The port on 127.0.0.1 (0, the default, picks a free one).
-    pub port: Option<u32>,
-    /// Characters per streamed text delta (default 200).
-    pub delta_chars: Option<u32>,
-    /// A pause between streamed events, in milliseconds.
-    pub chunk_delay_ms: Option<f64>,
-    /// Keep every request for `requests()` (default true).
-    pub record: Option<bool>,
+    /// The server options as JSON, for core's `ReplayConfig::from_json`: `{port?, deltaChars?,
+    /// chunkDelayMs?, record?}`.
+    pub json: Option<String>,
 }
 
 /// A running replay server.
@@ -64,22 +58,8 @@ impl ReplayServer {
     /// Starts a server on 127.0.0.1.
     #[napi(factory)]
     pub async fn start(options: ReplayOptions) -> Result<ReplayServer> {
-        let mut cfg = ReplayConfig::default();
-        if let Some(p) = options.port {
-            cfg.port = u16::try_from(p).map_err(|_| config(format!("port {p} is not a port")))?;
-        }
-        if let Some(n) = options.delta_chars {
-            cfg.delta_chars = (n as usize).max(1);
-        }
-        if let Some(ms) = options
-            .chunk_delay_ms
-            .filter(|ms| ms.is_finite() && *ms > 0.0)
-        {
-            cfg.chunk_delay = Some(Duration::from_secs_f64(ms / 1000.0));
-        }
-        if let Some(record) = options.record {
-            cfg.record = record;
-        }
+        let cfg =
+            ReplayConfig::from_json(options.json.as_deref().unwrap_or_default()).into_napi()?;
         let server = match (options.path, options.yaml) {
             (Some(path), None) => modelport::replay::ReplayServer::from_path(path, cfg).await,
             (None, Some(docs)) => {

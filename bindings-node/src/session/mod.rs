@@ -27,11 +27,6 @@ impl Session {
     }
 }
 
-/// Parses the JSON `{prompt, attachments?, requestHeaders?}`.
-fn send_options(json: &str) -> Result<SendOptions> {
-    serde_json::from_str(json).map_err(|e| config(format!("invalid send options: {e}")))
-}
-
 fn timeout(ms: Option<f64>) -> Result<Option<Duration>> {
     match ms {
         None => Ok(None),
@@ -59,7 +54,7 @@ impl Session {
     /// Sends a message (JSON send options); resolves to the id of its `user.message` event.
     #[napi]
     pub async fn send(&self, options: String) -> Result<String> {
-        let options = send_options(&options)?;
+        let options = SendOptions::from_json(&options).into_napi()?;
         self.inner.send(options).await.into_napi()
     }
 
@@ -70,7 +65,7 @@ impl Session {
         options: String,
         timeout_ms: Option<f64>,
     ) -> Result<Option<String>> {
-        let options = send_options(&options)?;
+        let options = SendOptions::from_json(&options).into_napi()?;
         let timeout = timeout(timeout_ms)?;
         let event = self
             .inner

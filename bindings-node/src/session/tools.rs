@@ -17,6 +17,13 @@ use serde_json::{Value, json};
 use crate::callback::{JsCallback, call};
 use crate::error::{Result, config};
 
+/// The failure result (as JSON) for arguments the tool's schema rejected; `detail` says why. The
+/// text is core's [`ToolResult::invalid_arguments`], so that every language tells the model the same.
+#[napi]
+pub fn invalid_arguments(tool_name: String, detail: String) -> String {
+    serde_json::to_string(&ToolResult::invalid_arguments(&tool_name, detail)).unwrap_or_default()
+}
+
 /// A tool as the JavaScript layer hands it over.
 #[napi(object, object_to_js = false)]
 pub struct ToolDefinition {
@@ -58,15 +65,7 @@ pub(crate) fn tool(def: ToolDefinition) -> Result<Tool> {
         move |args, inv: ToolInvocation| {
             let handler = handler.clone();
             async move {
-                let arg = json!({
-                    "arguments": args,
-                    "invocation": {
-                        "sessionId": inv.session_id,
-                        "toolCallId": inv.tool_call_id,
-                        "toolName": inv.tool_name,
-                        "arguments": inv.arguments,
-                    },
-                });
+                let arg = json!({"arguments": args, "invocation": inv});
                 match call(&handler, arg.to_string()).await {
                     Ok(value) => Ok(ToolResult::from_value(value)),
                     Err(message) => Err(ToolError::from(message)),
@@ -77,19 +76,18 @@ pub(crate) fn tool(def: ToolDefinition) -> Result<Tool> {
     .skip_permission(def.skip_permission.unwrap_or(false)))
 }
 
-/// Wraps `(request) => {kind: "approve-once" | "approved" | "reject", feedback?}`. A throw, or an
-/// answer that is not a known decision, refuses the call: refusing is the safe side.
+/// Wraps `(request) => decision`, read by core's [`PermissionDecision::from_answer`]. A throw
+/// refuses the call, as an answer that is not a decision does: refusing is the safe side.
 pub(crate) fn permission_handler(cb: JsCallback) -> PermissionHandler {
     let cb = Arc::new(cb);
     PermissionHandler::new(move |request: PermissionRequest| {
         let cb = cb.clone();
         async move {
             let arg = serde_json::to_string(&request).unwrap_or_default();
-            call(&cb, arg)
-                .await
-                .ok()
-                .and_then(|v| serde_json::from_value::<PermissionDecision>(v).ok())
-                .unwrap_or(PermissionDecision::Reject { feedback: None })
+            match call(&cb, arg).await {
+                Ok(answer) => PermissionDecision::from_answer(&answer),
+                Err(_) => PermissionDecision::Reject { feedback: None },
+            }
         }
     })
 }
