@@ -1,18 +1,14 @@
 //! The Client: sessions, the model list, stop.
 
-use modelport::{ClientOptions, RetryPolicy, SessionConfig, Timeouts};
+use modelport::{ClientOptions, SessionConfig};
 use pyo3::prelude::*;
 
 use crate::callbacks::EventLoop;
-use crate::error::{config, to_py_err};
+use crate::error::to_py_err;
 use crate::runtime::{Owned, future_into_py};
 use crate::session::Session;
 use crate::session::tools::{self, ToolDef};
 use crate::{models, provider};
-
-fn invalid(what: &str, e: serde_json::Error) -> PyErr {
-    config(format!("invalid {what}: {e}"))
-}
 
 /// The entry point: one connection pool, the default provider, the sessions.
 #[pyclass(frozen, module = "modelport._native")]
@@ -57,37 +53,26 @@ impl Client {
 
 #[pymethods]
 impl Client {
-    /// A client; `provider`, `retry` and `timeouts` are JSON text.
+    /// A client; `options` is the JSON text `{provider?, retry?, timeouts?}` for core's
+    /// [`ClientOptions::from_json`], the callables are the provider's token provider and
+    /// `on_list_models`.
     #[new]
-    #[pyo3(signature = (*, provider=None, bearer_token_provider=None, on_list_models=None, retry=None, timeouts=None))]
+    #[pyo3(signature = (*, options=None, bearer_token_provider=None, on_list_models=None))]
     fn new(
         py: Python<'_>,
-        provider: Option<&str>,
+        options: Option<&str>,
         bearer_token_provider: Option<Py<PyAny>>,
         on_list_models: Option<Py<PyAny>>,
-        retry: Option<&str>,
-        timeouts: Option<&str>,
     ) -> PyResult<Self> {
         let event_loop = EventLoop::default();
         event_loop.bind(py);
-        let mut options = ClientOptions::default();
-        if let Some(json) = provider {
-            options.provider = Some(provider::from_json(
-                json,
-                bearer_token_provider,
-                &event_loop,
-            )?);
+        let mut options =
+            ClientOptions::from_json(options.unwrap_or_default()).map_err(to_py_err)?;
+        if let (Some(p), Some(token)) = (options.provider.as_mut(), bearer_token_provider) {
+            p.bearer_token_provider = Some(provider::token_provider(&event_loop, token));
         }
         options.on_list_models =
             on_list_models.map(|h| models::list_models_handler(&event_loop, h));
-        if let Some(json) = retry {
-            options.retry =
-                serde_json::from_str::<RetryPolicy>(json).map_err(|e| invalid("retry", e))?;
-        }
-        if let Some(json) = timeouts {
-            options.timeouts =
-                serde_json::from_str::<Timeouts>(json).map_err(|e| invalid("timeouts", e))?;
-        }
         // Building the HTTP client loads the platform's certificate store: without the GIL.
         let client = py
             .detach(|| modelport::Client::new(options))

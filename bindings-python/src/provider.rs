@@ -1,5 +1,5 @@
-//! Provider configuration from Python: the JSON form of `ProviderConfig` (snake_case or camelCase
-//! keys) plus a `bearer_token_provider` callable, and `provider_from_env()`.
+//! Provider configuration from Python: the `bearer_token_provider` callable (the JSON fields go to
+//! core's parsers with the client options or the session config), and `provider_from_env()`.
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -11,17 +11,6 @@ use modelport::{BearerToken, Error, ErrorKind, ProviderConfig, TokenProvider};
 
 use crate::callbacks::EventLoop;
 use crate::error::to_py_err;
-
-/// A provider from its JSON form and an optional token provider.
-pub(crate) fn from_json(
-    json: &str,
-    bearer_token_provider: Option<Py<PyAny>>,
-    event_loop: &EventLoop,
-) -> PyResult<ProviderConfig> {
-    let mut provider = ProviderConfig::from_json(json).map_err(to_py_err)?;
-    provider.bearer_token_provider = bearer_token_provider.map(|p| token_provider(event_loop, p));
-    Ok(provider)
-}
 
 /// The core token provider for `provider() -> Awaitable[(token, expires_at_epoch_seconds | None)]`
 /// (`modelport.provider` adapts the user's sync or async callable to that shape).

@@ -11,7 +11,6 @@ use modelport::replay::{self, ReplayConfig, Snapshot};
 use crate::callbacks::lock;
 use crate::error::{config, to_py_err};
 use crate::runtime::{Owned, future_into_py};
-use crate::session::duration;
 use crate::session::events::value_to_py;
 
 /// A recorded request: method, path (with query), headers, JSON body.
@@ -35,28 +34,18 @@ impl ReplayServer {
 
 #[pymethods]
 impl ReplayServer {
-    /// Starts a server playing the snapshot files or folders in `paths` and the YAML `documents`.
+    /// Starts a server playing the snapshot files or folders in `paths` and the YAML `documents`;
+    /// `options` is the JSON text `{port?, deltaChars?, chunkDelayMs?, record?}` for core's
+    /// [`ReplayConfig::from_json`].
     #[staticmethod]
-    #[pyo3(signature = (paths, documents, *, port=0, delta_chars=200, chunk_delay=None, record=true))]
+    #[pyo3(signature = (paths, documents, options=""))]
     fn start<'py>(
         py: Python<'py>,
         paths: Vec<PathBuf>,
         documents: Vec<String>,
-        port: u16,
-        delta_chars: usize,
-        chunk_delay: Option<f64>,
-        record: bool,
+        options: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let chunk_delay = chunk_delay
-            .map(|s| duration(s, "chunk_delay"))
-            .transpose()?;
-        let config = ReplayConfig {
-            port,
-            delta_chars: delta_chars.max(1),
-            chunk_delay,
-            record,
-            ..ReplayConfig::default()
-        };
+        let config = ReplayConfig::from_json(options).map_err(to_py_err)?;
         let snapshots = py
             .detach(|| -> modelport::Result<Vec<Snapshot>> {
                 let mut snapshots = Vec::new();

@@ -21,6 +21,7 @@ __all__ = [
     "ToolRequest",
     "__version__",
     "_shutdown",
+    "invalid_arguments",
     "provider_from_env",
 ]
 
@@ -31,13 +32,11 @@ class Client:
     def __new__(
         cls,
         *,
-        provider: Optional[str] = None,
+        options: Optional[str] = None,
         bearer_token_provider: Optional[
             Callable[[], Awaitable[Tuple[str, Optional[float]]]]
         ] = None,
         on_list_models: Optional[Callable[[], Awaitable[str]]] = None,
-        retry: Optional[str] = None,
-        timeouts: Optional[str] = None,
     ) -> Client: ...
     def create_session(
         self,
@@ -220,13 +219,7 @@ class ToolExecutionError:
 class ReplayServer:
     @staticmethod
     def start(
-        paths: Sequence[str],
-        documents: Sequence[str],
-        *,
-        port: int = 0,
-        delta_chars: int = 200,
-        chunk_delay: Optional[float] = None,
-        record: bool = True,
+        paths: Sequence[str], documents: Sequence[str], options: str = ""
     ) -> asyncio.Future[ReplayServer]: ...
     @property
     def url(self) -> str: ...
@@ -243,4 +236,5 @@ class ReplayServer:
     def stop(self) -> asyncio.Future[None]: ...
 
 def provider_from_env() -> Optional[tuple[dict[str, Any], str]]: ...
+def invalid_arguments(tool_name: str, detail: str) -> str: ...
 def _shutdown() -> None: ...

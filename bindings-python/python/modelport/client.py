@@ -21,7 +21,7 @@ from typing import (
 from . import _native
 from .errors import ModelportError
 from .models import ListModelsHandler, ModelInfo, _from_json, _handler_callback
-from .provider import ProviderConfig, RetryPolicy, Timeouts, _native_args, _split
+from .provider import ProviderConfig, RetryPolicy, Timeouts, _split
 from .session import Session
 from .tools import PermissionHandler, PermissionHandlerFn, Tool, _permission_callback
 
@@ -132,16 +132,15 @@ class Client:
         ):
             if value is not None:
                 merged[key] = value
-        provider_json, token_provider = (None, None)
+        # The core reads the JSON part (provider, retry, timeouts); the callables cross as they are.
+        handler = merged.pop("on_list_models", None)
+        token_provider = None
         if merged.get("provider") is not None:
-            provider_json, token_provider = _native_args(merged["provider"])
-        handler = merged.get("on_list_models")
+            merged["provider"], token_provider = _split(merged["provider"])
         self._native = _native.Client(
-            provider=provider_json,
+            options=json.dumps(merged),
             bearer_token_provider=token_provider,
             on_list_models=None if handler is None else _handler_callback(handler),
-            retry=None if merged.get("retry") is None else json.dumps(merged["retry"]),
-            timeouts=None if merged.get("timeouts") is None else json.dumps(merged["timeouts"]),
         )
 
     def __repr__(self) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import inspect
-import json
 from dataclasses import dataclass, field
 from typing import (
     Any,
@@ -135,13 +134,6 @@ def _split(
         "bearerTokenProvider", None
     )
     return data, None if token_provider is None else _token_callback(token_provider)
-
-
-def _native_args(
-    provider: Mapping[str, Any],
-) -> Tuple[str, Optional[Callable[[], Awaitable[Tuple[str, Optional[float]]]]]]:
-    data, token_provider = _split(provider)
-    return json.dumps(data), token_provider
 
 
 class _Secret(str):

@@ -12,6 +12,7 @@ retryAfterMs, shouldRetry, messages, times, stage http|before_output|after_outpu
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from types import TracebackType
@@ -61,13 +62,14 @@ class ReplayServer:
         """Starts a server playing the snapshot files or folders in ``paths`` and the YAML
         ``documents``. ``port`` 0 picks a free one; text is streamed in deltas of ``delta_chars``
         characters, ``chunk_delay`` seconds apart; ``record`` keeps the requests for ``requests()``."""
+        options = {
+            "port": port,
+            "deltaChars": delta_chars,
+            "chunkDelayMs": None if chunk_delay is None else chunk_delay * 1000,
+            "record": record,
+        }
         native = await _native.ReplayServer.start(
-            [os.fspath(p) for p in paths],
-            list(documents),
-            port=port,
-            delta_chars=delta_chars,
-            chunk_delay=chunk_delay,
-            record=record,
+            [os.fspath(p) for p in paths], list(documents), json.dumps(options)
         )
         return cls(native)
 

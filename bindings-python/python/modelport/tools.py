@@ -33,6 +33,8 @@ from typing import (
     overload,
 )
 
+from . import _native
+
 _log = logging.getLogger("modelport")
 
 # A Union of Literals rather than one Literal: the same type to mypy, and stubtest sees a Union.
@@ -179,11 +181,8 @@ class Tool:
             try:
                 params = self.params_type.model_validate(args)  # type: ignore[attr-defined]
             except ValidationError as e:
-                return _result_json(
-                    ToolResult.failure(
-                        f"Invalid arguments for tool `{self.name}`: {_validation_text(e)}"
-                    )
-                )
+                # The core writes the text the model sees, the same in every language.
+                return _native.invalid_arguments(self.name, _validation_text(e))
         call_args: Tuple[Any, ...] = ()
         if self._arity >= 1:
             call_args = (params,)
@@ -313,7 +312,8 @@ class PermissionRequest:
 class PermissionResult(TypedDict, total=False):
     """The permission handler's answer: ``{"kind": "approve-once"}`` (or the Copilot SDK's
     "approved") runs the call; ``{"kind": "reject", "feedback": ...}`` (or any "denied-..." kind)
-    refuses it and the turn ends; the model sees "The user rejected this tool call." and the feedback."""
+    refuses it and the turn ends; the model sees "The user rejected this tool call." and the feedback.
+    Anything else refuses the call too (and is logged as a warning by the core)."""
 
     kind: str
     feedback: str
@@ -337,21 +337,12 @@ class PermissionHandler:
         return {"kind": "approve-once"}
 
 
-def _decision_json(result: object) -> str:
-    if result is True:
-        return json.dumps({"kind": "approve-once"})
-    if isinstance(result, Mapping):
-        kind = str(result.get("kind", ""))
-        if kind in ("approve-once", "approved"):
-            return json.dumps({"kind": "approve-once"})
-        feedback = result.get("feedback") or result.get("message")
-        if kind == "reject" or kind.startswith("denied"):
-            return json.dumps(
-                {"kind": "reject", "feedback": feedback} if feedback else {"kind": "reject"}
-            )
-    if result is not False:
-        _log.error("on_permission_request returned %r: the call is rejected", result)
-    return json.dumps({"kind": "reject"})
+def _answer_json(result: object) -> str:
+    """The handler's answer as JSON, for the core to read (it refuses what is not a decision)."""
+    try:
+        return json.dumps(result, default=lambda o: dict(o) if isinstance(o, Mapping) else repr(o))
+    except ValueError:  # a circular structure
+        return json.dumps(repr(result))
 
 
 def _permission_callback(
@@ -381,7 +372,7 @@ def _permission_callback(
                 "on_permission_request raised: the call to %s is rejected", request.tool_name
             )
             return json.dumps({"kind": "reject"})
-        return _decision_json(result)
+        return _answer_json(result)
 
     return call
 

@@ -36,7 +36,7 @@ pub(crate) fn duration(seconds: f64, what: &str) -> PyResult<Duration> {
 }
 
 fn send_options(json: &str) -> PyResult<SendOptions> {
-    serde_json::from_str(json).map_err(|e| config(format!("invalid message options: {e}")))
+    SendOptions::from_json(json).map_err(to_py_err)
 }
 
 /// A conversation with one model.

@@ -14,6 +14,14 @@ use modelport::{
 use crate::callbacks::EventLoop;
 use crate::error::config;
 
+/// The failure result (as JSON) for arguments the tool's parameter model rejected; `detail` says
+/// why. The text is core's [`ToolResult::invalid_arguments`], so that every language tells the
+/// model the same.
+#[pyfunction]
+pub(crate) fn invalid_arguments(tool_name: &str, detail: &str) -> String {
+    serde_json::to_string(&ToolResult::invalid_arguments(tool_name, detail)).unwrap_or_default()
+}
+
 /// A tool as `modelport.tools` hands it over: name, description, JSON-schema parameters (as JSON
 /// text), whether it skips the permission handler, and
 /// `call(arguments_json, session_id, tool_call_id, tool_name) -> Awaitable[result_json]`.
@@ -52,8 +60,9 @@ pub(crate) fn tool(event_loop: &EventLoop, def: ToolDef) -> PyResult<Tool> {
     Ok(Tool::new(name, description, parameters, handler).skip_permission(skip_permission))
 }
 
-/// The core permission handler for `handler(request_json) -> Awaitable[decision_json]` (the Python
-/// side turns a raising or malformed handler into a logged rejection).
+/// The core permission handler for `handler(request_json) -> Awaitable[answer_json]`; the answer is
+/// read by core's [`PermissionDecision::from_answer`] (the Python side logs a raising handler, which
+/// refuses the call).
 pub(crate) fn permission_handler(event_loop: &EventLoop, handler: Py<PyAny>) -> PermissionHandler {
     let handler = Arc::new(handler);
     let event_loop = event_loop.clone();
@@ -64,10 +73,10 @@ pub(crate) fn permission_handler(event_loop: &EventLoop, handler: Py<PyAny>) -> 
             let json = serde_json::to_string(&request).unwrap_or_default();
             let outcome = event_loop.call(&handler, vec![json]).await;
             let decision = Python::attach(|py| outcome.and_then(|v| v.extract::<String>(py)));
-            decision
-                .ok()
-                .and_then(|d| serde_json::from_str(&d).ok())
-                .unwrap_or(PermissionDecision::Reject { feedback: None })
+            match decision.map(|d| serde_json::from_str::<Value>(&d)) {
+                Ok(Ok(answer)) => PermissionDecision::from_answer(&answer),
+                _ => PermissionDecision::Reject { feedback: None },
+            }
         }
     })
 }
