@@ -28,7 +28,9 @@ pub use wire::WireFormat;
 
 pub use client::{Client, ClientOptions};
 pub use models::{ListModelsHandler, ModelCapabilities, ModelInfo, ModelLimits, ModelSupports};
-pub use session::events::{Event, EventData, EventStream, Lagged};
+pub use session::events::{
+    Event, EventData, EventFeed, EventRecord, EventStream, FeedBatch, FeedItem, Lagged,
+};
 pub use session::tools::{
     PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,
     ToolResult, ToolResultType, define_tool,

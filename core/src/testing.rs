@@ -452,7 +452,7 @@ mod tests {
         events.swap(3, 4);
         assert!(check_event_order(&events, true).is_err());
         let mut events = seq(good_tool_send());
-        events[5].ephemeral = false;
+        events[5].record_mut().ephemeral = false;
         assert!(
             check_event_order(&events, true)
                 .unwrap_err()

@@ -113,13 +113,13 @@ async fn turn(s: &Session, prompt: &str) -> (String, String, (u64, u64, String))
     let mut deltas = String::new();
     let mut usage = (0, 0, String::new());
     while let Some(Ok(e)) = events.next().await {
-        match e.data {
+        match &e.data {
             EventData::MessageDelta(d) => deltas.push_str(&d.delta_content),
             EventData::Usage(u) => {
                 usage = (
                     u.input_tokens,
                     u.output_tokens,
-                    u.finish_reason.unwrap_or_default(),
+                    u.finish_reason.clone().unwrap_or_default(),
                 )
             }
             EventData::TurnRetry(r) => eprintln!("retried: {}", r.reason),

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::SystemTime;
 
@@ -21,10 +21,18 @@ use crate::error::Error;
 pub const DEFAULT_EVENT_BUFFER: usize = 256;
 
 /// One session event: `{id, timestamp, parentId, ephemeral?, type, data}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+///
+/// Shared, not copied: an `Event` is a pointer to one immutable [`EventRecord`] (read its fields
+/// directly, `event.data`, `event.id`), so the log and every subscriber hold the same allocation,
+/// and its JSON is rendered at most once ([`Event::json`]).
+#[derive(Clone)]
+pub struct Event(Arc<EventRecord>);
+
+/// What an [`Event`] holds.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub struct Event {
+pub struct EventRecord {
     /// A UUID v4.
     pub id: String,
     /// RFC 3339 UTC with milliseconds.
@@ -40,17 +48,92 @@ pub struct Event {
     /// Position in the session's event sequence.
     #[serde(skip)]
     pub(crate) seq: u64,
+    /// The JSON text, rendered on first use.
+    #[serde(skip)]
+    json: OnceLock<Box<str>>,
+}
+
+impl std::ops::Deref for Event {
+    type Target = EventRecord;
+
+    fn deref(&self) -> &EventRecord {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for EventRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("id", &self.id)
+            .field("timestamp", &self.timestamp)
+            .field("parent_id", &self.parent_id)
+            .field("ephemeral", &self.ephemeral)
+            .field("data", &self.data)
+            .finish()
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        EventRecord::deserialize(d).map(|r| Event(Arc::new(r)))
+    }
 }
 
 impl Event {
+    pub(crate) fn new(
+        id: String,
+        timestamp: String,
+        parent_id: Option<String>,
+        data: EventData,
+        seq: u64,
+    ) -> Self {
+        Event(Arc::new(EventRecord {
+            id,
+            timestamp,
+            parent_id,
+            ephemeral: data.is_ephemeral(),
+            data,
+            seq,
+            json: OnceLock::new(),
+        }))
+    }
+
     /// The event type, e.g. `"assistant.message"`.
     pub fn kind(&self) -> &'static str {
         self.data.kind()
     }
 
+    /// A mutable copy of the record, for tests that build malformed sequences.
+    #[cfg(test)]
+    pub(crate) fn record_mut(&mut self) -> &mut EventRecord {
+        let record = Arc::make_mut(&mut self.0);
+        record.json = OnceLock::new();
+        record
+    }
+
     /// The event as its JSON value (camelCase wire shape).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The event's JSON text (camelCase wire shape), rendered once and shared by every caller: what
+    /// bindings hand to JavaScript, Python or C.
+    pub fn json(&self) -> &str {
+        self.0
+            .json
+            .get_or_init(|| serde_json::to_string(&*self.0).unwrap_or_default().into())
     }
 
     /// For `assistant.message`, its content.
@@ -441,14 +524,31 @@ impl std::error::Error for Lagged {}
 // ---------------------------------------------------------------------------------------------
 // The bus
 
-#[derive(Debug, Default)]
+/// What a subscriber's queue holds: events, and the barriers a host asked for.
+#[derive(Clone, Debug)]
+pub enum FeedItem {
+    /// An event.
+    Event(Event),
+    /// Every event emitted before [`EventFeed::barrier`] returned this id comes before it.
+    Barrier(u64),
+}
+
+/// A host's notification that a feed has items: called on the thread that emitted, once until the
+/// host has taken what is queued.
+pub type Notify = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Default)]
 struct QueueState {
-    events: VecDeque<Event>,
+    items: VecDeque<FeedItem>,
     /// Deltas currently buffered.
     deltas: usize,
     skipped: u64,
     closed: bool,
     waker: Option<Waker>,
+    notify: Option<Notify>,
+    /// `notify` was called and the host has not taken everything since.
+    scheduled: bool,
+    next_barrier: u64,
 }
 
 /// Which events a subscriber receives.
@@ -460,12 +560,21 @@ pub(crate) enum Interest {
     Outcome,
 }
 
-/// One subscriber's queue.
-#[derive(Debug)]
+/// One subscriber's queue: the one delivery primitive behind `events()`, `on()` and every binding.
+/// Non-delta events are never dropped; deltas beyond `capacity` are, and counted.
 pub(crate) struct Subscriber {
     state: Mutex<QueueState>,
     capacity: usize,
     interest: Interest,
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("capacity", &self.capacity)
+            .field("interest", &self.interest)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Subscriber {
@@ -499,18 +608,41 @@ impl Subscriber {
         if droppable {
             q.deltas += 1;
         }
-        q.events.push_back(event.clone());
+        q.items.push_back(FeedItem::Event(event.clone()));
+        Self::wake(q);
+    }
+
+    /// Wakes the reader: the waiting task, or the host's notify (once until it takes).
+    fn wake(mut q: std::sync::MutexGuard<'_, QueueState>) {
         if let Some(w) = q.waker.take() {
+            drop(q);
             w.wake();
+            return;
+        }
+        if q.scheduled {
+            return;
+        }
+        if let Some(notify) = q.notify.clone() {
+            q.scheduled = true;
+            drop(q);
+            notify();
         }
     }
 
     fn close(&self) {
         let mut q = lock(&self.state);
         q.closed = true;
-        if let Some(w) = q.waker.take() {
-            w.wake();
+        Self::wake(q);
+    }
+
+    fn pop(q: &mut QueueState) -> Option<FeedItem> {
+        let item = q.items.pop_front()?;
+        if let FeedItem::Event(e) = &item
+            && e.data.is_droppable()
+        {
+            q.deltas -= 1;
         }
+        Some(item)
     }
 
     fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Lagged>>> {
@@ -519,17 +651,159 @@ impl Subscriber {
             let skipped = std::mem::take(&mut q.skipped);
             return Poll::Ready(Some(Err(Lagged { skipped })));
         }
-        if let Some(e) = q.events.pop_front() {
-            if e.data.is_droppable() {
-                q.deltas -= 1;
+        while let Some(item) = Self::pop(&mut q) {
+            if let FeedItem::Event(e) = item {
+                return Poll::Ready(Some(Ok(e)));
             }
-            return Poll::Ready(Some(Ok(e)));
         }
         if q.closed {
             return Poll::Ready(None);
         }
         q.waker = Some(cx.waker().clone());
         Poll::Pending
+    }
+
+    /// Takes up to `max` queued items; `None` once closed and empty.
+    fn take(&self, max: usize) -> Option<FeedBatch> {
+        let mut q = lock(&self.state);
+        let mut items = Vec::with_capacity(q.items.len().min(max));
+        while items.len() < max.max(1) {
+            match Self::pop(&mut q) {
+                Some(item) => items.push(item),
+                None => break,
+            }
+        }
+        let skipped = std::mem::take(&mut q.skipped);
+        let done = q.closed && q.items.is_empty();
+        if items.is_empty() && skipped == 0 && done {
+            q.scheduled = false;
+            return None;
+        }
+        // More left: the host hears of it again, so a bounded take never strands events.
+        q.scheduled = false;
+        if !q.items.is_empty() {
+            Self::wake(q);
+        }
+        Some(FeedBatch {
+            items,
+            skipped,
+            closed: done,
+        })
+    }
+
+    fn poll_batch(&self, cx: &mut Context<'_>, max: usize) -> Poll<Option<FeedBatch>> {
+        {
+            let mut q = lock(&self.state);
+            if q.items.is_empty() && q.skipped == 0 && !q.closed {
+                q.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(self.take(max))
+    }
+
+    fn barrier(&self) -> u64 {
+        let mut q = lock(&self.state);
+        q.next_barrier += 1;
+        let id = q.next_barrier;
+        if !q.closed {
+            q.items.push_back(FeedItem::Barrier(id));
+            Self::wake(q);
+        }
+        id
+    }
+}
+
+/// Items taken from an [`EventFeed`] at once.
+#[derive(Clone, Debug, Default)]
+pub struct FeedBatch {
+    /// Events and barriers, in order.
+    pub items: Vec<FeedItem>,
+    /// Deltas dropped because the reader fell behind, since the previous batch.
+    pub skipped: u64,
+    /// The feed is closed and this is its last batch.
+    pub closed: bool,
+}
+
+impl FeedBatch {
+    /// The batch as one JSON array: each event's cached JSON, and each barrier as its number.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(
+            2 + self
+                .items
+                .iter()
+                .map(|i| match i {
+                    FeedItem::Event(e) => e.json().len() + 1,
+                    FeedItem::Barrier(_) => 8,
+                })
+                .sum::<usize>(),
+        );
+        out.push('[');
+        for (n, item) in self.items.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            match item {
+                FeedItem::Event(e) => out.push_str(e.json()),
+                FeedItem::Barrier(id) => out.push_str(&id.to_string()),
+            }
+        }
+        out.push(']');
+        out
+    }
+}
+
+/// A session's events for a host language (Python, JavaScript, C, uniffi): taken in batches, either
+/// when notified ([`set_notify`](Self::set_notify) + [`take`](Self::take)) or by awaiting
+/// [`next_batch`](Self::next_batch). Non-delta events are never dropped; deltas beyond the buffer are
+/// dropped and counted. [`barrier`](Self::barrier) marks "everything emitted so far", so a host can
+/// settle `sendAndWait` only after its handlers saw the send's events. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct EventFeed {
+    sub: Arc<Subscriber>,
+}
+
+impl EventFeed {
+    pub(crate) fn new(sub: Arc<Subscriber>) -> Self {
+        EventFeed { sub }
+    }
+
+    /// Calls `notify` (on the emitting thread) when items arrive and the host has not been told yet;
+    /// after a [`take`](Self::take) the next item notifies again. Called at once if items are waiting.
+    pub fn set_notify(&self, notify: impl Fn() + Send + Sync + 'static) {
+        let mut q = lock(&self.sub.state);
+        q.notify = Some(Arc::new(notify));
+        q.scheduled = false;
+        if !q.items.is_empty() || q.closed {
+            Subscriber::wake(q);
+        }
+    }
+
+    /// Takes up to `max` items without waiting; `None` once the feed is closed and empty.
+    pub fn take(&self, max: usize) -> Option<FeedBatch> {
+        self.sub.take(max)
+    }
+
+    /// Waits for at least one item (or a drop count), then takes up to `max`; `None` once the feed
+    /// is closed and empty.
+    pub async fn next_batch(&self, max: usize) -> Option<FeedBatch> {
+        std::future::poll_fn(|cx| self.sub.poll_batch(cx, max)).await
+    }
+
+    /// Queues a barrier behind every event emitted so far and returns its id.
+    pub fn barrier(&self) -> u64 {
+        self.sub.barrier()
+    }
+
+    /// Ends the feed: a pending [`next_batch`](Self::next_batch) returns what is queued, then `None`.
+    pub fn close(&self) {
+        self.sub.close();
+    }
+}
+
+impl Drop for EventFeed {
+    fn drop(&mut self) {
+        self.sub.close();
     }
 }
 
@@ -622,14 +896,14 @@ impl EventBus {
     pub(crate) fn emit_with_id(&self, id: String, data: EventData) -> Event {
         let mut s = lock(&self.state);
         s.seq += 1;
-        let event = Event {
-            parent_id: s.last_id.replace(id.clone()),
+        let parent_id = s.last_id.replace(id.clone());
+        let event = Event::new(
             id,
-            timestamp: rfc3339_millis(SystemTime::now()),
-            ephemeral: data.is_ephemeral(),
+            rfc3339_millis(SystemTime::now()),
+            parent_id,
             data,
-            seq: s.seq,
-        };
+            s.seq,
+        );
         if !event.ephemeral {
             s.log.push(event.clone());
         }
@@ -702,9 +976,142 @@ impl Drop for EventStream {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, SystemTime};
 
-    use super::rfc3339_millis;
+    use super::*;
+
+    fn delta(text: &str) -> EventData {
+        EventData::MessageDelta(MessageDeltaData {
+            message_id: "m".into(),
+            delta_content: text.into(),
+        })
+    }
+
+    fn turn(id: &str) -> EventData {
+        EventData::TurnStart(TurnData { turn_id: id.into() })
+    }
+
+    fn kinds(batch: &FeedBatch) -> Vec<String> {
+        batch
+            .items
+            .iter()
+            .map(|i| match i {
+                FeedItem::Event(e) => e.kind().to_owned(),
+                FeedItem::Barrier(n) => format!("barrier {n}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_feed_notifies_once_until_taken_and_keeps_order_with_barriers() {
+        let bus = EventBus::default();
+        let feed = EventFeed::new(bus.subscribe(8, Interest::All));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        feed.set_notify(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        bus.emit(turn("1"));
+        bus.emit(delta("a"));
+        let b = feed.barrier();
+        bus.emit(delta("b"));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one notify until the host takes"
+        );
+        let batch = feed.take(usize::MAX).expect("items");
+        assert_eq!(
+            kinds(&batch),
+            [
+                "assistant.turn_start",
+                "assistant.message_delta",
+                &format!("barrier {b}"),
+                "assistant.message_delta"
+            ]
+        );
+        bus.emit(turn("2"));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "the next item notifies again"
+        );
+        // A bounded take leaves the rest and notifies again, so nothing is stranded.
+        bus.emit(turn("3"));
+        let first = feed.take(1).expect("one");
+        assert_eq!(kinds(&first), ["assistant.turn_start"]);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert_eq!(feed.take(10).expect("rest").items.len(), 1);
+        bus.close();
+        let last = feed.take(10);
+        assert!(last.is_none(), "closed and empty");
+    }
+
+    #[test]
+    fn a_lagging_feed_drops_only_deltas_and_counts_them() {
+        let bus = EventBus::default();
+        let feed = EventFeed::new(bus.subscribe(2, Interest::All));
+        for i in 0..5 {
+            bus.emit(delta(&i.to_string()));
+            bus.emit(turn(&i.to_string()));
+        }
+        let batch = feed.take(usize::MAX).expect("items");
+        assert_eq!(batch.skipped, 3, "3 of 5 deltas dropped with a buffer of 2");
+        let turns = kinds(&batch)
+            .iter()
+            .filter(|k| *k == "assistant.turn_start")
+            .count();
+        assert_eq!(turns, 5, "non-delta events are never dropped");
+    }
+
+    #[test]
+    fn events_are_shared_and_their_json_rendered_once() {
+        let bus = EventBus::default();
+        let a = EventFeed::new(bus.subscribe(8, Interest::All));
+        let b = EventFeed::new(bus.subscribe(8, Interest::All));
+        bus.emit(turn("1"));
+        let (FeedItem::Event(ea), FeedItem::Event(eb)) = (
+            a.take(1).expect("a").items.remove(0),
+            b.take(1).expect("b").items.remove(0),
+        ) else {
+            panic!("events expected");
+        };
+        assert!(
+            Arc::ptr_eq(&ea.0, &eb.0),
+            "one allocation for every subscriber"
+        );
+        assert!(std::ptr::eq(ea.json(), eb.json()), "JSON rendered once");
+        let json: serde_json::Value = serde_json::from_str(ea.json()).expect("json");
+        assert_eq!(json["type"], "assistant.turn_start");
+        assert_eq!(json["data"]["turnId"], "1");
+        let batch = FeedBatch {
+            items: vec![FeedItem::Event(ea.clone()), FeedItem::Barrier(7)],
+            ..Default::default()
+        };
+        let array: serde_json::Value = serde_json::from_str(&batch.to_json()).expect("array");
+        assert_eq!(array[1], 7);
+        assert_eq!(array[0]["type"], "assistant.turn_start");
+    }
+
+    #[tokio::test]
+    async fn next_batch_waits_for_items_and_ends_after_close() {
+        let bus = Arc::new(EventBus::default());
+        let feed = EventFeed::new(bus.subscribe(8, Interest::All));
+        let emitter = bus.clone();
+        let task = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            emitter.emit(turn("1"));
+            emitter.close();
+        });
+        let mut received = feed.next_batch(16).await.expect("a batch").items.len();
+        assert_eq!(received, 1, "woken by the first event");
+        task.await.expect("emitter");
+        while let Some(b) = feed.next_batch(16).await {
+            received += b.items.len();
+        }
+        assert_eq!(received, 1, "nothing more, and the feed ended after close");
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc_with_millis() {

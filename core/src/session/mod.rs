@@ -22,7 +22,7 @@ use crate::provider::{Endpoint, ProviderConfig};
 use crate::secret::Headers;
 use crate::types::{Message, ReasoningEffort, ToolChoice, ToolSpec};
 use events::{Attachment, EventBus, EventData, EventStream, Interest, Subscriber, lock};
-pub use events::{Event, Lagged};
+pub use events::{Event, EventFeed, EventRecord, FeedBatch, FeedItem, Lagged};
 use tools::{PermissionHandler, Tool};
 
 /// How `system_message` combines with the default system prompt. modelport has no default prompt,
@@ -621,6 +621,12 @@ impl Session {
     /// The session's events, buffering up to `deltas` deltas before dropping them.
     pub fn events_with_buffer(&self, deltas: usize) -> EventStream {
         EventStream::new(self.inner.bus.subscribe(deltas, Interest::All))
+    }
+
+    /// The session's events for a host language: batches, a notify callback, barriers (see
+    /// [`EventFeed`]); up to `deltas` deltas wait for a slow host before deltas are dropped.
+    pub fn feed(&self, deltas: usize) -> EventFeed {
+        EventFeed::new(self.inner.bus.subscribe(deltas, Interest::All))
     }
 
     /// The persisted (non-ephemeral) events so far.

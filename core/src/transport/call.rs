@@ -113,13 +113,14 @@ impl<'a> Exchange<'a> {
                 Err(e) if e.output_emitted => return Err(CallError::Failed(e.error)),
                 Err(e) => e.error,
             };
-            if failure.status() == Some(401) && !refreshed_token {
-                if let Some(provider) = self.endpoint.token_provider() {
-                    refreshed_token = true;
-                    provider.invalidate();
-                    tracing::debug!("401 with a provided token: refreshing it once");
-                    continue;
-                }
+            if failure.status() == Some(401)
+                && !refreshed_token
+                && let Some(provider) = self.endpoint.token_provider()
+            {
+                refreshed_token = true;
+                provider.invalidate();
+                tracing::debug!("401 with a provided token: refreshing it once");
+                continue;
             }
             match fix(&failure) {
                 Some(Ok(fixed)) => {
