@@ -59,7 +59,7 @@ typedef int32_t mp_status;
  * Called on a modelport blocking-pool thread (never on the thread that called into the library),
  * once per call the model makes; parallel calls run concurrently on several threads. `arguments_json`
  * is the call's arguments (a JSON object, `{}` when empty); `invocation_json` is
- * `{"sessionId", "toolCallId", "toolName"}`. Both strings are valid only during the call.
+ * `{"sessionId", "toolCallId", "toolName", "arguments"}`. Both strings are valid only during the call.
  *
  * Report the outcome through `result` with one of `mp_tool_result_set_text`,
  * `mp_tool_result_set_json` or `mp_tool_result_set_error` (the last call wins; none at all means an
@@ -287,7 +287,7 @@ mp_status mp_json_pointer(const char *json,
  * "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...}}`; every field is
  * optional (`provider` is the default for sessions that name none, and the one `mp_client_list_models`
  * asks). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
- * gives `MP_ERR_CONFIG` with a message naming it.
+ * gives `MP_ERR_CONFIG` with a message naming its path ("invalid client options at `retry.maxRetries`: ...").
  *
  * # Safety
  * `options_json` is NULL or a NUL-terminated string; `out` is valid for one pointer write.

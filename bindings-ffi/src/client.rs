@@ -4,8 +4,7 @@ use std::ffi::c_char;
 use std::fmt;
 use std::sync::Arc;
 
-use modelport::{Client, ClientOptions, ProviderConfig, RetryPolicy, SessionConfig, Timeouts};
-use serde::Deserialize;
+use modelport::{Client, ClientOptions, SessionConfig};
 use serde_json::Value;
 
 use crate::error::{FfiError, MpStatus};
@@ -30,41 +29,6 @@ impl fmt::Debug for MpClient {
             .field("client", &self.client)
             .finish_non_exhaustive()
     }
-}
-
-/// The client options JSON: `{provider?, retry?, timeouts?}`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct OptionsJson {
-    #[serde(default)]
-    provider: Option<Value>,
-    #[serde(default)]
-    retry: Option<RetryPolicy>,
-    #[serde(default)]
-    timeouts: Option<Timeouts>,
-}
-
-fn client_options(json: Option<&str>) -> FfiResult<ClientOptions> {
-    let mut options = ClientOptions::default();
-    let Some(json) = json.filter(|j| !j.trim().is_empty()) else {
-        return Ok(options);
-    };
-    let parsed: OptionsJson = serde_json::from_str(json).map_err(|e| {
-        FfiError::from(modelport::Error::config(format!(
-            "invalid client options: {e} (expected {{\"provider\": {{...}}, \"retry\": {{...}}, \"timeouts\": {{...}}}})"
-        )))
-    })?;
-    if let Some(provider) = parsed.provider {
-        // Through core's parser, whose messages name the path of the bad field.
-        options.provider = Some(ProviderConfig::from_json(&provider.to_string())?);
-    }
-    if let Some(retry) = parsed.retry {
-        options.retry = retry;
-    }
-    if let Some(timeouts) = parsed.timeouts {
-        options.timeouts = timeouts;
-    }
-    Ok(options)
 }
 
 impl MpClient {
@@ -95,7 +59,7 @@ impl MpClient {
 /// "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...}}`; every field is
 /// optional (`provider` is the default for sessions that name none, and the one `mp_client_list_models`
 /// asks). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
-/// gives `MP_ERR_CONFIG` with a message naming it.
+/// gives `MP_ERR_CONFIG` with a message naming its path ("invalid client options at `retry.maxRetries`: ...").
 ///
 /// # Safety
 /// `options_json` is NULL or a NUL-terminated string; `out` is valid for one pointer write.
@@ -108,7 +72,8 @@ pub unsafe extern "C" fn mp_client_new(
         // SAFETY: the caller's contract.
         let out = unsafe { out_param(out, "out") }?;
         // SAFETY: the caller's contract.
-        let options = client_options(unsafe { opt_str_arg(options_json, "options_json") }?)?;
+        let json = unsafe { opt_str_arg(options_json, "options_json") }?;
+        let options = ClientOptions::from_json(json.unwrap_or_default())?;
         let rt = Rt::new("modelport", None)?;
         let client = {
             let _context = rt.handle().enter();
@@ -139,8 +104,8 @@ pub unsafe extern "C" fn mp_client_stop(
         let errors = c.rt.block_on(c.client.stop());
         if let Some(out) = errors_out {
             let list: Vec<Value> = errors
-                .into_iter()
-                .map(|e| FfiError::from(e).record().clone())
+                .iter()
+                .map(modelport::Error::to_json_record)
                 .collect();
             *out = owned_string(Value::Array(list).to_string());
         }

@@ -102,7 +102,7 @@ impl From<Error> for FfiError {
     fn from(e: Error) -> Self {
         FfiError {
             code: status_of(e.kind()),
-            record: record_of(&e),
+            record: e.to_json_record(),
         }
     }
 }
@@ -126,22 +126,6 @@ fn status_of(kind: ErrorKind) -> MpStatus {
         ErrorKind::Limit => MP_ERR_LIMIT,
         _ => MP_ERR_OTHER,
     }
-}
-
-/// The record of a core error: the same fields as the Node binding's error. Core messages never
-/// contain secrets.
-fn record_of(e: &Error) -> Value {
-    json!({
-        "code": e.kind().as_str(),
-        "message": e.to_string(),
-        "status": e.status(),
-        "providerCode": e.code(),
-        "requestId": e.request_id(),
-        "retryAfterMs": e.retry_after().map(|d| d.as_secs_f64() * 1000.0),
-        "timeoutKind": e.timeout_kind().map(|k| k.as_str()),
-        "errorType": e.error_type(),
-        "retryable": e.is_retryable(),
-    })
 }
 
 /// What `mp_last_error_message` and `mp_last_error_json` return on this thread.

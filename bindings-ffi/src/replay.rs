@@ -5,16 +5,12 @@ use std::ffi::{CString, c_char};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use modelport::replay::{ReplayConfig, ReplayServer};
-use serde::Deserialize;
 
 use crate::error::{FfiError, MpStatus};
 use crate::runtime::Rt;
-use crate::util::{
-    FfiResult, c_string, guard, guard_void, handle, opt_str_arg, out_param, str_arg,
-};
+use crate::util::{c_string, guard, guard_void, handle, opt_str_arg, out_param, str_arg};
 
 /// A running replay server (opaque), stopped and freed by `mp_replay_stop`.
 pub struct MpReplay {
@@ -30,43 +26,6 @@ impl fmt::Debug for MpReplay {
             .field("url", &self.url)
             .finish_non_exhaustive()
     }
-}
-
-/// The replay options JSON: `{port?, deltaChars?, chunkDelayMs?, record?}`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct OptionsJson {
-    #[serde(default)]
-    port: Option<u16>,
-    #[serde(default)]
-    delta_chars: Option<usize>,
-    #[serde(default)]
-    chunk_delay_ms: Option<u64>,
-    #[serde(default)]
-    record: Option<bool>,
-}
-
-fn replay_config(json: Option<&str>) -> FfiResult<ReplayConfig> {
-    let mut config = ReplayConfig::default();
-    let Some(json) = json.filter(|j| !j.trim().is_empty()) else {
-        return Ok(config);
-    };
-    let o: OptionsJson = serde_json::from_str(json).map_err(|e| {
-        FfiError::from(modelport::Error::config(format!(
-            "invalid replay options: {e} (expected {{\"port\", \"deltaChars\", \"chunkDelayMs\", \"record\"}})"
-        )))
-    })?;
-    if let Some(port) = o.port {
-        config.port = port;
-    }
-    if let Some(n) = o.delta_chars {
-        config.delta_chars = n.max(1);
-    }
-    config.chunk_delay = o.chunk_delay_ms.map(Duration::from_millis);
-    if let Some(record) = o.record {
-        config.record = record;
-    }
-    Ok(config)
 }
 
 /// Starts a replay provider on 127.0.0.1.
@@ -91,7 +50,8 @@ pub unsafe extern "C" fn mp_replay_start(
         // SAFETY: the caller's contract.
         let source = unsafe { str_arg(source, "source") }?;
         // SAFETY: the caller's contract.
-        let config = replay_config(unsafe { opt_str_arg(options_json, "options_json") }?)?;
+        let json = unsafe { opt_str_arg(options_json, "options_json") }?;
+        let config = ReplayConfig::from_json(json.unwrap_or_default())?;
         let rt = Rt::new("modelport-replay", Some(1))?;
         let server = if source.contains('\n') {
             rt.block_on(ReplayServer::from_yaml(&[source], config))?

@@ -65,15 +65,6 @@ pub type MpSendDoneFn = Option<
     ),
 >;
 
-/// Parses send options JSON: `{"prompt": "...", "attachments": [...], "requestHeaders": {...}}`.
-fn send_options(json: &str) -> FfiResult<SendOptions> {
-    serde_json::from_str(json).map_err(|e| {
-        FfiError::from(modelport::Error::config(format!(
-            "invalid send options: {e} (expected {{\"prompt\": \"...\", \"attachments\": [...], \"requestHeaders\": {{...}}}})"
-        )))
-    })
-}
-
 fn timeout(ms: u64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
 }
@@ -121,7 +112,7 @@ pub unsafe extern "C" fn mp_session_send(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(session, "session") }?;
         // SAFETY: the caller's contract.
-        let options = send_options(unsafe { str_arg(options_json, "options_json") }?)?;
+        let options = SendOptions::from_json(unsafe { str_arg(options_json, "options_json") }?)?;
         let id = s.rt.block_on(s.session.send(options))?;
         if let Some(out) = id_out {
             *out = owned_string(id);
@@ -161,7 +152,7 @@ pub unsafe extern "C" fn mp_session_send_and_wait(
             ));
         }
         // SAFETY: the caller's contract.
-        let options = send_options(unsafe { str_arg(options_json, "options_json") }?)?;
+        let options = SendOptions::from_json(unsafe { str_arg(options_json, "options_json") }?)?;
         let last =
             s.rt.block_on(s.session.send_and_wait(options, timeout(timeout_ms)))?;
         if let Some(event) = last {
@@ -190,7 +181,7 @@ pub unsafe extern "C" fn mp_session_send_async(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(session, "session") }?;
         // SAFETY: the caller's contract.
-        let options = send_options(unsafe { str_arg(options_json, "options_json") }?)?;
+        let options = SendOptions::from_json(unsafe { str_arg(options_json, "options_json") }?)?;
         let done = done.ok_or_else(|| FfiError::usage("`done` is NULL"))?;
         let user_data = UserData(user_data);
         let reservation = s.gate.reserve();

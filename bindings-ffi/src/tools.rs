@@ -17,7 +17,7 @@ use crate::util::{FfiResult, UserData, c_string, guard, str_arg};
 /// Called on a modelport blocking-pool thread (never on the thread that called into the library),
 /// once per call the model makes; parallel calls run concurrently on several threads. `arguments_json`
 /// is the call's arguments (a JSON object, `{}` when empty); `invocation_json` is
-/// `{"sessionId", "toolCallId", "toolName"}`. Both strings are valid only during the call.
+/// `{"sessionId", "toolCallId", "toolName", "arguments"}`. Both strings are valid only during the call.
 ///
 /// Report the outcome through `result` with one of `mp_tool_result_set_text`,
 /// `mp_tool_result_set_json` or `mp_tool_result_set_error` (the last call wins; none at all means an
@@ -147,14 +147,7 @@ pub(crate) unsafe fn build_tools(
                 move |args: Value, inv: ToolInvocation| {
                     let tool = tool.clone();
                     let arguments = c_string(args.to_string());
-                    let invocation = c_string(
-                        json!({
-                            "sessionId": inv.session_id,
-                            "toolCallId": inv.tool_call_id,
-                            "toolName": inv.tool_name,
-                        })
-                        .to_string(),
-                    );
+                    let invocation = c_string(serde_json::to_string(&inv).unwrap_or_default());
                     async move {
                         // The handler may block: it gets a blocking-pool thread, not a runtime worker.
                         tokio::task::spawn_blocking(move || tool.invoke(&arguments, &invocation))
