@@ -3,8 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use modelport::{ProviderConfig, RetryPolicy, SessionConfig, Timeouts};
-use serde_json::Value;
+use modelport::SessionConfig;
 
 use crate::error::ModelportError;
 use crate::session::Session;
@@ -55,45 +54,6 @@ impl fmt::Debug for Client {
     }
 }
 
-fn invalid(what: &str, e: &serde_json::Error) -> ModelportError {
-    ModelportError::config(format!("invalid client options: `{what}`: {e}"))
-}
-
-/// Parses `{provider?, retry?, timeouts?}` (the C API's client options JSON).
-fn client_options(json: &str) -> Result<modelport::ClientOptions, ModelportError> {
-    let mut options = modelport::ClientOptions::default();
-    if json.trim().is_empty() {
-        return Ok(options);
-    }
-    let Value::Object(map) =
-        serde_json::from_str::<Value>(json).map_err(|e| invalid("options_json", &e))?
-    else {
-        return Err(ModelportError::config(
-            "invalid client options: expected a JSON object {\"provider\", \"retry\", \"timeouts\"}",
-        ));
-    };
-    for (key, value) in map {
-        match key.as_str() {
-            // Through core's parser, whose messages name the path of the bad field.
-            "provider" => options.provider = Some(ProviderConfig::from_json(&value.to_string())?),
-            "retry" => {
-                options.retry = serde_json::from_value::<RetryPolicy>(value)
-                    .map_err(|e| invalid("retry", &e))?;
-            }
-            "timeouts" => {
-                options.timeouts = serde_json::from_value::<Timeouts>(value)
-                    .map_err(|e| invalid("timeouts", &e))?;
-            }
-            other => {
-                return Err(ModelportError::config(format!(
-                    "invalid client options: unknown field `{other}`, expected `provider`, `retry` or `timeouts`"
-                )));
-            }
-        }
-    }
-    Ok(options)
-}
-
 fn session_config(
     config_json: &str,
     tools: Vec<Arc<Tool>>,
@@ -109,7 +69,8 @@ impl Client {
     /// (camelCase, as in the Copilot SDK); `provider` is the default for sessions that name none.
     #[uniffi::constructor(default(options_json = None))]
     pub fn new(options_json: Option<String>) -> Result<Arc<Self>, ModelportError> {
-        let options = client_options(options_json.as_deref().unwrap_or_default())?;
+        let options =
+            modelport::ClientOptions::from_json(options_json.as_deref().unwrap_or_default())?;
         let handle = runtime()?;
         let _context = handle.enter();
         Ok(Arc::new(Client {

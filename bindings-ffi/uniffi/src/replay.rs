@@ -55,7 +55,8 @@ impl ReplayServer {
             config.port = port;
         }
         if let Some(n) = options.delta_chars {
-            config.delta_chars = usize::try_from(n).unwrap_or(usize::MAX).max(1);
+            // Core streams at least one character per delta.
+            config.delta_chars = usize::try_from(n).unwrap_or(usize::MAX);
         }
         config.chunk_delay = options.chunk_delay_ms.map(Duration::from_millis);
         let server = run(async move {
