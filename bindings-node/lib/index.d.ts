@@ -164,12 +164,17 @@ export interface PermissionRequest {
   arguments: unknown;
 }
 
-/** onPermissionRequest's answer; anything else (or a throw) refuses the call. */
+/**
+ * onPermissionRequest's answer (read by the core, the same in every language): `true` or an
+ * approve kind runs the call; `false`, "reject" or any Copilot SDK "denied-..." kind refuses it, with
+ * `feedback` (or `message`) for the model. Anything else (or a throw) refuses the call.
+ */
 export type PermissionRequestResult =
+  | boolean
   | { kind: "approve-once" }
   | { kind: "approved" }
   | { kind: "reject"; feedback?: string }
-  | { kind: "denied-interactively-by-user"; feedback?: string };
+  | { kind: `denied-${string}`; feedback?: string; message?: string };
 
 export type PermissionHandler = (
   request: PermissionRequest,
