@@ -126,10 +126,10 @@ class Session {
     };
   }
 
-  /** Takes a batch from the native side: a JSON array of events, `null` marking a flush. */
+  /** Takes a batch from the native side: a JSON array of events, a number marking a flush. */
   #dispatch(json) {
     for (const event of JSON.parse(json)) {
-      if (event === null) {
+      if (typeof event === "number") {
         this.#flushes.shift()?.();
         continue;
       }
@@ -150,7 +150,7 @@ class Session {
     if (!this.#subscribed) return Promise.resolve();
     return new Promise((resolve) => {
       this.#flushes.push(resolve);
-      if (!this.#native.flush()) {
+      if (this.#native.flush() == null) {
         this.#flushes.pop();
         resolve();
       }

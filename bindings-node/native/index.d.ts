@@ -34,7 +34,7 @@ export declare class EventStream {
    * `null` once the session is disconnected, its client stopped, or the stream closed.
    */
   nextBatch(max: number): Promise<EventBatch | null>
-  /** Ends the stream (a pending `nextBatch` resolves to `null`). */
+  /** Ends the stream (a pending `nextBatch` resolves to what is left, then `null`). */
   close(): void
 }
 
@@ -73,14 +73,14 @@ export declare class Session {
   /** Sends and waits until idle; resolves to the last `assistant.message` as JSON, or null. */
   sendAndWait(options: string, timeoutMs?: number | undefined | null): Promise<string | null>
   /**
-   * Sends every event to `callback`, in batches: a JSON array of events, where `null` marks a
-   * flush (one callback per session; replaces the last).
+   * Sends every event to `callback`, in batches: a JSON array of events, where a number marks a
+   * barrier asked for with `flush` (one callback per session; replaces the last).
    */
   subscribe(callback: (arg: string) => void): void
   /** Stops calling the callback and releases it. */
   unsubscribe(): void
-  /** Queues a `null` entry behind the events already queued; false when there is no callback. */
-  flush(): boolean
+  /** Queues a barrier behind the events so far and returns its number; `null` when nobody listens. */
+  flush(): number | null
   /**
    * A stream of the session's events from now on, buffering up to `deltas` deltas (default
    * 256) before dropping them.

@@ -72,11 +72,11 @@ impl Session {
             .send_and_wait(options, timeout)
             .await
             .into_napi()?;
-        Ok(event.and_then(|e| serde_json::to_string(&e).ok()))
+        Ok(event.map(|e| e.json().to_owned()))
     }
 
-    /// Sends every event to `callback`, in batches: a JSON array of events, where `null` marks a
-    /// flush (one callback per session; replaces the last).
+    /// Sends every event to `callback`, in batches: a JSON array of events, where a number marks a
+    /// barrier asked for with `flush` (one callback per session; replaces the last).
     #[napi]
     pub fn subscribe(&self, callback: Function<'_, String, ()>) -> Result<()> {
         self.listeners.subscribe(&self.inner, callback)
@@ -88,9 +88,9 @@ impl Session {
         self.listeners.release();
     }
 
-    /// Queues a `null` entry behind the events already queued; false when there is no callback.
+    /// Queues a barrier behind the events so far and returns its number; `null` when nobody listens.
     #[napi]
-    pub fn flush(&self) -> bool {
+    pub fn flush(&self) -> Option<u32> {
         self.listeners.flush()
     }
 
@@ -98,17 +98,25 @@ impl Session {
     /// 256) before dropping them.
     #[napi]
     pub fn events(&self, deltas: Option<u32>) -> EventStream {
-        let stream = match deltas {
-            Some(n) => self.inner.events_with_buffer(n as usize),
-            None => self.inner.events(),
-        };
-        EventStream::new(stream)
+        let deltas = deltas.map_or(modelport::session::events::DEFAULT_EVENT_BUFFER, |n| {
+            n as usize
+        });
+        EventStream::new(self.inner.feed(deltas))
     }
 
     /// The persisted events so far, as a JSON array.
     #[napi]
     pub fn get_events(&self) -> String {
-        serde_json::to_string(&self.inner.get_events()).unwrap_or_else(|_| "[]".to_owned())
+        let events = self.inner.get_events();
+        let mut json = String::from("[");
+        for (n, event) in events.iter().enumerate() {
+            if n > 0 {
+                json.push(',');
+            }
+            json.push_str(event.json());
+        }
+        json.push(']');
+        json
     }
 
     /// Aborts the running send and waits until it has ended.

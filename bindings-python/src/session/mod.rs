@@ -4,12 +4,12 @@
 pub(crate) mod events;
 pub(crate) mod tools;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use modelport::{EventFeed, FeedItem};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::{PyTraverseError, PyVisit};
@@ -23,6 +23,10 @@ use events::Event;
 
 /// The most events one `next_batch()` hands over.
 const MAX_BATCH: usize = 4096;
+
+/// Deltas the `on()` feed buffers for a busy asyncio loop before dropping some (other events are
+/// never dropped).
+const FEED_BUFFER: usize = 65_536;
 
 static DELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -69,7 +73,7 @@ impl Session {
 #[pymethods]
 impl Session {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        for handler in lock(&self.dispatch.handlers).values() {
+        for (_, handler) in lock(&self.dispatch.handlers).values() {
             visit.call(handler)?;
         }
         Ok(())
@@ -131,11 +135,12 @@ impl Session {
     fn on(&self, py: Python<'_>, kind: Option<&str>, handler: Py<PyAny>) -> PyResult<Subscription> {
         let session = self.session(py)?;
         let id = self.dispatch.next_id.fetch_add(1, Ordering::Relaxed);
-        lock(&self.dispatch.handlers).insert(id, handler);
-        let dispatch = self.dispatch.clone();
-        let subscription = session.on(kind.unwrap_or("*"), move |event| dispatch.push(id, event));
+        let kind = kind
+            .filter(|k| !k.is_empty() && *k != "*")
+            .map(str::to_owned);
+        lock(&self.dispatch.handlers).insert(id, (kind, handler));
+        self.dispatch.subscribe(&session);
         Ok(Subscription {
-            inner: Mutex::new(Some(subscription)),
             dispatch: Arc::downgrade(&self.dispatch),
             id,
         })
@@ -147,9 +152,7 @@ impl Session {
     fn events(&self, py: Python<'_>, buffer: usize) -> PyResult<EventStream> {
         let session = self.session(py)?;
         Ok(EventStream {
-            inner: Owned::new(Arc::new(tokio::sync::Mutex::new(
-                session.events_with_buffer(buffer),
-            ))),
+            inner: Owned::new(Arc::new(session.feed(buffer))),
             lagged: Arc::default(),
         })
     }
@@ -195,7 +198,6 @@ impl Session {
 /// An `on()` registration.
 #[pyclass(frozen, module = "modelport._native")]
 pub(crate) struct Subscription {
-    inner: Mutex<Option<modelport::Subscription>>,
     dispatch: Weak<Dispatch>,
     id: u64,
 }
@@ -204,47 +206,65 @@ pub(crate) struct Subscription {
 impl Subscription {
     /// Stops calling the handler.
     fn unsubscribe(&self) {
-        if let Some(s) = lock(&self.inner).take() {
-            s.unsubscribe();
-        }
         if let Some(dispatch) = self.dispatch.upgrade() {
-            let handler = lock(&dispatch.handlers).remove(&self.id);
-            drop(handler);
+            dispatch.unsubscribe(self.id);
         }
     }
 }
 
-/// Hands a session's events to its `on()` handlers on the asyncio loop: in order, one
-/// `call_soon_threadsafe` per batch of events rather than per event.
+/// An `on()` handler: the event type it wants (every type when `None`) and the callable.
+type Handler = (Option<String>, Py<PyAny>);
+
+/// Hands a session's events to its `on()` handlers on the asyncio loop: core's feed notifies, one
+/// `call_soon_threadsafe` schedules `modelport.session._deliver`, which takes every waiting event
+/// and calls the matching handlers in registration order.
 ///
 /// The handlers live here rather than in core's closures, so that Python's garbage collector sees
 /// them (`Session.__traverse__`): a handler referring to its session is a cycle it can collect.
-/// `handlers` is only locked with the GIL held; `queue` also by the runtime's threads.
+/// `handlers` is only locked with the GIL held.
 #[derive(Default)]
 struct Dispatch {
     event_loop: EventLoop,
-    queue: Mutex<Queue>,
-    handlers: Mutex<HashMap<u64, Py<PyAny>>>,
+    feed: Mutex<Option<Arc<EventFeed>>>,
+    /// By registration id, so in registration order.
+    handlers: Mutex<BTreeMap<u64, Handler>>,
     next_id: AtomicU64,
 }
 
-#[derive(Default)]
-struct Queue {
-    items: Vec<(u64, modelport::Event)>,
-    scheduled: bool,
-}
-
 impl Dispatch {
-    /// Queues `event` for handler `id`; schedules a delivery on the loop if none is pending.
-    fn push(self: &Arc<Self>, id: u64, event: &modelport::Event) {
-        let schedule = {
-            let mut q = lock(&self.queue);
-            q.items.push((id, event.clone()));
-            !std::mem::replace(&mut q.scheduled, true)
-        };
-        if !schedule {
+    /// Starts the feed on the first handler.
+    fn subscribe(self: &Arc<Self>, session: &modelport::Session) {
+        let mut slot = lock(&self.feed);
+        if slot.is_some() {
             return;
         }
+        let feed = Arc::new(session.feed(FEED_BUFFER));
+        let dispatch = Arc::downgrade(self);
+        feed.set_notify(move || {
+            if let Some(d) = dispatch.upgrade() {
+                d.schedule();
+            }
+        });
+        *slot = Some(feed);
+    }
+
+    /// Removes a handler; the last one ends the feed.
+    fn unsubscribe(&self, id: u64) {
+        let handler = {
+            let mut handlers = lock(&self.handlers);
+            let handler = handlers.remove(&id);
+            if handlers.is_empty()
+                && let Some(feed) = lock(&self.feed).take()
+            {
+                feed.close();
+            }
+            handler
+        };
+        drop(handler);
+    }
+
+    /// Schedules a delivery on the loop (called by the feed, on the thread that emitted).
+    fn schedule(self: &Arc<Self>) {
         let scheduled = Python::attach(|py| -> PyResult<()> {
             let deliver = DELIVER.import(py, "modelport.session", "_deliver")?;
             let batch = HandlerBatch(self.clone());
@@ -255,9 +275,9 @@ impl Dispatch {
         });
         if scheduled.is_err() {
             // The loop is closed: nothing can run the handlers any more.
-            let mut q = lock(&self.queue);
-            q.items.clear();
-            q.scheduled = false;
+            if let Some(feed) = lock(&self.feed).as_ref() {
+                drop(feed.take(usize::MAX));
+            }
         }
     }
 }
@@ -268,18 +288,25 @@ pub(crate) struct HandlerBatch(Arc<Dispatch>);
 
 #[pymethods]
 impl HandlerBatch {
-    /// The pending `(handler, event)` pairs, in order (handlers unsubscribed meanwhile skipped).
+    /// The pending `(handler, event)` pairs, in order: each event with each matching handler.
     fn take(&self, py: Python<'_>) -> Vec<(Py<PyAny>, Event)> {
-        let items = {
-            let mut q = lock(&self.0.queue);
-            q.scheduled = false;
-            std::mem::take(&mut q.items)
+        let feed = lock(&self.0.feed).clone();
+        let Some(batch) = feed.and_then(|f| f.take(usize::MAX)) else {
+            return Vec::new();
         };
         let handlers = lock(&self.0.handlers);
-        items
-            .into_iter()
-            .filter_map(|(id, e)| handlers.get(&id).map(|h| (h.clone_ref(py), Event::from(e))))
-            .collect()
+        let mut calls = Vec::with_capacity(batch.items.len());
+        for item in batch.items {
+            let FeedItem::Event(event) = item else {
+                continue;
+            };
+            for (kind, handler) in handlers.values() {
+                if kind.as_deref().is_none_or(|k| k == event.kind()) {
+                    calls.push((handler.clone_ref(py), Event::from(event.clone())));
+                }
+            }
+        }
+        calls
     }
 }
 
@@ -287,7 +314,7 @@ impl HandlerBatch {
 /// (at least one), or `None` once the session is disconnected or its client stopped.
 #[pyclass(frozen, module = "modelport._native")]
 pub(crate) struct EventStream {
-    inner: Owned<Arc<tokio::sync::Mutex<modelport::EventStream>>>,
+    inner: Owned<Arc<EventFeed>>,
     lagged: Arc<AtomicU64>,
 }
 
@@ -295,34 +322,26 @@ pub(crate) struct EventStream {
 impl EventStream {
     /// The next events, or `None` at the end.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let stream = self.inner.get()?.clone();
+        let feed = self.inner.get()?.clone();
         let lagged = self.lagged.clone();
         future_into_py(py, async move {
-            let mut stream = stream.lock().await;
-            let mut batch: Vec<Event> = Vec::new();
             loop {
-                let next = if batch.is_empty() {
-                    stream.next().await
-                } else {
-                    match stream.next().now_or_never() {
-                        Some(item) => item,
-                        None => break,
-                    }
+                let Some(batch) = feed.next_batch(MAX_BATCH).await else {
+                    return Ok(None);
                 };
-                match next {
-                    Some(Ok(event)) => {
-                        batch.push(event.into());
-                        if batch.len() == MAX_BATCH {
-                            break;
-                        }
-                    }
-                    Some(Err(lag)) => {
-                        lagged.fetch_add(lag.skipped, Ordering::Relaxed);
-                    }
-                    None => break,
+                lagged.fetch_add(batch.skipped, Ordering::Relaxed);
+                let events: Vec<Event> = batch
+                    .items
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        FeedItem::Event(e) => Some(Event::from(e)),
+                        FeedItem::Barrier(_) => None,
+                    })
+                    .collect();
+                if !events.is_empty() {
+                    return Ok(Some(events));
                 }
             }
-            Ok((!batch.is_empty()).then_some(batch))
         })
     }
 

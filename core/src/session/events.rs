@@ -537,6 +537,21 @@ pub enum FeedItem {
 /// host has taken what is queued.
 pub type Notify = Arc<dyn Fn() + Send + Sync>;
 
+/// Whom a push must wake.
+enum Wake {
+    Task(Waker),
+    Host(Notify),
+}
+
+impl Wake {
+    fn fire(self) {
+        match self {
+            Wake::Task(w) => w.wake(),
+            Wake::Host(notify) => notify(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct QueueState {
     items: VecDeque<FeedItem>,
@@ -591,48 +606,72 @@ impl Subscriber {
         }
     }
 
-    fn push(&self, event: &Event) {
+    /// Queues `event`; returns whom to wake, for the caller to wake once it holds no lock (a host's
+    /// notify may take the host's own lock, such as Python's GIL).
+    fn push(&self, event: &Event) -> Option<Wake> {
         if !self.wants(&event.data) {
-            return;
+            return None;
         }
         let droppable = event.data.is_droppable();
         let mut q = lock(&self.state);
         if q.closed {
-            return;
+            return None;
         }
         if droppable && q.deltas >= self.capacity {
             q.skipped += 1;
             tracing::trace!(kind = event.kind(), "subscriber behind: delta dropped");
-            return;
+            return None;
         }
         if droppable {
             q.deltas += 1;
         }
         q.items.push_back(FeedItem::Event(event.clone()));
-        Self::wake(q);
+        Self::to_wake(&mut q)
     }
 
-    /// Wakes the reader: the waiting task, or the host's notify (once until it takes).
-    fn wake(mut q: std::sync::MutexGuard<'_, QueueState>) {
+    /// Who must hear of new items: the waiting task, or the host's notify (once until it takes).
+    fn to_wake(q: &mut QueueState) -> Option<Wake> {
         if let Some(w) = q.waker.take() {
-            drop(q);
-            w.wake();
-            return;
+            return Some(Wake::Task(w));
         }
         if q.scheduled {
-            return;
+            return None;
         }
-        if let Some(notify) = q.notify.clone() {
-            q.scheduled = true;
-            drop(q);
-            notify();
+        let notify = q.notify.clone()?;
+        q.scheduled = true;
+        Some(Wake::Host(notify))
+    }
+
+    /// Wakes the reader after releasing the queue's lock.
+    fn wake(mut q: std::sync::MutexGuard<'_, QueueState>) {
+        let wake = Self::to_wake(&mut q);
+        drop(q);
+        if let Some(w) = wake {
+            w.fire();
         }
     }
 
+    /// Ends the queue: the reader is woken for what is still queued; after that the host's notify
+    /// callback is let go (it may hold the host's event loop open).
     fn close(&self) {
         let mut q = lock(&self.state);
         q.closed = true;
-        Self::wake(q);
+        let notify = if q.waker.is_none() && !q.scheduled && !q.items.is_empty() {
+            q.scheduled = true;
+            q.notify.take()
+        } else {
+            None
+        };
+        let released = q.notify.take();
+        let waker = q.waker.take();
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        if let Some(notify) = notify {
+            notify();
+        }
+        drop(released);
     }
 
     fn pop(q: &mut QueueState) -> Option<FeedItem> {
@@ -908,8 +947,15 @@ impl EventBus {
             s.log.push(event.clone());
         }
         s.subscribers.retain(|sub| Arc::strong_count(sub) > 1);
+        let mut wakes = Vec::new();
         for sub in &s.subscribers {
-            sub.push(&event);
+            if let Some(w) = sub.push(&event) {
+                wakes.push(w);
+            }
+        }
+        drop(s);
+        for w in wakes {
+            w.fire();
         }
         event
     }
