@@ -45,7 +45,7 @@ for t in "${targets[@]}"; do
   echo "=== $t"
   status=0
   RUSTC_BOOTSTRAP=1 "${fuzz_cmd[@]}" "$t" "$corpus/$t" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 \
-    | { grep -E "Done [0-9]+ runs|SUMMARY|panicked|Test unit written|ERROR|error:|No such file" || true; } \
+    | { grep -E "Done [0-9]+ runs|SUMMARY|panicked|Test unit written|ERROR|^error|No such file" || true; } \
     || status=$?
   if [ "$status" -ne 0 ]; then
     echo "=== $t failed (exit $status)"
