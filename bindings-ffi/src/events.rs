@@ -58,14 +58,7 @@ impl Listener {
         let Some(_listener) = self.gate.enter() else {
             return;
         };
-        let json = match serde_json::to_string(event) {
-            Ok(json) => c_string(json),
-            Err(e) => {
-                // Cannot happen with core's event types, whose fields are all plain JSON.
-                tracing::warn!(kind = event.kind(), error = %e, "an event could not be serialised and was not delivered");
-                return;
-            }
-        };
+        let json = c_string(event.json());
         let kind = c_string(event.kind());
         call_out(|| {
             // SAFETY: the callback and user_data are the caller's; the strings live until it returns.

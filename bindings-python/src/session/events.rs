@@ -4,7 +4,6 @@
 //! camelCase wire JSON.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -67,14 +66,12 @@ pub(crate) fn value_to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> 
 /// One session event: `type` (an `EventType`), `id`, `timestamp`, `parent_id`, `ephemeral`, `data`.
 #[pyclass(frozen, module = "modelport._native")]
 pub(crate) struct Event {
-    inner: Arc<modelport::Event>,
+    inner: modelport::Event,
 }
 
 impl From<modelport::Event> for Event {
     fn from(event: modelport::Event) -> Self {
-        Event {
-            inner: Arc::new(event),
-        }
+        Event { inner: event }
     }
 }
 
@@ -135,7 +132,7 @@ impl Event {
 /// The data of an event: every field of every event type; `None` where this type has none.
 #[pyclass(frozen, module = "modelport._native")]
 pub(crate) struct EventData {
-    inner: Arc<modelport::Event>,
+    inner: modelport::Event,
 }
 
 impl EventData {
@@ -144,354 +141,174 @@ impl EventData {
     }
 }
 
-#[pymethods]
-impl EventData {
-    /// The data as its camelCase wire JSON.
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        value_to_py(py, &self.inner.to_json()["data"])
-    }
-
-    fn __repr__(&self) -> String {
-        format!("EventData({})", self.inner.to_json()["data"])
-    }
-
-    /// `session.start`.
-    #[getter]
-    fn session_id(&self) -> Option<&str> {
-        match self.data() {
-            Data::SessionStart(d) => Some(&d.session_id),
-            _ => None,
+/// Generates [`EventData`]'s `#[pymethods]`: the methods given first as they are, then one getter
+/// per `name -> type { pattern => value, ... }` line, reading the typed core data (`None` for every
+/// other event type). Adding a field to a core event is one line here and one in `_native.pyi`.
+macro_rules! event_data_methods {
+    (
+        { $($methods:tt)* }
+        $($(#[$doc:meta])* $name:ident -> $ty:ty { $($pat:pat => $val:expr),+ })*
+    ) => {
+        #[pymethods]
+        impl EventData {
+            $($methods)*
+            $(
+                $(#[$doc])*
+                #[getter]
+                fn $name(&self) -> Option<$ty> {
+                    match self.data() {
+                        $($pat => $val,)+
+                        _ => None,
+                    }
+                }
+            )*
         }
-    }
+    };
+}
 
-    /// `session.start`.
-    #[getter]
-    fn selected_model(&self) -> Option<&str> {
-        match self.data() {
-            Data::SessionStart(d) => Some(&d.selected_model),
-            _ => None,
+event_data_methods! {
+    {
+        /// The data as its camelCase wire JSON.
+        fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            value_to_py(py, &self.inner.to_json()["data"])
         }
-    }
 
-    /// `user.message`, `assistant.message`, `assistant.reasoning`.
-    #[getter]
-    fn content(&self) -> Option<&str> {
-        match self.data() {
-            Data::UserMessage(d) => Some(&d.content),
-            Data::AssistantMessage(d) => Some(&d.content),
-            Data::Reasoning(d) => Some(&d.content),
-            _ => None,
+        fn __repr__(&self) -> String {
+            format!("EventData({})", self.inner.to_json()["data"])
         }
-    }
 
-    /// `user.message`.
-    #[getter]
-    fn attachments(&self) -> Option<Vec<Attachment>> {
-        match self.data() {
-            Data::UserMessage(d) => d
-                .attachments
-                .as_ref()
-                .map(|a| a.iter().map(Attachment::from).collect()),
-            _ => None,
-        }
-    }
-
-    /// `assistant.turn_start`, `assistant.turn_end`, `assistant.turn_retry`.
-    #[getter]
-    fn turn_id(&self) -> Option<&str> {
-        match self.data() {
-            Data::TurnStart(d) | Data::TurnEnd(d) => Some(&d.turn_id),
-            Data::TurnRetry(d) => Some(&d.turn_id),
-            _ => None,
-        }
-    }
-
-    /// `assistant.turn_retry`, `abort`.
-    #[getter]
-    fn reason(&self) -> Option<&str> {
-        match self.data() {
-            Data::TurnRetry(d) => Some(&d.reason),
-            Data::Abort(d) => Some(&d.reason),
-            _ => None,
-        }
-    }
-
-    /// `assistant.turn_retry`.
-    #[getter]
-    fn delay_ms(&self) -> Option<u64> {
-        match self.data() {
-            Data::TurnRetry(d) => Some(d.delay_ms),
-            _ => None,
-        }
-    }
-
-    /// `assistant.turn_retry`.
-    #[getter]
-    fn attempt(&self) -> Option<u32> {
-        match self.data() {
-            Data::TurnRetry(d) => Some(d.attempt),
-            _ => None,
-        }
-    }
-
-    /// `assistant.turn_retry`, `session.error`.
-    #[getter]
-    fn status_code(&self) -> Option<u16> {
-        match self.data() {
-            Data::TurnRetry(d) => d.status_code,
-            Data::SessionError(d) => d.status_code,
-            _ => None,
-        }
-    }
-
-    /// `assistant.message_start`, `assistant.message_delta`, `assistant.message`.
-    #[getter]
-    fn message_id(&self) -> Option<&str> {
-        match self.data() {
-            Data::MessageStart(d) => Some(&d.message_id),
-            Data::MessageDelta(d) => Some(&d.message_id),
-            Data::AssistantMessage(d) => Some(&d.message_id),
-            _ => None,
-        }
-    }
-
-    /// `assistant.message_delta`, `assistant.reasoning_delta`.
-    #[getter]
-    fn delta_content(&self) -> Option<&str> {
-        match self.data() {
-            Data::MessageDelta(d) => Some(&d.delta_content),
-            Data::ReasoningDelta(d) => Some(&d.delta_content),
-            _ => None,
-        }
-    }
-
-    /// `assistant.reasoning_delta`, `assistant.reasoning`.
-    #[getter]
-    fn reasoning_id(&self) -> Option<&str> {
-        match self.data() {
-            Data::ReasoningDelta(d) => Some(&d.reasoning_id),
-            Data::Reasoning(d) => Some(&d.reasoning_id),
-            _ => None,
-        }
-    }
-
-    /// `assistant.message`.
-    #[getter]
-    fn tool_requests(&self, py: Python<'_>) -> PyResult<Option<Vec<ToolRequest>>> {
-        let Data::AssistantMessage(d) = self.data() else {
-            return Ok(None);
-        };
-        let Some(requests) = &d.tool_requests else {
-            return Ok(None);
-        };
-        requests
-            .iter()
-            .map(|r| {
-                Ok(ToolRequest {
-                    tool_call_id: r.tool_call_id.clone(),
-                    name: r.name.clone(),
-                    arguments: value_to_py(py, &r.arguments)?,
+        /// `assistant.message`.
+        #[getter]
+        fn tool_requests(&self, py: Python<'_>) -> PyResult<Option<Vec<ToolRequest>>> {
+            let Data::AssistantMessage(d) = self.data() else {
+                return Ok(None);
+            };
+            let Some(requests) = &d.tool_requests else {
+                return Ok(None);
+            };
+            requests
+                .iter()
+                .map(|r| {
+                    Ok(ToolRequest {
+                        tool_call_id: r.tool_call_id.clone(),
+                        name: r.name.clone(),
+                        arguments: value_to_py(py, &r.arguments)?,
+                    })
                 })
-            })
-            .collect::<PyResult<Vec<_>>>()
-            .map(Some)
-    }
+                .collect::<PyResult<Vec<_>>>()
+                .map(Some)
+        }
 
+        /// `tool.execution_start`: the parsed arguments.
+        #[getter]
+        fn arguments(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+            match self.data() {
+                Data::ToolExecutionStart(d) => value_to_py(py, &d.arguments).map(Some),
+                _ => Ok(None),
+            }
+        }
+    }
+    /// `session.start`.
+    session_id -> &str { Data::SessionStart(d) => Some(&d.session_id) }
+    /// `session.start`.
+    selected_model -> &str { Data::SessionStart(d) => Some(&d.selected_model) }
+    /// `user.message`, `assistant.message`, `assistant.reasoning`.
+    content -> &str {
+        Data::UserMessage(d) => Some(&d.content),
+        Data::AssistantMessage(d) => Some(&d.content),
+        Data::Reasoning(d) => Some(&d.content)
+    }
+    /// `user.message`.
+    attachments -> Vec<Attachment> {
+        Data::UserMessage(d) => d
+            .attachments
+            .as_ref()
+            .map(|a| a.iter().map(Attachment::from).collect())
+    }
+    /// `assistant.turn_start`, `assistant.turn_end`, `assistant.turn_retry`.
+    turn_id -> &str {
+        Data::TurnStart(d) | Data::TurnEnd(d) => Some(&d.turn_id),
+        Data::TurnRetry(d) => Some(&d.turn_id)
+    }
+    /// `assistant.turn_retry`, `abort`.
+    reason -> &str { Data::TurnRetry(d) => Some(&d.reason), Data::Abort(d) => Some(&d.reason) }
+    /// `assistant.turn_retry`.
+    delay_ms -> u64 { Data::TurnRetry(d) => Some(d.delay_ms) }
+    /// `assistant.turn_retry`.
+    attempt -> u32 { Data::TurnRetry(d) => Some(d.attempt) }
+    /// `assistant.turn_retry`, `session.error`.
+    status_code -> u16 {
+        Data::TurnRetry(d) => d.status_code,
+        Data::SessionError(d) => d.status_code
+    }
+    /// `assistant.message_start`, `assistant.message_delta`, `assistant.message`.
+    message_id -> &str {
+        Data::MessageStart(d) => Some(&d.message_id),
+        Data::MessageDelta(d) => Some(&d.message_id),
+        Data::AssistantMessage(d) => Some(&d.message_id)
+    }
+    /// `assistant.message_delta`, `assistant.reasoning_delta`.
+    delta_content -> &str {
+        Data::MessageDelta(d) => Some(&d.delta_content),
+        Data::ReasoningDelta(d) => Some(&d.delta_content)
+    }
+    /// `assistant.reasoning_delta`, `assistant.reasoning`.
+    reasoning_id -> &str {
+        Data::ReasoningDelta(d) => Some(&d.reasoning_id),
+        Data::Reasoning(d) => Some(&d.reasoning_id)
+    }
     /// `assistant.message`.
-    #[getter]
-    fn reasoning_text(&self) -> Option<&str> {
-        match self.data() {
-            Data::AssistantMessage(d) => d.reasoning_text.as_deref(),
-            _ => None,
-        }
-    }
-
+    reasoning_text -> &str { Data::AssistantMessage(d) => d.reasoning_text.as_deref() }
     /// `assistant.message`, `assistant.usage`.
-    #[getter]
-    fn model(&self) -> Option<&str> {
-        match self.data() {
-            Data::AssistantMessage(d) => Some(&d.model),
-            Data::Usage(d) => Some(&d.model),
-            _ => None,
-        }
-    }
-
+    model -> &str { Data::AssistantMessage(d) => Some(&d.model), Data::Usage(d) => Some(&d.model) }
     /// `assistant.usage`.
-    #[getter]
-    fn input_tokens(&self) -> Option<u64> {
-        match self.data() {
-            Data::Usage(d) => Some(d.input_tokens),
-            _ => None,
-        }
-    }
-
+    input_tokens -> u64 { Data::Usage(d) => Some(d.input_tokens) }
     /// `assistant.usage`.
-    #[getter]
-    fn output_tokens(&self) -> Option<u64> {
-        match self.data() {
-            Data::Usage(d) => Some(d.output_tokens),
-            _ => None,
-        }
-    }
-
+    output_tokens -> u64 { Data::Usage(d) => Some(d.output_tokens) }
     /// `assistant.usage`.
-    #[getter]
-    fn cache_read_tokens(&self) -> Option<u64> {
-        match self.data() {
-            Data::Usage(d) => Some(d.cache_read_tokens),
-            _ => None,
-        }
-    }
-
+    cache_read_tokens -> u64 { Data::Usage(d) => Some(d.cache_read_tokens) }
     /// `assistant.usage`.
-    #[getter]
-    fn cache_write_tokens(&self) -> Option<u64> {
-        match self.data() {
-            Data::Usage(d) => Some(d.cache_write_tokens),
-            _ => None,
-        }
-    }
-
+    cache_write_tokens -> u64 { Data::Usage(d) => Some(d.cache_write_tokens) }
     /// `assistant.usage`.
-    #[getter]
-    fn reasoning_tokens(&self) -> Option<u64> {
-        match self.data() {
-            Data::Usage(d) => Some(d.reasoning_tokens),
-            _ => None,
-        }
-    }
-
+    reasoning_tokens -> u64 { Data::Usage(d) => Some(d.reasoning_tokens) }
     /// `assistant.usage`: the model call's duration in milliseconds.
-    #[getter]
-    fn duration(&self) -> Option<u64> {
-        match self.data() {
-            Data::Usage(d) => Some(d.duration),
-            _ => None,
-        }
-    }
-
+    duration -> u64 { Data::Usage(d) => Some(d.duration) }
     /// `assistant.usage` (`None` for non-streaming calls).
-    #[getter]
-    fn time_to_first_token_ms(&self) -> Option<u64> {
-        match self.data() {
-            Data::Usage(d) => d.time_to_first_token_ms,
-            _ => None,
-        }
-    }
-
+    time_to_first_token_ms -> u64 { Data::Usage(d) => d.time_to_first_token_ms }
     /// `assistant.usage`.
-    #[getter]
-    fn finish_reason(&self) -> Option<&str> {
-        match self.data() {
-            Data::Usage(d) => d.finish_reason.as_deref(),
-            _ => None,
-        }
-    }
-
+    finish_reason -> &str { Data::Usage(d) => d.finish_reason.as_deref() }
     /// `tool.execution_start`, `tool.execution_complete`.
-    #[getter]
-    fn tool_call_id(&self) -> Option<&str> {
-        match self.data() {
-            Data::ToolExecutionStart(d) => Some(&d.tool_call_id),
-            Data::ToolExecutionComplete(d) => Some(&d.tool_call_id),
-            _ => None,
-        }
+    tool_call_id -> &str {
+        Data::ToolExecutionStart(d) => Some(&d.tool_call_id),
+        Data::ToolExecutionComplete(d) => Some(&d.tool_call_id)
     }
-
     /// `tool.execution_start`.
-    #[getter]
-    fn tool_name(&self) -> Option<&str> {
-        match self.data() {
-            Data::ToolExecutionStart(d) => Some(&d.tool_name),
-            _ => None,
-        }
-    }
-
-    /// `tool.execution_start`: the parsed arguments.
-    #[getter]
-    fn arguments(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        match self.data() {
-            Data::ToolExecutionStart(d) => value_to_py(py, &d.arguments).map(Some),
-            _ => Ok(None),
-        }
-    }
-
+    tool_name -> &str { Data::ToolExecutionStart(d) => Some(&d.tool_name) }
     /// `tool.execution_complete`.
-    #[getter]
-    fn success(&self) -> Option<bool> {
-        match self.data() {
-            Data::ToolExecutionComplete(d) => Some(d.success),
-            _ => None,
-        }
-    }
-
+    success -> bool { Data::ToolExecutionComplete(d) => Some(d.success) }
     /// `tool.execution_complete`: what the model saw.
-    #[getter]
-    fn result(&self) -> Option<ToolExecutionResult> {
-        match self.data() {
-            Data::ToolExecutionComplete(d) => d.result.as_ref().map(|r| ToolExecutionResult {
-                content: r.content.clone(),
-            }),
-            _ => None,
-        }
+    result -> ToolExecutionResult {
+        Data::ToolExecutionComplete(d) => d.result.as_ref().map(|r| ToolExecutionResult {
+            content: r.content.clone(),
+        })
     }
-
     /// `tool.execution_complete`: why the call did not succeed.
-    #[getter]
-    fn error(&self) -> Option<ToolExecutionError> {
-        match self.data() {
-            Data::ToolExecutionComplete(d) => d.error.as_ref().map(|e| ToolExecutionError {
-                message: e.message.clone(),
-                code: e.code.clone(),
-            }),
-            _ => None,
-        }
+    error -> ToolExecutionError {
+        Data::ToolExecutionComplete(d) => d.error.as_ref().map(|e| ToolExecutionError {
+            message: e.message.clone(),
+            code: e.code.clone(),
+        })
     }
-
     /// `session.error`.
-    #[getter]
-    fn error_type(&self) -> Option<&str> {
-        match self.data() {
-            Data::SessionError(d) => Some(&d.error_type),
-            _ => None,
-        }
-    }
-
+    error_type -> &str { Data::SessionError(d) => Some(&d.error_type) }
     /// `session.error`.
-    #[getter]
-    fn message(&self) -> Option<&str> {
-        match self.data() {
-            Data::SessionError(d) => Some(&d.message),
-            _ => None,
-        }
-    }
-
+    message -> &str { Data::SessionError(d) => Some(&d.message) }
     /// `session.error`.
-    #[getter]
-    fn provider_code(&self) -> Option<&str> {
-        match self.data() {
-            Data::SessionError(d) => d.provider_code.as_deref(),
-            _ => None,
-        }
-    }
-
+    provider_code -> &str { Data::SessionError(d) => d.provider_code.as_deref() }
     /// `session.error`.
-    #[getter]
-    fn request_id(&self) -> Option<&str> {
-        match self.data() {
-            Data::SessionError(d) => d.request_id.as_deref(),
-            _ => None,
-        }
-    }
-
+    request_id -> &str { Data::SessionError(d) => d.request_id.as_deref() }
     /// `session.idle`: `True` when the send was aborted.
-    #[getter]
-    fn aborted(&self) -> Option<bool> {
-        match self.data() {
-            Data::SessionIdle(d) => d.aborted,
-            _ => None,
-        }
-    }
+    aborted -> bool { Data::SessionIdle(d) => d.aborted }
 }
 
 /// An image sent with a user message.
