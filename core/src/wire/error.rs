@@ -172,6 +172,11 @@ pub fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         409 => ErrorKind::Server,
         429 => ErrorKind::RateLimited,
         400..=499 => ErrorKind::InvalidRequest,
+        // A redirect that was not followed (no Location, or too many hops): retrying will not help,
+        // the base_url needs fixing.
+        300..=399 => ErrorKind::Config,
+        // Not an error status at all: an answer modelport cannot read.
+        0..=299 => ErrorKind::Decode,
         _ => ErrorKind::Server,
     };
     if kind == ErrorKind::InvalidRequest
@@ -185,10 +190,21 @@ pub fn parse_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or(if status == 529 { "Overloaded" } else { "Error" });
-    let text = match &message {
+    let mut text = match &message {
         Some(m) => format!("the provider answered HTTP {status} {reason}: {m}"),
         None => format!("the provider answered HTTP {status} {reason}"),
     };
+    if kind == ErrorKind::Config {
+        let to = headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| format!(" to {l}"))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            " (a redirect{to} that was not followed): set base_url to the address the provider \
+             answers on, e.g. https:// instead of http://"
+        ));
+    }
     let mut err = Error::new(kind, text).with_status(status);
     if kind == ErrorKind::Timeout {
         err = err.with_timeout_kind(TimeoutKind::Server);
@@ -255,6 +271,30 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn a_status_below_400_is_never_retried() {
+        let e = parse_error(
+            301,
+            &headers(&[("location", "https://api.example.com/v1/chat/completions")]),
+            b"",
+        );
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(!e.is_retryable());
+        assert!(
+            e.message()
+                .contains("redirect to https://api.example.com/v1/chat/completions")
+                && e.message().contains("base_url"),
+            "{e}"
+        );
+        for status in [100, 200, 204, 304, 399] {
+            let e = parse_error(status, &HeaderMap::new(), b"{}");
+            assert!(!e.is_retryable(), "HTTP {status}: {e:?}");
+        }
+        // The server's own word still wins.
+        let e = parse_error(200, &headers(&[("x-should-retry", "true")]), b"");
+        assert!(e.is_retryable());
     }
 
     #[test]
