@@ -1,6 +1,5 @@
 //! The Client: creates, resumes and stops sessions, and lists models.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -13,12 +12,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::models::{ListModelsHandler, ModelInfo, parse_page};
-use crate::provider::{Endpoint, ProviderConfig, ProviderState};
-use crate::session::events::{Event, lock};
+use crate::provider::{Endpoint, ProviderConfig};
+use crate::session::context::{ClientShared, Stored};
 use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
 use crate::transport::call::{AttemptError, CallError, Exchange, MAX_BODY, read_body};
 use crate::transport::{HttpRequest, HttpResponse, RetryPolicy, Timeouts, Transport};
-use crate::types::Message;
+use crate::util::lock;
 
 /// How to build a [`Client`]. Deserialises from the camelCase JSON `{provider?, retry?, timeouts?}`
 /// (snake_case keys inside work too; null is the default); the handler and the transport are set
@@ -117,52 +116,18 @@ impl ClientOptions {
     }
 }
 
-/// What a disconnected session leaves behind for `resume_session`.
-struct Stored {
-    model: String,
-    history: Vec<Message>,
-    log: Vec<Event>,
-}
-
-/// What every session of a client shares.
-pub(crate) struct ClientShared {
-    pub transport: Arc<dyn Transport>,
-    pub retry: RetryPolicy,
-    pub timeouts: Timeouts,
-    /// Cancelled by `stop()`.
-    pub root: CancellationToken,
-    default_provider: Option<ProviderConfig>,
-    default_state: Arc<ProviderState>,
-    sessions: Mutex<HashMap<String, Weak<SessionInner>>>,
-    stored: Mutex<HashMap<String, Stored>>,
-    on_list_models: Option<ListModelsHandler>,
-    models: OnceCell<Vec<ModelInfo>>,
-}
-
-impl ClientShared {
-    /// Keeps a disconnected session's history for `resume_session`.
-    pub(crate) fn store(&self, session: &SessionInner) {
-        let (model, history) = {
-            let state = lock(&session.state);
-            (state.model.clone(), state.history.clone())
-        };
-        lock(&self.stored).insert(
-            session.id.clone(),
-            Stored {
-                model,
-                history,
-                log: session.bus.log(),
-            },
-        );
-        lock(&self.sessions).remove(&session.id);
-    }
-}
-
 /// The entry point: holds the transport (one connection pool), the default provider and the
 /// sessions. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<ClientShared>,
+    models: Arc<ModelList>,
+}
+
+/// The model list: the application's handler, or the provider's endpoint, cached after a success.
+struct ModelList {
+    handler: Option<ListModelsHandler>,
+    cache: OnceCell<Vec<ModelInfo>>,
 }
 
 impl fmt::Debug for Client {
@@ -190,8 +155,10 @@ impl Client {
                 default_state: Arc::default(),
                 sessions: Mutex::default(),
                 stored: Mutex::default(),
-                on_list_models: options.on_list_models,
-                models: OnceCell::new(),
+            }),
+            models: Arc::new(ModelList {
+                handler: options.on_list_models,
+                cache: OnceCell::new(),
             }),
         })
     }
@@ -265,7 +232,7 @@ impl Client {
             .session_id
             .clone()
             .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(crate::session::events::new_id);
+            .unwrap_or_else(crate::util::new_id);
         if stored.is_none()
             && (lock(&self.shared.sessions)
                 .get(&id)
@@ -320,10 +287,10 @@ impl Client {
     /// the default provider's list endpoint, normalised to [`ModelInfo`]. Cached for the Client's life
     /// after the first success.
     pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
-        self.shared
-            .models
+        self.models
+            .cache
             .get_or_try_init(|| async {
-                if let Some(handler) = &self.shared.on_list_models {
+                if let Some(handler) = &self.models.handler {
                     return handler.call().await;
                 }
                 let provider = self.shared.default_provider.as_ref().ok_or_else(|| {

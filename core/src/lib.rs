@@ -12,6 +12,7 @@ pub mod session;
 pub mod testing;
 pub mod transport;
 pub mod types;
+mod util;
 pub mod wire;
 
 pub use error::{Error, ErrorKind, Result, TimeoutKind};

@@ -257,6 +257,7 @@ pub fn count_kinds(events: &[Event]) -> HashMap<&'static str, usize> {
 #[cfg(test)]
 mod tests {
     use super::check_event_order;
+    use crate::session::bus::EventBus;
     use crate::session::events::*;
 
     /// Builds a stamped sequence (ids, parents, flags) from event data.
@@ -506,17 +507,17 @@ mod tests {
 /// drains them, as the engine and its readers would.
 #[derive(Debug)]
 pub struct FanOut {
-    bus: crate::session::events::EventBus,
+    bus: crate::session::bus::EventBus,
     streams: Vec<crate::EventStream>,
 }
 
 impl FanOut {
     /// A bus with `subscribers` streams (each buffering up to 1,024 deltas).
     pub fn new(subscribers: usize) -> Self {
-        let bus = crate::session::events::EventBus::default();
+        let bus = crate::session::bus::EventBus::default();
         let streams = (0..subscribers)
             .map(|_| {
-                crate::EventStream::new(bus.subscribe(1024, crate::session::events::Interest::All))
+                crate::EventStream::new(bus.subscribe(1024, crate::session::bus::Interest::All))
             })
             .collect();
         FanOut { bus, streams }

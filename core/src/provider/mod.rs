@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{Headers, SecretString, scrub_texts};
 use crate::transport::{RetryPolicy, Timeouts};
+use crate::util::lock;
 pub use routing::{Endpoint, ProviderState};
 
 /// The Azure API version used for chat completions when none is given.
@@ -264,10 +265,6 @@ impl TokenProvider {
     pub(crate) fn invalidate(&self) {
         *lock(&self.cache.token) = None;
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// One call of the token provider, bounded by `timeout`.

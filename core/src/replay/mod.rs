@@ -31,6 +31,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::util::lock;
 use crate::wire::encode::{Answer, json_body, stream_events};
 use crate::wire::{ToolCall, Usage, WireFormat};
 pub use snapshot::{ErrorStage, ScriptedError, Snapshot};
@@ -155,6 +156,17 @@ impl ReplayRequest {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The request as the bindings hand it over: `{method, path, headers: {name: value}, body}` (of
+    /// a repeated header, the last value).
+    pub fn to_json(&self) -> Value {
+        let headers: serde_json::Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        json!({"method": self.method, "path": self.path, "headers": headers, "body": self.body})
+    }
 }
 
 struct ErrorSlot {
@@ -196,17 +208,44 @@ type Body = BoxBody<Bytes, Infallible>;
 impl ReplayServer {
     /// Starts a server playing the snapshots under `path` (a file or a directory).
     pub async fn from_path(path: impl AsRef<Path>, config: ReplayConfig) -> Result<ReplayServer> {
-        let snaps = snapshot::load(path.as_ref())?;
-        Self::start(snaps.into_iter().map(|(_, s)| s).collect(), config).await
+        Self::load(&[path], &[] as &[&str], config).await
     }
 
     /// Starts a server playing snapshot YAML documents given as text.
     pub async fn from_yaml(docs: &[&str], config: ReplayConfig) -> Result<ReplayServer> {
-        let snaps = docs
-            .iter()
-            .map(|d| snapshot::parse(d))
-            .collect::<Result<Vec<_>>>()?;
-        Self::start(snaps, config).await
+        Self::load(&[] as &[&Path], docs, config).await
+    }
+
+    /// Starts a server playing the snapshots under each of `paths` (files or directories) and the
+    /// snapshot YAML `documents` given as text.
+    pub async fn load(
+        paths: &[impl AsRef<Path>],
+        documents: &[impl AsRef<str>],
+        config: ReplayConfig,
+    ) -> Result<ReplayServer> {
+        let mut snapshots = Vec::new();
+        for path in paths {
+            snapshots.extend(snapshot::load(path.as_ref())?.into_iter().map(|(_, s)| s));
+        }
+        for doc in documents {
+            snapshots.push(snapshot::parse(doc.as_ref())?);
+        }
+        Self::start(snapshots, config).await
+    }
+
+    /// Starts a server from one `source`, as the C ABI and uniffi take it: the snapshot YAML text
+    /// itself when it contains a newline, otherwise the path of a snapshot file or directory.
+    pub async fn from_source(source: &str, config: ReplayConfig) -> Result<ReplayServer> {
+        if source.contains('\n') {
+            Self::from_yaml(&[source], config).await
+        } else if Path::new(source).exists() {
+            Self::from_path(source, config).await
+        } else {
+            Err(Error::config(format!(
+                "replay: \"{source}\" is neither a snapshot file or directory nor YAML text \
+                 (YAML text contains a newline)"
+            )))
+        }
     }
 
     /// Starts a server playing `snapshots`.
@@ -289,6 +328,11 @@ impl ReplayServer {
         lock(&self.state.requests).clone()
     }
 
+    /// The requests received, as a JSON array of [`ReplayRequest::to_json`].
+    pub fn requests_json(&self) -> Value {
+        Value::Array(self.requests().iter().map(ReplayRequest::to_json).collect())
+    }
+
     /// How many requests arrived.
     pub fn request_count(&self) -> u64 {
         self.state.request_count.load(Ordering::SeqCst)
@@ -315,7 +359,32 @@ impl ReplayServer {
         }
     }
 
-    /// Stops the server and closes its connections (later calls return at once).
+    /// Waits like [`wait_disconnects`](Self::wait_disconnects), but fails (an
+    /// [`ErrorKind::Config`] error) when the server is stopped first, so that no waiter outlives it.
+    pub async fn try_wait_disconnects(&self, n: u64) -> Result<()> {
+        self.running()?;
+        tokio::select! {
+            () = self.wait_disconnects(n) => Ok(()),
+            () = self.shutdown.cancelled() => Err(Error::config("the replay server was stopped")),
+        }
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// The server, or once it is stopped an [`ErrorKind::Config`] error saying so: for a binding's
+    /// handle, which outlives the server it shares.
+    pub fn running(&self) -> Result<&Self> {
+        if self.is_stopped() {
+            return Err(Error::config("the replay server is stopped"));
+        }
+        Ok(self)
+    }
+
+    /// Stops the server and closes its connections (later calls return at once). Works on a shared
+    /// server: every holder sees it stopped.
     pub async fn stop(&self) {
         self.shutdown.cancel();
         let task = lock(&self.task).take();
@@ -329,10 +398,6 @@ impl Drop for ReplayServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
@@ -943,5 +1008,85 @@ mod tests {
                 e.message()
             );
         }
+    }
+
+    fn quickstart() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/replay/quickstart.yaml")
+    }
+
+    #[tokio::test]
+    async fn load_plays_every_path_and_document() {
+        let doc = "models: [from-text]\n";
+        let server = ReplayServer::load(&[quickstart()], &[doc], ReplayConfig::default())
+            .await
+            .unwrap();
+        assert_eq!(server.state.models, ["YOUR-DEPLOYMENT-NAME", "from-text"]);
+        assert_eq!(server.state.conversations.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn from_source_takes_a_path_or_yaml_text() {
+        let path = quickstart();
+        let path = path.to_str().unwrap();
+        let server = ReplayServer::from_source(path, ReplayConfig::default())
+            .await
+            .unwrap();
+        assert_eq!(server.state.models, ["YOUR-DEPLOYMENT-NAME"]);
+        let server = ReplayServer::from_source("models: [from-text]\n", ReplayConfig::default())
+            .await
+            .unwrap();
+        assert_eq!(server.state.models, ["from-text"]);
+        let e = ReplayServer::from_source("/no/such/file.yaml", ReplayConfig::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(
+            e.message()
+                .contains("neither a snapshot file or directory nor YAML text"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shared_server_stops_for_every_holder() {
+        let server = ReplayServer::from_yaml(&["models: [m]\n"], ReplayConfig::default())
+            .await
+            .unwrap();
+        let server = Arc::new(server);
+        assert!(!server.is_stopped() && server.running().is_ok());
+        let waiter = tokio::spawn({
+            let server = server.clone();
+            async move { server.try_wait_disconnects(1).await }
+        });
+        server.stop().await;
+        assert!(server.is_stopped());
+        let e = server.running().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert_eq!(e.message(), "the replay server is stopped");
+        let e = waiter.await.unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.message().contains("stopped"), "{}", e.message());
+        assert!(
+            tokio::net::TcpStream::connect(server.addr()).await.is_err(),
+            "no longer listening"
+        );
+    }
+
+    #[test]
+    fn a_request_as_json_has_its_headers_as_an_object() {
+        let request = ReplayRequest {
+            method: "POST".to_owned(),
+            path: "/v1/responses?x=1".to_owned(),
+            headers: [("a", "1"), ("b", "2"), ("a", "3")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .to_vec(),
+            body: json!({"k": 1}),
+        };
+        assert_eq!(
+            request.to_json(),
+            json!({"method": "POST", "path": "/v1/responses?x=1", "headers": {"a": "3", "b": "2"},
+                   "body": {"k": 1}})
+        );
     }
 }

@@ -11,13 +11,14 @@ use tokio_util::sync::CancellationToken;
 use super::events::{
     AbortData, AssistantMessageData, EventData, ReasoningData, SessionErrorData, SessionIdleData,
     ToolErrorData, ToolExecutionCompleteData, ToolExecutionStartData, ToolRequest,
-    ToolResultContent, TurnData, UsageData, UserMessageData, lock,
+    ToolResultContent, TurnData, UsageData, UserMessageData,
 };
 use super::model_call::{self, CallError, millis};
 use super::tools::{PermissionDecision, PermissionRequest, Tool, ToolInvocation, ToolResultType};
 use super::{PendingSend, SessionInner};
 use crate::error::{Error, ErrorKind};
 use crate::types::{ContentPart, Message, ToolCall};
+use crate::util::lock;
 
 /// Model calls per send before the loop gives up.
 pub(crate) const MAX_ITERATIONS: usize = 100;

@@ -1,5 +1,7 @@
 //! Sessions: a conversation with one model, its tools, and the events of every send.
 
+pub(crate) mod bus;
+pub(crate) mod context;
 mod engine;
 pub mod events;
 pub(crate) mod model_call;
@@ -16,12 +18,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::ClientShared;
 use crate::error::{Error, Result, TimeoutKind};
 use crate::provider::{Endpoint, ProviderConfig};
 use crate::secret::Headers;
 use crate::types::{Message, ReasoningEffort, ToolChoice, ToolSpec};
-use events::{Attachment, EventBus, EventData, EventStream, Interest, Subscriber, lock};
+use crate::util::lock;
+use bus::{EventBus, Interest, Subscriber};
+use context::ClientShared;
+use events::{Attachment, EventData, EventStream};
 pub use events::{Event, EventFeed, EventRecord, FeedBatch, FeedItem, Lagged};
 use tools::{PermissionHandler, Tool};
 
@@ -481,7 +485,7 @@ impl Session {
             ));
         }
         let headers = request_headers(&options)?;
-        let event_id = events::new_id();
+        let event_id = crate::util::new_id();
         let mut state = lock(&self.inner.state);
         if state.closed {
             return Err(Error::config(

@@ -9,8 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SessionInner;
 use super::events::{
-    EventData, MessageDeltaData, MessageStartData, ReasoningData, ReasoningDeltaData,
-    TurnRetryData, lock, new_id,
+    EventData, MessageDeltaData, MessageStartData, ReasoningData, ReasoningDeltaData, TurnRetryData,
 };
 use crate::error::{Error, ErrorKind, Result, TimeoutKind};
 use crate::provider::Endpoint;
@@ -18,6 +17,7 @@ pub(crate) use crate::transport::call::CallError;
 use crate::transport::call::{AttemptError, Exchange, MAX_BODY, Watch, header_secrets, read_body};
 use crate::transport::{HttpRequest, HttpResponse, RetryPolicy};
 use crate::types::Usage;
+use crate::util::{lock, new_id};
 use crate::wire::{
     self, Decoder, ModelCall, ModelResponse, ResponseBuilder, StreamEvent, WireFormat,
 };
