@@ -111,9 +111,19 @@ fn header_value(field: &str, value: &str, sensitive: bool) -> Result<HeaderValue
     Ok(v)
 }
 
-impl Endpoint {
-    pub(super) fn new(config: &ProviderConfig, model: &str) -> Result<Endpoint> {
-        let ty = config.provider_type;
+/// The base URL, parsed and checked: an absolute http(s) URL with a host.
+struct Base<'a> {
+    raw: &'a str,
+    url: Url,
+    /// scheme://host[:port], as the user gave them: what fix suggestions are built on.
+    origin: String,
+    host: String,
+    /// The path without its trailing slash.
+    path: String,
+}
+
+impl<'a> Base<'a> {
+    fn parse(config: &'a ProviderConfig) -> Result<Base<'a>> {
         let raw = config
             .base_url
             .as_deref()
@@ -126,217 +136,269 @@ impl Endpoint {
                      https://api.anthropic.com (anthropic) or http://localhost:11434/v1 (Ollama)",
                 )
             })?;
-        let base = Url::parse(raw).map_err(|e| {
+        let url = Url::parse(raw).map_err(|e| {
             Error::config(format!(
                 "provider.base_url \"{raw}\" is not a valid URL ({e}): use an absolute http(s) URL such as \
                  https://api.openai.com/v1"
             ))
         })?;
-        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+        let Some(host) = url
+            .host_str()
+            .filter(|_| matches!(url.scheme(), "http" | "https"))
+        else {
             return Err(Error::config(format!(
                 "provider.base_url \"{raw}\" must be an http:// or https:// URL with a host, such as \
                  https://api.openai.com/v1"
             )));
-        }
-        let host = base.host_str().unwrap_or_default();
-        // scheme://host[:port], as the user gave them: what the fix suggestions below are built on.
-        let origin = base.origin().ascii_serialization();
-        let path = base.path().trim_end_matches('/');
-
-        if ty == ProviderType::OpenAi
-            && is_native_azure_host(host)
-            && !path.to_ascii_lowercase().starts_with("/openai/v1")
-        {
-            return Err(Error::config(format!(
-                "type \"openai\" with {raw}: this is a native Azure endpoint; use type \"azure\" with the \
-                 host as base_url, or base_url {origin}/openai/v1/ with type \"openai\""
-            )));
-        }
-        if ty == ProviderType::Azure && !path.is_empty() {
-            return Err(Error::config(format!(
-                "provider.base_url for type \"azure\" must be just the host ({origin}), not {raw}: \
-                 remove the path, or use type \"openai\" for /openai/v1/ endpoints (Azure AI Foundry)"
-            )));
-        }
-
-        let wire_model = match config.wire_model.as_deref().map(str::trim) {
-            Some("") => {
-                return Err(Error::config(
-                    "provider.wire_model is empty: remove it to send the session's model, or set the \
-                     model name the provider expects",
-                ));
-            }
-            Some(m) => m.to_owned(),
-            None => model.to_owned(),
         };
-        if config.max_output_tokens == Some(0) {
+        Ok(Base {
+            raw,
+            host: host.to_owned(),
+            origin: url.origin().ascii_serialization(),
+            path: url.path().trim_end_matches('/').to_owned(),
+            url,
+        })
+    }
+}
+
+/// The routes of one provider type: the call URL, the model-list URL, and for Azure's routes the
+/// deployment and api-version (named in 404 messages).
+struct TypeRoutes {
+    call: String,
+    models: String,
+    azure_deployment: Option<(String, String)>,
+}
+
+/// type "openai": `{base}/chat/completions` or `{base}/responses`, `{base}/models`. A native Azure
+/// host without the /openai/v1 path is the classic mix-up, refused with the fix.
+fn openai_routes(base: &Base<'_>, wire: WireFormat) -> Result<TypeRoutes> {
+    if is_native_azure_host(&base.host) && !base.path.to_ascii_lowercase().starts_with("/openai/v1")
+    {
+        let (raw, origin) = (base.raw, &base.origin);
+        return Err(Error::config(format!(
+            "type \"openai\" with {raw}: this is a native Azure endpoint; use type \"azure\" with the \
+             host as base_url, or base_url {origin}/openai/v1/ with type \"openai\""
+        )));
+    }
+    let call = match wire {
+        WireFormat::OpenAiResponses => "/responses",
+        _ => "/chat/completions",
+    };
+    Ok(TypeRoutes {
+        call: join(&base.url, call, None),
+        models: join(&base.url, "/models", None),
+        azure_deployment: None,
+    })
+}
+
+/// type "anthropic": `{base}/v1/messages` and `{base}/v1/models`, without doubling a given /v1.
+fn anthropic_routes(base: &Base<'_>) -> TypeRoutes {
+    let prefix = if base.path.ends_with("/v1") {
+        ""
+    } else {
+        "/v1"
+    };
+    TypeRoutes {
+        call: join(&base.url, &format!("{prefix}/messages"), None),
+        models: join(&base.url, &format!("{prefix}/models"), None),
+        azure_deployment: None,
+    }
+}
+
+/// type "azure": the host only; the versioned deployment route, or the GA /openai/v1 route for
+/// api-version "v1" and for the Responses API without an explicit version.
+fn azure_routes(
+    base: &Base<'_>,
+    config: &ProviderConfig,
+    wire: WireFormat,
+    deployment: &str,
+) -> Result<TypeRoutes> {
+    if !base.path.is_empty() {
+        let (raw, origin) = (base.raw, &base.origin);
+        return Err(Error::config(format!(
+            "provider.base_url for type \"azure\" must be just the host ({origin}), not {raw}: \
+             remove the path, or use type \"openai\" for /openai/v1/ endpoints (Azure AI Foundry)"
+        )));
+    }
+    let explicit = match config.azure.as_ref().and_then(|a| a.api_version.as_deref()) {
+        Some(v) if v.trim().is_empty() => {
             return Err(Error::config(
-                "provider.max_output_tokens must be at least 1: remove it to use the provider's default",
+                "provider.azure.api_version is empty: remove it for the default (2024-10-21), or set \
+                 \"v1\" for the /openai/v1/ route",
             ));
         }
+        Some(v) => Some(v.trim()),
+        None => None,
+    };
+    let route = match (explicit, wire) {
+        (Some(v), _) if v.eq_ignore_ascii_case("v1") => AzureRoute::V1,
+        (Some(v), _) => AzureRoute::Versioned(v.to_owned()),
+        (None, WireFormat::OpenAiResponses) => AzureRoute::V1,
+        (None, _) => AzureRoute::Versioned(DEFAULT_AZURE_API_VERSION.to_owned()),
+    };
+    let url = &base.url;
+    Ok(match route {
+        AzureRoute::V1 => {
+            let call = match wire {
+                WireFormat::OpenAiResponses => "/openai/v1/responses",
+                _ => "/openai/v1/chat/completions",
+            };
+            TypeRoutes {
+                call: join(url, call, None),
+                models: join(url, "/openai/v1/models", None),
+                azure_deployment: Some((deployment.to_owned(), "v1".to_owned())),
+            }
+        }
+        AzureRoute::Versioned(v) => {
+            let q = Some(("api-version", v.as_str()));
+            let call = match wire {
+                WireFormat::OpenAiResponses => join(url, "/openai/responses", q),
+                _ => join(
+                    url,
+                    &format!(
+                        "/openai/deployments/{}/chat/completions",
+                        encode_segment(deployment)
+                    ),
+                    q,
+                ),
+            };
+            TypeRoutes {
+                call,
+                models: join(url, "/openai/models", q),
+                azure_deployment: Some((deployment.to_owned(), v)),
+            }
+        }
+    })
+}
 
+/// Every request's headers: content type, user agent, Anthropic's version, the static credential
+/// in the provider type's header (a token provider's token is added per attempt instead), then the
+/// provider's own `headers`, sensitive ones marked so.
+fn static_headers(config: &ProviderConfig) -> Result<HeaderMap> {
+    let ty = config.provider_type;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::USER_AGENT,
+        HeaderValue::from_static(concat!("modelport/", env!("CARGO_PKG_VERSION"))),
+    );
+    if ty == ProviderType::Anthropic {
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static("2023-06-01"),
+        );
+    }
+    let api_key = config.api_key.as_ref().filter(|k| !k.is_empty());
+    let bearer = config.bearer_token.as_ref().filter(|k| !k.is_empty());
+    if config.bearer_token_provider.is_none() {
+        if let Some(token) = bearer {
+            let value = format!("Bearer {}", token.expose());
+            headers.insert(
+                http::header::AUTHORIZATION,
+                header_value("provider.bearer_token", &value, true)?,
+            );
+        } else if let Some(key) = api_key {
+            let (name, value) = match ty {
+                ProviderType::OpenAi => (
+                    http::header::AUTHORIZATION,
+                    format!("Bearer {}", key.expose()),
+                ),
+                ProviderType::Azure => {
+                    (HeaderName::from_static("api-key"), key.expose().to_owned())
+                }
+                ProviderType::Anthropic => (
+                    HeaderName::from_static("x-api-key"),
+                    key.expose().to_owned(),
+                ),
+            };
+            headers.insert(name, header_value("provider.api_key", &value, true)?);
+        }
+    }
+    for (name, value, _) in config.headers.iter() {
+        if name.trim().is_empty() {
+            return Err(Error::config(
+                "provider.headers has an empty header name: remove it or give the header a name",
+            ));
+        }
+        let hn = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            Error::config(format!(
+                "provider.headers: \"{name}\" is not a valid header name: use letters, digits and \
+                 '-' only"
+            ))
+        })?;
+        let sensitive = is_sensitive_header(hn.as_str());
+        let field = format!("provider.headers[\"{name}\"]");
+        headers.insert(hn, header_value(&field, value, sensitive)?);
+    }
+    Ok(headers)
+}
+
+/// The model name on the wire: `wire_model` when set (not empty), else the session's model.
+fn wire_model(config: &ProviderConfig, model: &str) -> Result<String> {
+    match config.wire_model.as_deref().map(str::trim) {
+        Some("") => Err(Error::config(
+            "provider.wire_model is empty: remove it to send the session's model, or set the \
+             model name the provider expects",
+        )),
+        Some(m) => Ok(m.to_owned()),
+        None => Ok(model.to_owned()),
+    }
+}
+
+impl Endpoint {
+    pub(super) fn new(config: &ProviderConfig, model: &str) -> Result<Endpoint> {
+        let ty = config.provider_type;
+        let base = Base::parse(config)?;
         let wire = match (ty, config.wire_api) {
             (ProviderType::Anthropic, _) => WireFormat::AnthropicMessages,
             (_, WireApi::Completions) => WireFormat::OpenAiChat,
             (_, WireApi::Responses) => WireFormat::OpenAiResponses,
         };
-
-        let explicit_version = match config.azure.as_ref().and_then(|a| a.api_version.as_deref()) {
-            Some(v) if v.trim().is_empty() => {
-                return Err(Error::config(
-                    "provider.azure.api_version is empty: remove it for the default (2024-10-21), or set \
-                     \"v1\" for the /openai/v1/ route",
-                ));
-            }
-            Some(v) => Some(v.trim()),
-            None => None,
+        let wire_model = wire_model(config, model);
+        let routes = match ty {
+            ProviderType::OpenAi => openai_routes(&base, wire)?,
+            ProviderType::Azure => azure_routes(
+                &base,
+                config,
+                wire,
+                wire_model.as_deref().map_err(Error::clone)?,
+            )?,
+            ProviderType::Anthropic => anthropic_routes(&base),
         };
-
-        let mut azure_deployment = None;
-        let (call_url, models_url) = match ty {
-            ProviderType::OpenAi => {
-                let call = match wire {
-                    WireFormat::OpenAiResponses => "/responses",
-                    _ => "/chat/completions",
-                };
-                (join(&base, call, None), join(&base, "/models", None))
-            }
-            ProviderType::Anthropic => {
-                let prefix = if path.ends_with("/v1") { "" } else { "/v1" };
-                (
-                    join(&base, &format!("{prefix}/messages"), None),
-                    join(&base, &format!("{prefix}/models"), None),
-                )
-            }
-            ProviderType::Azure => {
-                let route = match (explicit_version, wire) {
-                    (Some(v), _) if v.eq_ignore_ascii_case("v1") => AzureRoute::V1,
-                    (Some(v), _) => AzureRoute::Versioned(v.to_owned()),
-                    (None, WireFormat::OpenAiResponses) => AzureRoute::V1,
-                    (None, _) => AzureRoute::Versioned(DEFAULT_AZURE_API_VERSION.to_owned()),
-                };
-                let version = match &route {
-                    AzureRoute::V1 => "v1".to_owned(),
-                    AzureRoute::Versioned(v) => v.clone(),
-                };
-                azure_deployment = Some((wire_model.clone(), version));
-                match route {
-                    AzureRoute::V1 => {
-                        let call = match wire {
-                            WireFormat::OpenAiResponses => "/openai/v1/responses",
-                            _ => "/openai/v1/chat/completions",
-                        };
-                        (
-                            join(&base, call, None),
-                            join(&base, "/openai/v1/models", None),
-                        )
-                    }
-                    AzureRoute::Versioned(v) => {
-                        let q = Some(("api-version", v.as_str()));
-                        let call = match wire {
-                            WireFormat::OpenAiResponses => join(&base, "/openai/responses", q),
-                            _ => join(
-                                &base,
-                                &format!(
-                                    "/openai/deployments/{}/chat/completions",
-                                    encode_segment(&wire_model)
-                                ),
-                                q,
-                            ),
-                        };
-                        (call, join(&base, "/openai/models", q))
-                    }
-                }
-            }
-        };
-
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(
-            http::header::USER_AGENT,
-            HeaderValue::from_static(concat!("modelport/", env!("CARGO_PKG_VERSION"))),
-        );
-        if ty == ProviderType::Anthropic {
-            headers.insert(
-                HeaderName::from_static("anthropic-version"),
-                HeaderValue::from_static("2023-06-01"),
-            );
+        let wire_model = wire_model?;
+        if config.max_output_tokens == Some(0) {
+            return Err(Error::config(
+                "provider.max_output_tokens must be at least 1: remove it to use the provider's default",
+            ));
         }
-        let api_key = config.api_key.as_ref().filter(|k| !k.is_empty());
-        let bearer = config.bearer_token.as_ref().filter(|k| !k.is_empty());
-        if config.bearer_token_provider.is_none() {
-            if let Some(token) = bearer {
-                headers.insert(
-                    http::header::AUTHORIZATION,
-                    header_value(
-                        "provider.bearer_token",
-                        &format!("Bearer {}", token.expose()),
-                        true,
-                    )?,
-                );
-            } else if let Some(key) = api_key {
-                let (name, value) = match ty {
-                    ProviderType::OpenAi => (
-                        http::header::AUTHORIZATION,
-                        format!("Bearer {}", key.expose()),
-                    ),
-                    ProviderType::Azure => {
-                        (HeaderName::from_static("api-key"), key.expose().to_owned())
-                    }
-                    ProviderType::Anthropic => (
-                        HeaderName::from_static("x-api-key"),
-                        key.expose().to_owned(),
-                    ),
-                };
-                headers.insert(name, header_value("provider.api_key", &value, true)?);
-            }
-        }
-        for (name, value, _) in config.headers.iter() {
-            if name.trim().is_empty() {
-                return Err(Error::config(
-                    "provider.headers has an empty header name: remove it or give the header a name",
-                ));
-            }
-            let hn = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-                Error::config(format!(
-                    "provider.headers: \"{name}\" is not a valid header name: use letters, digits and \
-                     '-' only"
-                ))
-            })?;
-            let sensitive = is_sensitive_header(hn.as_str());
-            headers.insert(
-                hn,
-                header_value(&format!("provider.headers[\"{name}\"]"), value, sensitive)?,
-            );
-        }
-
-        let call_uri = call_url.parse::<http::Uri>().map_err(|e| {
+        let headers = static_headers(config)?;
+        let call_uri = routes.call.parse::<http::Uri>().map_err(|e| {
             Error::config(format!(
-                "provider.base_url \"{raw}\" gives the call URL {call_url}, which is not a valid \
-                 request URI ({e}): check the base_url for spaces or unusual characters"
+                "provider.base_url \"{}\" gives the call URL {}, which is not a valid request URI \
+                 ({e}): check the base_url for spaces or unusual characters",
+                base.raw, routes.call
             ))
         })?;
-        let routes = Routes {
-            provider_type: ty,
-            wire,
-            call_uri,
-            call_url,
-            models_url,
-            headers,
-            token_provider: config.bearer_token_provider.clone(),
-            wire_model,
-            max_output_tokens: config.max_output_tokens,
-            secrets: config.secrets(),
-            azure_deployment,
-            retry: config.retry.clone(),
-            timeouts: config.timeouts.clone(),
-            base_url: raw.to_owned(),
-        };
         Ok(Endpoint {
-            inner: Arc::new(routes),
+            inner: Arc::new(Routes {
+                provider_type: ty,
+                wire,
+                call_uri,
+                call_url: routes.call,
+                models_url: routes.models,
+                headers,
+                token_provider: config.bearer_token_provider.clone(),
+                wire_model,
+                max_output_tokens: config.max_output_tokens,
+                secrets: config.secrets(),
+                azure_deployment: routes.azure_deployment,
+                retry: config.retry.clone(),
+                timeouts: config.timeouts.clone(),
+                base_url: base.raw.to_owned(),
+            }),
             state: Arc::default(),
         })
     }
