@@ -2,8 +2,6 @@
 //! format), so C programs and tests work offline.
 
 use std::ffi::{CString, c_char};
-use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 
 use modelport::replay::{ReplayConfig, ReplayServer};
@@ -13,19 +11,12 @@ use crate::runtime::Rt;
 use crate::util::{c_string, guard, guard_void, handle, opt_str_arg, out_param, str_arg};
 
 /// A running replay server (opaque), stopped and freed by `mp_replay_stop`.
+#[derive(Debug)]
 pub struct MpReplay {
-    server: Option<ReplayServer>,
+    server: ReplayServer,
     rt: Arc<Rt>,
     url: CString,
     openai_url: CString,
-}
-
-impl fmt::Debug for MpReplay {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MpReplay")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Starts a replay provider on 127.0.0.1.
@@ -53,20 +44,11 @@ pub unsafe extern "C" fn mp_replay_start(
         let json = unsafe { opt_str_arg(options_json, "options_json") }?;
         let config = ReplayConfig::from_json(json.unwrap_or_default())?;
         let rt = Rt::new("modelport-replay", Some(1))?;
-        let server = if source.contains('\n') {
-            rt.block_on(ReplayServer::from_yaml(&[source], config))?
-        } else if Path::new(source).exists() {
-            rt.block_on(ReplayServer::from_path(source, config))?
-        } else {
-            return Err(modelport::Error::config(format!(
-                "mp_replay_start: \"{source}\" is neither a file or directory nor YAML text"
-            ))
-            .into());
-        };
+        let server = rt.block_on(ReplayServer::from_source(source, config))?;
         *out = Box::into_raw(Box::new(MpReplay {
             url: c_string(server.url()),
             openai_url: c_string(server.openai_url()),
-            server: Some(server),
+            server,
             rt,
         }));
         Ok(())
@@ -109,7 +91,7 @@ pub unsafe extern "C" fn mp_replay_request_count(
         let r = unsafe { handle(replay, "replay") }?;
         // SAFETY: the caller's contract.
         let count = unsafe { count.as_mut() }.ok_or_else(|| FfiError::usage("`count` is NULL"))?;
-        *count = r.server.as_ref().map_or(0, ReplayServer::request_count);
+        *count = r.server.request_count();
         Ok(())
     })
 }
@@ -125,10 +107,8 @@ pub unsafe extern "C" fn mp_replay_stop(replay: *mut MpReplay) {
     }
     guard_void("mp_replay_stop", || {
         // SAFETY: by the contract, a live server from `mp_replay_start`, freed once.
-        let mut r = unsafe { Box::from_raw(replay) };
-        if let Some(server) = r.server.take() {
-            r.rt.block_on(server.stop());
-        }
+        let r = unsafe { Box::from_raw(replay) };
+        r.rt.block_on(r.server.stop());
         drop(r);
     });
 }

@@ -1,34 +1,29 @@
 //! The replay provider for offline tests (`modelport.testing.ReplayServer`).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
-use modelport::replay::{self, ReplayConfig, Snapshot};
+use modelport::replay::{self, ReplayConfig};
 
-use crate::callbacks::lock;
-use crate::error::{config, to_py_err};
+use crate::error::to_py_err;
 use crate::runtime::{Owned, future_into_py};
 use crate::session::events::value_to_py;
-
-/// A recorded request: method, path (with query), headers, JSON body.
-type Request<'py> = (String, String, Bound<'py, PyDict>, Py<PyAny>);
 
 /// A running replay server on 127.0.0.1.
 #[pyclass(frozen, module = "modelport._native")]
 pub(crate) struct ReplayServer {
-    inner: Owned<Mutex<Option<Arc<replay::ReplayServer>>>>,
+    inner: Owned<Arc<replay::ReplayServer>>,
+    /// Kept as text: a forked child may still read the addresses.
     url: String,
     openai_url: String,
 }
 
 impl ReplayServer {
-    fn server(&self) -> PyResult<Arc<replay::ReplayServer>> {
-        lock(self.inner.get()?)
-            .clone()
-            .ok_or_else(|| config("the replay server is stopped"))
+    /// The server, or a `ConfigError` once it is stopped.
+    fn running(&self) -> PyResult<&replay::ReplayServer> {
+        self.inner.get()?.running().map_err(to_py_err)
     }
 }
 
@@ -46,26 +41,14 @@ impl ReplayServer {
         options: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let config = ReplayConfig::from_json(options).map_err(to_py_err)?;
-        let snapshots = py
-            .detach(|| -> modelport::Result<Vec<Snapshot>> {
-                let mut snapshots = Vec::new();
-                for path in &paths {
-                    snapshots.extend(replay::snapshot::load(path)?.into_iter().map(|(_, s)| s));
-                }
-                for doc in &documents {
-                    snapshots.push(replay::snapshot::parse(doc)?);
-                }
-                Ok(snapshots)
-            })
-            .map_err(to_py_err)?;
         future_into_py(py, async move {
-            let server = replay::ReplayServer::start(snapshots, config)
+            let server = replay::ReplayServer::load(&paths, &documents, config)
                 .await
                 .map_err(to_py_err)?;
             Ok(ReplayServer {
                 url: server.url(),
                 openai_url: server.openai_url(),
-                inner: Owned::new(Mutex::new(Some(Arc::new(server)))),
+                inner: Owned::new(Arc::new(server)),
             })
         })
     }
@@ -82,59 +65,44 @@ impl ReplayServer {
         &self.openai_url
     }
 
-    /// The requests received: `(method, path, headers, body)`, body parsed from JSON (`None` if not).
-    fn requests<'py>(&self, py: Python<'py>) -> PyResult<Vec<Request<'py>>> {
-        self.server()?
-            .requests()
-            .into_iter()
-            .map(|r| {
-                let headers = PyDict::new(py);
-                for (name, value) in &r.headers {
-                    headers.set_item(name, value)?;
-                }
-                Ok((r.method, r.path, headers, value_to_py(py, &r.body)?))
-            })
-            .collect()
+    /// The requests received: dicts `{method, path, headers, body}`, body parsed from JSON (`None`
+    /// if not).
+    fn requests(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        value_to_py(py, &self.running()?.requests_json())
     }
 
     /// How many requests arrived.
     #[getter]
     fn request_count(&self) -> PyResult<u64> {
-        Ok(self.server()?.request_count())
+        Ok(self.running()?.request_count())
     }
 
     /// How many streams the client closed before their end.
     #[getter]
     fn disconnects(&self) -> PyResult<u64> {
-        Ok(self.server()?.disconnects())
+        Ok(self.running()?.disconnects())
     }
 
     /// How many streams were sent to the end.
     #[getter]
     fn completed_streams(&self) -> PyResult<u64> {
-        Ok(self.server()?.completed_streams())
+        Ok(self.running()?.completed_streams())
     }
 
-    /// Resolves once the client has closed at least `n` streams early.
+    /// Resolves once the client has closed at least `n` streams early; a `ConfigError` when the
+    /// server stops first.
     fn wait_disconnects<'py>(&self, py: Python<'py>, n: u64) -> PyResult<Bound<'py, PyAny>> {
-        let server = self.server()?;
+        let server = self.inner.get()?.clone();
         future_into_py(py, async move {
-            server.wait_disconnects(n).await;
-            Ok(())
+            server.try_wait_disconnects(n).await.map_err(to_py_err)
         })
     }
 
     /// Stops the server and closes its connections.
     fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let server = lock(self.inner.get()?).take();
+        let server = self.inner.get()?.clone();
         future_into_py(py, async move {
-            if let Some(server) = server {
-                match Arc::try_unwrap(server) {
-                    Ok(server) => server.stop().await,
-                    // A wait_disconnects() still holds it: it shuts down when that ends.
-                    Err(shared) => drop(shared),
-                }
-            }
+            server.stop().await;
             Ok(())
         })
     }

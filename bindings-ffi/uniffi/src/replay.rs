@@ -1,11 +1,9 @@
 //! [`ReplayServer`]: the loopback replay provider, for tests and offline use.
 
-use std::fmt;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use modelport::replay::ReplayConfig;
+use serde_json::json;
 
 use crate::error::ModelportError;
 use crate::run;
@@ -25,19 +23,9 @@ pub struct ReplayOptions {
 }
 
 /// A replay provider on 127.0.0.1 playing recorded conversations (Copilot snapshot YAML).
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct ReplayServer {
-    inner: Mutex<Option<modelport::replay::ReplayServer>>,
-    url: String,
-    openai_url: String,
-}
-
-impl fmt::Debug for ReplayServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReplayServer")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
+    inner: Arc<modelport::replay::ReplayServer>,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -49,60 +37,37 @@ impl ReplayServer {
         source: String,
         options: Option<ReplayOptions>,
     ) -> Result<Arc<Self>, ModelportError> {
-        let options = options.unwrap_or_default();
-        let mut config = ReplayConfig::default();
-        if let Some(port) = options.port {
-            config.port = port;
-        }
-        if let Some(n) = options.delta_chars {
-            // Core streams at least one character per delta.
-            config.delta_chars = usize::try_from(n).unwrap_or(usize::MAX);
-        }
-        config.chunk_delay = options.chunk_delay_ms.map(Duration::from_millis);
-        let server = run(async move {
-            if source.contains('\n') {
-                modelport::replay::ReplayServer::from_yaml(&[source.as_str()], config).await
-            } else if Path::new(&source).exists() {
-                modelport::replay::ReplayServer::from_path(&source, config).await
-            } else {
-                Err(modelport::Error::config(format!(
-                    "replay: \"{source}\" is neither a file or directory nor YAML text"
-                )))
-            }
-        })
-        .await??;
+        let o = options.unwrap_or_default();
+        // Core's parser applies the defaults and limits, as for the other bindings.
+        let json =
+            json!({"port": o.port, "deltaChars": o.delta_chars, "chunkDelayMs": o.chunk_delay_ms});
+        let config = ReplayConfig::from_json(&json.to_string())?;
+        let server =
+            run(async move { modelport::replay::ReplayServer::from_source(&source, config).await })
+                .await??;
         Ok(Arc::new(ReplayServer {
-            url: server.url(),
-            openai_url: server.openai_url(),
-            inner: Mutex::new(Some(server)),
+            inner: Arc::new(server),
         }))
     }
 
     /// `http://127.0.0.1:PORT` (the base URL for "anthropic" and "azure" providers).
     pub fn url(&self) -> String {
-        self.url.clone()
+        self.inner.url()
     }
 
     /// `http://127.0.0.1:PORT/v1` (the base URL for an "openai" provider).
     pub fn openai_url(&self) -> String {
-        self.openai_url.clone()
+        self.inner.openai_url()
     }
 
     /// How many requests the server has received.
     pub fn request_count(&self) -> u64 {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map_or(0, modelport::replay::ReplayServer::request_count)
+        self.inner.request_count()
     }
 
     /// Stops the server and closes its connections.
     pub async fn stop(&self) -> Result<(), ModelportError> {
-        let server = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(server) = server {
-            run(async move { server.stop().await }).await?;
-        }
-        Ok(())
+        let server = self.inner.clone();
+        run(async move { server.stop().await }).await
     }
 }

@@ -122,7 +122,7 @@ class ReplayServer:
 
     def requests(self) -> List[ReplayRequest]:
         """The requests received so far (when recording)."""
-        return [ReplayRequest(*r) for r in self._native.requests()]
+        return [ReplayRequest(**r) for r in self._native.requests()]
 
     @property
     def request_count(self) -> int:
@@ -140,7 +140,8 @@ class ReplayServer:
         return self._native.completed_streams
 
     async def wait_disconnects(self, n: int) -> None:
-        """Waits until the client has closed at least ``n`` streams early."""
+        """Waits until the client has closed at least ``n`` streams early (``ConfigError`` when
+        the server stops first)."""
         await self._native.wait_disconnects(n)
 
     async def stop(self) -> None:
