@@ -5,12 +5,12 @@
 //! decodes a stream incrementally into [`StreamEvent`]s, and parses a non-streaming body into a
 //! [`ModelResponse`]. [`error`] parses provider error bodies for all three. Nothing here does I/O.
 
-pub mod anthropic_messages;
+pub(crate) mod anthropic_messages;
 #[cfg(any(test, feature = "testing", feature = "replay"))]
 pub mod encode;
 pub mod error;
-pub mod openai_chat;
-pub mod openai_responses;
+pub(crate) mod openai_chat;
+pub(crate) mod openai_responses;
 pub mod sse;
 
 use bytes::Bytes;
