@@ -64,6 +64,10 @@ async fn a_certificate_no_root_vouches_for_is_refused() {
         "says what to check: {e}"
     );
     assert!(
+        e.message().contains("SSL_CERT_FILE"),
+        "names the way to trust a private root without touching the system store: {e}"
+    );
+    assert!(
         server.await.expect("join"),
         "the handshake was refused, nothing was sent"
     );

@@ -183,8 +183,9 @@ pub(crate) fn connect_error(url: &str, cause: &str) -> Error {
             ErrorKind::Transport,
             format!(
                 "TLS with {url} failed: {cause}. The server's certificate is not trusted by this \
-                 system's roots (a private CA must be installed in the system trust store), or the \
-                 server does not speak TLS (a local server usually wants http://)"
+                 system's roots (install a private CA in the system trust store, or point \
+                 SSL_CERT_FILE at a PEM file holding it), or the server does not speak TLS (a local \
+                 server usually wants http://)"
             ),
         );
     }
