@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use modelport::replay::snapshot::{self, ScriptedError};
 use modelport::replay::{ReplayConfig, ReplayServer};
-use modelport::wire::{Message, ModelCall, ToolChoice, build_request};
+use modelport::wire::{Message, ModelCall, ToolChoice};
 use modelport::{
     BearerToken, Client, ClientOptions, Event, ProviderConfig, RetryPolicy, SecretString,
     SessionConfig, TokenProvider, Tool, ToolError,
@@ -130,7 +130,7 @@ async fn no_secret_in_debug_errors_events_or_logs() {
             stream: false,
             stream_usage: false,
         };
-        let request = build_request(&endpoint, &call).expect("request");
+        let request = endpoint.build_request(&call).expect("request");
         texts.push(("HttpRequest Debug".into(), format!("{request:?}")));
 
         let options = ClientOptions::default()

@@ -17,14 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{Headers, SecretString, scrub_texts};
-use crate::transport::{RetryPolicy, Timeouts};
+use crate::types::{RetryPolicy, Timeouts};
 use crate::util::lock;
 pub use routing::{Endpoint, ProviderState};
 
 /// The Azure API version used for chat completions when none is given.
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
-/// Anthropic's `max_tokens` when `max_output_tokens` is not set (the field is required there).
-pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u32 = 8192;
+pub use crate::wire::DEFAULT_ANTHROPIC_MAX_TOKENS;
 
 /// Which kind of provider: decides routing and authentication.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -17,8 +17,8 @@ use url::Url;
 use super::{DEFAULT_AZURE_API_VERSION, ProviderConfig, ProviderType, TokenProvider, WireApi};
 use crate::error::{Error, Result};
 use crate::secret::{SecretString, is_sensitive_header};
-use crate::transport::{RetryPolicy, Timeouts};
-use crate::wire::WireFormat;
+use crate::types::{RetryPolicy, Timeouts, WireFormat};
+use crate::wire::{self, ModelCall};
 
 /// A validated provider with its routes computed: what the engine and the transport use. Cheap to
 /// clone (shared).
@@ -416,6 +416,26 @@ impl Endpoint {
     /// The URL of a model call (chat completions, responses or messages), query included.
     pub fn call_url(&self) -> &str {
         &self.inner.call_url
+    }
+
+    /// Builds the HTTP request of a model call: URL, headers (static auth included; a token
+    /// provider's token is added per attempt) and the body in this endpoint's wire format.
+    pub fn build_request(&self, call: &ModelCall<'_>) -> Result<http::Request<bytes::Bytes>> {
+        let body = wire::build_body(self.wire_format(), call)?;
+        let mut headers = self.headers().clone();
+        headers.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static(if call.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            }),
+        );
+        let mut request = http::Request::new(bytes::Bytes::from(body));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = self.call_uri().clone();
+        *request.headers_mut() = headers;
+        Ok(request)
     }
 
     /// The call URL as a request URI.

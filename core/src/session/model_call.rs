@@ -79,7 +79,7 @@ fn build(
         stream: s.streaming,
         stream_usage,
     };
-    let mut request = wire::build_request(&endpoint, &call)?;
+    let mut request = endpoint.build_request(&call)?;
     for (name, value) in headers {
         request.headers_mut().insert(name.clone(), value.clone());
     }

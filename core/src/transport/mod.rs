@@ -2,13 +2,11 @@
 //! default implementation uses reqwest.
 
 use std::fmt;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use http::HeaderMap;
-use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
@@ -18,6 +16,7 @@ pub mod mock;
 mod reqwest;
 
 pub use self::reqwest::ReqwestTransport;
+pub use crate::types::{RetryPolicy, Timeouts};
 
 /// A request ready to send, as the wire adapters build it: a plain [`http::Request`] (auth header
 /// values are marked sensitive, so its `Debug` hides them).
@@ -55,99 +54,4 @@ pub trait Transport: Send + Sync + fmt::Debug + 'static {
 /// The transport used when the Client is given none.
 pub(crate) fn default_transport(timeouts: &Timeouts) -> Result<std::sync::Arc<dyn Transport>> {
     Ok(std::sync::Arc::new(ReqwestTransport::new(timeouts)?))
-}
-
-/// When and how often a failed model call is retried.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (default 2, like the official SDKs).
-    #[serde(alias = "max_retries")]
-    pub max_retries: u32,
-    /// The first backoff (default 500 ms); doubled each retry.
-    #[serde(
-        with = "millis",
-        rename = "initialBackoffMs",
-        alias = "initial_backoff_ms"
-    )]
-    pub initial_backoff: Duration,
-    /// The largest backoff (default 8 s).
-    #[serde(with = "millis", rename = "maxBackoffMs", alias = "max_backoff_ms")]
-    pub max_backoff: Duration,
-    /// The largest retry-after honoured (default 60 s); a longer one falls back to backoff.
-    #[serde(
-        with = "millis",
-        rename = "maxRetryAfterMs",
-        alias = "max_retry_after_ms"
-    )]
-    pub max_retry_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 2,
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries at all.
-    pub fn none() -> Self {
-        RetryPolicy {
-            max_retries: 0,
-            ..Default::default()
-        }
-    }
-}
-
-/// How long each phase of a model call may take.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct Timeouts {
-    /// Opening the connection (default 10 s).
-    #[serde(with = "millis", rename = "connectMs", alias = "connect_ms")]
-    pub connect: Duration,
-    /// From sending to the first byte of the response (default 120 s).
-    #[serde(with = "millis", rename = "firstByteMs", alias = "first_byte_ms")]
-    pub first_byte: Duration,
-    /// The longest gap between two chunks of a streamed body (default 120 s).
-    #[serde(with = "millis", rename = "idleMs", alias = "idle_ms")]
-    pub idle: Duration,
-    /// One whole model call, retries excluded (default 600 s).
-    #[serde(with = "millis", rename = "totalMs", alias = "total_ms")]
-    pub total: Duration,
-    /// One call of the bearer token provider (default 30 s); every request waiting for that token
-    /// then fails with an Auth error.
-    #[serde(with = "millis", rename = "tokenMs", alias = "token_ms")]
-    pub token: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(10),
-            first_byte: Duration::from_secs(120),
-            idle: Duration::from_secs(120),
-            total: Duration::from_secs(600),
-            token: Duration::from_secs(30),
-        }
-    }
-}
-
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::DEFAULT_ANTHROPIC_MAX_TOKENS;
 use super::error::{read_error_value, stream_error};
 use super::sse::{SseDecoder, SseEvent};
 use super::{
@@ -25,7 +26,6 @@ use super::{
     to_json, truncated,
 };
 use crate::error::Result;
-use crate::provider::DEFAULT_ANTHROPIC_MAX_TOKENS;
 
 // ---------------------------------------------------------------------------------------------
 // Request

@@ -13,38 +13,16 @@ pub(crate) mod openai_chat;
 pub(crate) mod openai_responses;
 pub mod sse;
 
-use bytes::Bytes;
-use http::{HeaderValue, Method};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::provider::Endpoint;
 pub use crate::types::{
     ContentPart, FinishReason, Message, ReasoningEffort, ReasoningItem, ToolCall, ToolChoice,
-    ToolSpec, Usage,
+    ToolSpec, Usage, WireFormat,
 };
 
-/// The three wire formats modelport speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum WireFormat {
-    /// OpenAI Chat Completions (also Azure, Ollama, vLLM, LiteLLM, llama.cpp, Foundry Local).
-    OpenAiChat,
-    /// OpenAI Responses API.
-    OpenAiResponses,
-    /// Anthropic Messages API.
-    AnthropicMessages,
-}
-
-impl WireFormat {
-    /// A short name for logs and errors.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WireFormat::OpenAiChat => "openai_chat",
-            WireFormat::OpenAiResponses => "openai_responses",
-            WireFormat::AnthropicMessages => "anthropic_messages",
-        }
-    }
-}
+/// Anthropic's `max_tokens` when `max_output_tokens` is not set (the field is required there).
+pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u32 = 8192;
 
 /// Everything one model call needs, borrowed from the session.
 #[derive(Clone, Copy, Debug)]
@@ -272,26 +250,6 @@ pub fn build_body(format: WireFormat, call: &ModelCall<'_>) -> Result<Vec<u8>> {
         WireFormat::OpenAiResponses => openai_responses::build_body(call),
         WireFormat::AnthropicMessages => anthropic_messages::build_body(call),
     }
-}
-
-/// Builds the HTTP request of a model call for `endpoint`: URL, headers (static auth included; a token
-/// provider's token is added per attempt by the engine) and body.
-pub fn build_request(endpoint: &Endpoint, call: &ModelCall<'_>) -> Result<http::Request<Bytes>> {
-    let body = build_body(endpoint.wire_format(), call)?;
-    let mut headers = endpoint.headers().clone();
-    headers.insert(
-        http::header::ACCEPT,
-        HeaderValue::from_static(if call.stream {
-            "text/event-stream"
-        } else {
-            "application/json"
-        }),
-    );
-    let mut request = http::Request::new(Bytes::from(body));
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = endpoint.call_uri().clone();
-    *request.headers_mut() = headers;
-    Ok(request)
 }
 
 /// Serialises `value` to JSON bytes; a failure here is a bug in modelport, reported as such.

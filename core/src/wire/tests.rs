@@ -283,7 +283,7 @@ fn build_request_uses_endpoint_url_headers_and_accept() {
     let mut call = minimal_call(&h, &auto);
     call.model = endpoint.wire_model();
     call.stream = true;
-    let req = build_request(&endpoint, &call).unwrap();
+    let req = endpoint.build_request(&call).unwrap();
     assert_eq!(
         req.uri().to_string(),
         "https://res.openai.azure.com/openai/deployments/dep/chat/completions?api-version=2024-10-21"
