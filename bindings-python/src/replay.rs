@@ -9,7 +9,7 @@ use modelport::replay::{self, ReplayConfig};
 
 use crate::error::to_py_err;
 use crate::runtime::{Owned, future_into_py};
-use crate::session::events::value_to_py;
+use crate::session::events::json_to_py;
 
 /// A running replay server on 127.0.0.1.
 #[pyclass(frozen, module = "modelport._native")]
@@ -68,7 +68,7 @@ impl ReplayServer {
     /// The requests received: dicts `{method, path, headers, body}`, body parsed from JSON (`None`
     /// if not).
     fn requests(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        value_to_py(py, &self.running()?.requests_json())
+        json_to_py(py, &self.running()?.requests_json().to_string())
     }
 
     /// How many requests arrived.

@@ -7,8 +7,7 @@ use std::collections::HashMap;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyString};
-use serde_json::Value;
+use pyo3::types::PyString;
 
 use modelport::session::events::{Attachment as CoreAttachment, EventData as Data};
 
@@ -35,32 +34,13 @@ fn event_type(py: Python<'_>, kind: &str) -> PyResult<Py<PyAny>> {
     ))
 }
 
-/// A JSON value as Python objects (dict, list, str, int, float, bool, None).
-pub(crate) fn value_to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
-    Ok(match value {
-        Value::Null => py.None(),
-        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => i.into_pyobject(py)?.into_any().unbind(),
-            (None, Some(u)) => u.into_pyobject(py)?.into_any().unbind(),
-            _ => n.as_f64().into_pyobject(py)?.into_any().unbind(),
-        },
-        Value::String(s) => PyString::new(py, s).into_any().unbind(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(value_to_py(py, item)?)?;
-            }
-            list.into_any().unbind()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (k, v) in map {
-                dict.set_item(k, value_to_py(py, v)?)?;
-            }
-            dict.into_any().unbind()
-        }
-    })
+static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// JSON text as Python objects (dict, list, str, int, float, bool, None), read by the standard
+/// library's `json.loads`.
+pub(crate) fn json_to_py(py: Python<'_>, json: &str) -> PyResult<Py<PyAny>> {
+    let loads = JSON_LOADS.import(py, "json", "loads")?;
+    Ok(loads.call1((json,))?.unbind())
 }
 
 /// One session event: `type` (an `EventType`), `id`, `timestamp`, `parent_id`, `ephemeral`, `data`.
@@ -117,7 +97,7 @@ impl Event {
 
     /// The event as its camelCase wire JSON (`{id, timestamp, parentId, ephemeral?, type, data}`).
     fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        value_to_py(py, &self.inner.to_json())
+        json_to_py(py, self.inner.json())
     }
 
     fn __repr__(&self) -> String {
@@ -170,7 +150,7 @@ event_data_methods! {
     {
         /// The data as its camelCase wire JSON.
         fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-            value_to_py(py, &self.inner.to_json()["data"])
+            json_to_py(py, &self.inner.to_json()["data"].to_string())
         }
 
         fn __repr__(&self) -> String {
@@ -192,7 +172,7 @@ event_data_methods! {
                     Ok(ToolRequest {
                         tool_call_id: r.tool_call_id.clone(),
                         name: r.name.clone(),
-                        arguments: value_to_py(py, &r.arguments)?,
+                        arguments: json_to_py(py, &r.arguments.to_string())?,
                     })
                 })
                 .collect::<PyResult<Vec<_>>>()
@@ -203,7 +183,7 @@ event_data_methods! {
         #[getter]
         fn arguments(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
             match self.data() {
-                Data::ToolExecutionStart(d) => value_to_py(py, &d.arguments).map(Some),
+                Data::ToolExecutionStart(d) => json_to_py(py, &d.arguments.to_string()).map(Some),
                 _ => Ok(None),
             }
         }
