@@ -32,22 +32,28 @@ impl fmt::Debug for MpClient {
 }
 
 impl MpClient {
-    /// Builds a core session config from the caller's JSON and tools; the tools call back through `gate`.
+    /// Opens a session from the caller's JSON and tools (resuming `id` when given) and returns its
+    /// new handle; the tools call back through the handle's gate.
     ///
     /// # Safety
     /// As `mp_client_create_session`.
-    unsafe fn session_config(
+    unsafe fn open_session(
+        &self,
+        id: Option<&str>,
         config_json: *const c_char,
         tools: *const MpTool,
         tool_count: usize,
-        gate: &Arc<Gate>,
-    ) -> FfiResult<SessionConfig> {
+    ) -> FfiResult<*mut MpSession> {
         // SAFETY: the caller's contract.
-        let json = unsafe { str_arg(config_json, "config_json") }?;
-        let mut config = SessionConfig::from_json(json)?;
+        let mut config = SessionConfig::from_json(unsafe { str_arg(config_json, "config_json") }?)?;
+        let gate = Arc::new(Gate::default());
         // SAFETY: the caller's contract.
-        config.tools = unsafe { build_tools(tools, tool_count, gate) }?;
-        Ok(config)
+        config.tools = unsafe { build_tools(tools, tool_count, &gate) }?;
+        let session = match id {
+            Some(id) => self.rt.block_on(self.client.resume_session(id, config)),
+            None => self.rt.block_on(self.client.create_session(config)),
+        }?;
+        Ok(MpSession::into_raw(session, self.rt.clone(), gate))
     }
 }
 
@@ -187,11 +193,8 @@ pub unsafe extern "C" fn mp_client_create_session(
         let out = unsafe { out_param(out, "out") }?;
         // SAFETY: the caller's contract.
         let c = unsafe { handle(client, "client") }?;
-        let gate = Arc::new(Gate::default());
         // SAFETY: the caller's contract.
-        let config = unsafe { MpClient::session_config(config_json, tools, tool_count, &gate) }?;
-        let session = c.rt.block_on(c.client.create_session(config))?;
-        *out = MpSession::into_raw(session, c.rt.clone(), gate);
+        *out = unsafe { c.open_session(None, config_json, tools, tool_count) }?;
         Ok(())
     })
 }
@@ -218,11 +221,8 @@ pub unsafe extern "C" fn mp_client_resume_session(
         let c = unsafe { handle(client, "client") }?;
         // SAFETY: the caller's contract.
         let id = unsafe { str_arg(session_id, "session_id") }?;
-        let gate = Arc::new(Gate::default());
         // SAFETY: the caller's contract.
-        let config = unsafe { MpClient::session_config(config_json, tools, tool_count, &gate) }?;
-        let session = c.rt.block_on(c.client.resume_session(id, config))?;
-        *out = MpSession::into_raw(session, c.rt.clone(), gate);
+        *out = unsafe { c.open_session(Some(id), config_json, tools, tool_count) }?;
         Ok(())
     })
 }

@@ -12,8 +12,7 @@ use crate::error::{FfiError, MP_OK, MpStatus, set_last_error};
 use crate::gate::Gate;
 use crate::runtime::{Rt, blocking, call_out, in_callback};
 use crate::util::{
-    FfiResult, UserData, c_string, guard, guard_void, handle, opt_out_param, out_param,
-    owned_string, str_arg,
+    UserData, c_string, guard, guard_void, handle, opt_out_param, out_param, owned_string, str_arg,
 };
 
 /// A session (opaque): a conversation with one model, its tools and its events.
@@ -67,15 +66,6 @@ pub type MpSendDoneFn = Option<
 
 fn timeout(ms: u64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
-}
-
-fn event_json(event: &Event) -> FfiResult<String> {
-    serde_json::to_string(event).map_err(|e| {
-        FfiError::from(modelport::Error::new(
-            modelport::ErrorKind::Decode,
-            format!("cannot serialise the event: {e}"),
-        ))
-    })
 }
 
 /// The session id. Owned by the session handle: valid until `mp_session_free`; do not free it.
@@ -156,7 +146,7 @@ pub unsafe extern "C" fn mp_session_send_and_wait(
         let last =
             s.rt.block_on(s.session.send_and_wait(options, timeout(timeout_ms)))?;
         if let Some(event) = last {
-            *out = owned_string(event_json(&event)?);
+            *out = owned_string(event.json());
         }
         Ok(())
     })
@@ -195,15 +185,12 @@ pub unsafe extern "C" fn mp_session_send_async(
                     "the session handle was freed before the send finished",
                 )),
             };
-            let outcome = result
-                .map_err(FfiError::from)
-                .and_then(|last| last.map(|e| event_json(&e)).transpose());
             let Some(_entered) = reservation.enter() else {
                 return;
             };
-            match outcome {
-                Ok(json) => {
-                    let json = json.map(c_string);
+            match result.map_err(FfiError::from) {
+                Ok(last) => {
+                    let json = last.map(|e| c_string(e.json()));
                     let ptr = json.as_ref().map_or(std::ptr::null(), |j| j.as_ptr());
                     call_out(|| {
                         // SAFETY: `done` and `user_data` are the caller's; the string lives until
@@ -263,13 +250,9 @@ pub unsafe extern "C" fn mp_session_get_events(
         let out = unsafe { out_param(events_json, "events_json") }?;
         // SAFETY: the caller's contract.
         let s = unsafe { handle(session, "session") }?;
-        let json = serde_json::to_string(&s.session.get_events()).map_err(|e| {
-            FfiError::from(modelport::Error::new(
-                modelport::ErrorKind::Decode,
-                format!("cannot serialise the events: {e}"),
-            ))
-        })?;
-        *out = owned_string(json);
+        let events = s.session.get_events();
+        let json: Vec<&str> = events.iter().map(Event::json).collect();
+        *out = owned_string(format!("[{}]", json.join(",")));
         Ok(())
     })
 }
