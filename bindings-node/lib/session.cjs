@@ -24,7 +24,8 @@ function reportHandlerError(type, e) {
  * consumer fell behind (other events are never dropped). */
 class EventIterator {
   #stream;
-  #queue = [];
+  /** The events of the last batch from the native stream, handed out one by one. */
+  #batch = [];
   #index = 0;
   #done = false;
   #chain = Promise.resolve();
@@ -51,24 +52,24 @@ class EventIterator {
   }
 
   async #next() {
-    while (this.#index >= this.#queue.length) {
+    while (this.#index >= this.#batch.length) {
       if (this.#done) return { done: true, value: undefined };
       const batch = await settle(this.#stream.nextBatch(1024));
       if (batch === null || batch === undefined) {
         this.#done = true;
       } else {
         this.skipped += batch.skipped;
-        this.#queue = JSON.parse(batch.events);
+        this.#batch = JSON.parse(batch.events);
         this.#index = 0;
       }
     }
-    return { done: false, value: this.#queue[this.#index++] };
+    return { done: false, value: this.#batch[this.#index++] };
   }
 
   /** Ends the iteration (`break` in `for await` calls this). */
   async return() {
     this.#done = true;
-    this.#queue = [];
+    this.#batch = [];
     this.#stream.close();
     return { done: true, value: undefined };
   }

@@ -108,15 +108,8 @@ impl Session {
     #[napi]
     pub fn get_events(&self) -> String {
         let events = self.inner.get_events();
-        let mut json = String::from("[");
-        for (n, event) in events.iter().enumerate() {
-            if n > 0 {
-                json.push(',');
-            }
-            json.push_str(event.json());
-        }
-        json.push(']');
-        json
+        let json: Vec<&str> = events.iter().map(modelport::Event::json).collect();
+        format!("[{}]", json.join(","))
     }
 
     /// Aborts the running send and waits until it has ended.
