@@ -8,6 +8,8 @@ mod client;
 mod error;
 mod events;
 mod gate;
+#[cfg(test)]
+mod overhead;
 mod replay;
 mod runtime;
 mod session;
