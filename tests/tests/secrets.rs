@@ -321,19 +321,8 @@ async fn header_secrets_never_come_back() {
                     SessionConfig::new("echo-model", provider.clone()).with_streaming(streaming);
                 texts.push(format!("{config:?}"));
                 let session = client.create_session(config).await.expect("session");
-                let before = server.request_count();
-                let err = session
-                    .send_and_wait(options, None)
-                    .await
-                    .expect_err("the gateway refuses");
-                let sent = server.requests();
-                let sent = &sent[usize::try_from(before).expect("count")..];
-                assert_eq!(
-                    sent.first()
-                        .and_then(|r| r.header(&name.to_ascii_lowercase())),
-                    Some(send_value.as_str()),
-                    "the per-send header reached the server (it overrides the provider's)"
-                );
+                // The per-send header overrides the provider's.
+                let err = refused_send(&server, &session, options, name, &send_value).await;
                 assert!(
                     err.message().contains("request headers:")
                         && err.message().contains("[redacted]"),
@@ -344,19 +333,7 @@ async fn header_secrets_never_come_back() {
                 texts.push(serde_json::to_string(&session.get_events()).expect("json"));
 
                 // The provider-level header on its own (no per-send override), and the model list.
-                let before = server.request_count();
-                let err = session
-                    .send_and_wait("Hello", None)
-                    .await
-                    .expect_err("the gateway refuses");
-                let sent = server.requests();
-                let sent = &sent[usize::try_from(before).expect("count")..];
-                assert_eq!(
-                    sent.first()
-                        .and_then(|r| r.header(&name.to_ascii_lowercase())),
-                    Some(value),
-                    "the provider header reached the server"
-                );
+                let err = refused_send(&server, &session, "Hello".into(), name, value).await;
                 texts.push(format!("{err} {err:?}"));
                 texts.push(error_chain(&err));
                 let err = client.list_models().await.expect_err("list refused");
@@ -447,6 +424,30 @@ async fn header_secrets_never_come_back() {
     assert_no_fragment("tracing output", &logs, &fragments);
     assert_no_fragment("tracing output", &logs, &issued);
     server.stop().await;
+}
+
+/// Sends `options`, which the echoing gateway refuses, and checks that the request carried header
+/// `name` with `expected` (so a build that drops the header cannot pass); returns the error.
+async fn refused_send(
+    server: &ReplayServer,
+    session: &modelport::Session,
+    options: modelport::SendOptions,
+    name: &str,
+    expected: &str,
+) -> modelport::Error {
+    let before = usize::try_from(server.request_count()).expect("count");
+    let err = session
+        .send_and_wait(options, None)
+        .await
+        .expect_err("the gateway refuses");
+    let sent = server.requests();
+    assert_eq!(
+        sent.get(before)
+            .and_then(|r| r.header(&name.to_ascii_lowercase())),
+        Some(expected),
+        "the server received {name}"
+    );
+    err
 }
 
 /// Display of an error and of every source in its chain.
