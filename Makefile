@@ -49,10 +49,22 @@ quickstart:
 bench:
 	$(CARGO) bench -p modelport --features testing
 
-# End-to-end load figures (see BENCHMARKS.md): modelport vs raw reqwest, concurrency, memory.
+# End-to-end load figures: exactly the commands BENCHMARKS.md documents, in its order, each once.
+# Stops at the first failure: the load tool exits non-zero when any turn failed. 10,000 concurrent
+# sessions need `ulimit -n` of at least 10,256; when the hard limit is lower this fails and says so.
 bench-load:
 	$(CARGO) build --release -p modelport-bench
-	ulimit -n 65536 2>/dev/null || true; \
-	bin=target/$(CARGO_BUILD_TARGET)/release/loadtest; \
-	$$bin turn && $$bin stream && $$bin concurrent --sessions 100 && $$bin concurrent --sessions 1000 && \
-	$$bin concurrent --sessions 10000 && $$bin memory && $$bin server-ceiling
+	set -euo pipefail; \
+	B=target/$(CARGO_BUILD_TARGET)/release/loadtest; \
+	$$B turn --n 5000; \
+	$$B stream --n 200; \
+	$$B concurrent --sessions 100; \
+	$$B concurrent --sessions 1000; \
+	ulimit -Sn 10256 || { echo "bench-load: concurrent --sessions 10000 needs ulimit -n >= 10256; the hard limit is $$(ulimit -Hn)" >&2; exit 1; }; \
+	$$B concurrent --sessions 10000; \
+	$$B memory; \
+	$$B server-ceiling; \
+	$$B server-ceiling --stream --n 10000 --concurrency 100; \
+	$$B server-ceiling --stream --n 10000 --concurrency 1000; \
+	$$B soak --sessions 1000 --turns 20; \
+	$$B cancel --n 200

@@ -1,10 +1,12 @@
 //! modelport's end-to-end load tool. The replay provider runs in a child process (this same binary,
 //! `loadtest serve`), so it is not measured with modelport and its sockets do not count against this
-//! process's file descriptors. Every comparison runs both sides in the same process, interleaved, in one
-//! run, because this machine is shared and noisy.
+//! process's file descriptors. Every comparison runs both sides in the same process, interleaved, the side
+//! that goes first alternating from round to round, because absolute figures drift on a shared machine.
+//! The tool exits with status 1 (101 for a panic) when any turn or request failed.
 //!
 //! ```text
-//! cargo run --release -p modelport-bench -- turn [--n 2000]          one non-streaming turn vs raw reqwest
+//! cargo run --release -p modelport-bench -- turn [--n 2000]          one non-streaming turn vs raw reqwest,
+//!                                                                    with and without the session's creation
 //! cargo run --release -p modelport-bench -- stream [--n 200]         1,000-delta streaming turn vs raw reqwest + SSE split
 //! cargo run --release -p modelport-bench -- concurrent --sessions N  N sessions streaming at once
 //! cargo run --release -p modelport-bench -- memory [--sessions 10000] RSS per idle session, creation rate
@@ -148,33 +150,52 @@ fn chat_body(prompt: &str, stream: bool) -> Vec<u8> {
 }
 
 /// The raw baseline's request: the body and headers modelport sends for the same turn.
-async fn raw_post(raw: &reqwest::Client, url: &str, body: &[u8]) -> reqwest::Response {
-    raw.post(url)
+async fn raw_post(
+    raw: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+) -> Result<reqwest::Response, String> {
+    let response = raw
+        .post(url)
         .header("content-type", "application/json")
         .header("authorization", "Bearer sk-bench")
         .body(body.to_vec())
         .send()
         .await
-        .expect("raw request")
+        .map_err(|e| format!("raw request: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("raw request: HTTP {}", response.status()));
+    }
+    Ok(response)
 }
 
-async fn raw_turn(raw: &reqwest::Client, url: &str, body: &[u8]) -> Duration {
+async fn raw_turn(raw: &reqwest::Client, url: &str, body: &[u8]) -> Result<Duration, String> {
     let start = Instant::now();
-    let response = raw_post(raw, url, body).await;
-    let bytes = response.bytes().await.expect("raw body");
-    assert!(bytes.len() > 10);
-    start.elapsed()
+    let response = raw_post(raw, url, body).await?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| format!("raw body: {e}"))?;
+    let elapsed = start.elapsed();
+    if bytes.len() <= 10 {
+        return Err(format!("raw body of {} bytes", bytes.len()));
+    }
+    Ok(elapsed)
 }
 
 /// Raw reqwest with a minimal SSE split: counts `data:` events until `[DONE]`.
-async fn raw_stream(raw: &reqwest::Client, url: &str, body: &[u8]) -> (Duration, usize) {
+async fn raw_stream(
+    raw: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+) -> Result<(Duration, usize), String> {
     let start = Instant::now();
-    let response = raw_post(raw, url, body).await;
+    let response = raw_post(raw, url, body).await?;
     let mut stream = response.bytes_stream();
     let mut buf = Vec::new();
     let mut events = 0;
     while let Some(chunk) = stream.next().await {
-        buf.extend_from_slice(&chunk.expect("chunk"));
+        buf.extend_from_slice(&chunk.map_err(|e| format!("raw stream: {e}"))?);
         // One pass over the chunk, then one drain: draining per event would make the baseline
         // quadratic in the events per chunk.
         let mut start = 0;
@@ -187,10 +208,39 @@ async fn raw_stream(raw: &reqwest::Client, url: &str, body: &[u8]) -> (Duration,
         }
         buf.drain(..start);
     }
-    (start.elapsed(), events)
+    Ok((start.elapsed(), events))
 }
 
-async fn session(client: &Client, url: &str, streaming: bool) -> modelport::Session {
+/// Failed turns of one run. A run stops at its first failure (a dead server would otherwise cost every
+/// remaining turn its retries), and any failure makes the tool exit non-zero.
+#[derive(Default)]
+struct Failures {
+    count: usize,
+    first: Option<String>,
+}
+
+impl Failures {
+    fn record(&mut self, what: impl std::fmt::Display) {
+        self.count += 1;
+        self.first.get_or_insert_with(|| what.to_string());
+    }
+
+    fn result(self, of: &str) -> Result<(), String> {
+        match self.first {
+            None => Ok(()),
+            Some(first) => Err(format!(
+                "{of}: {} failed, the run stopped there (first: {first})",
+                self.count
+            )),
+        }
+    }
+}
+
+async fn try_session(
+    client: &Client,
+    url: &str,
+    streaming: bool,
+) -> modelport::Result<modelport::Session> {
     client
         .create_session(
             SessionConfig::new(
@@ -200,65 +250,155 @@ async fn session(client: &Client, url: &str, streaming: bool) -> modelport::Sess
             .with_streaming(streaming),
         )
         .await
-        .expect("session")
 }
 
-async fn turn(args: &[String]) {
+async fn session(client: &Client, url: &str, streaming: bool) -> modelport::Session {
+    try_session(client, url, streaming).await.expect("session")
+}
+
+/// One modelport turn on a fresh session: (creation, turn), both from the same clock readings, so
+/// creation + turn is the window with the session's creation inside it.
+async fn mp_turn(client: &Client, url: &str) -> Result<(Duration, Duration), String> {
+    let t0 = Instant::now();
+    let s = try_session(client, url, false)
+        .await
+        .map_err(|e| format!("create_session: {e}"))?;
+    let t1 = Instant::now();
+    let reply = s
+        .send_and_wait("What is 2+2?", None)
+        .await
+        .map_err(|e| format!("send_and_wait: {e}"))?;
+    let t2 = Instant::now();
+    let content = reply.and_then(|e| e.content().map(str::to_owned));
+    if content.as_deref() != Some("2 + 2 = 4.") {
+        return Err(format!("unexpected answer {content:?}"));
+    }
+    Ok((t1 - t0, t2 - t1))
+}
+
+fn print_stats(label: &str, s: &Stats) {
+    println!(
+        "  {label:<46} median {:7.1} us, p99 {:7.1} us, mean {:7.1} us",
+        us(s.median),
+        us(s.p99),
+        us(s.mean)
+    );
+}
+
+async fn turn(args: &[String]) -> Result<(), String> {
     let n: usize = arg(args, "--n", 2000);
     let server = spawn_server(200).await;
     let client = Client::new(ClientOptions::default()).expect("client");
     let raw = raw_client();
     let url = format!("{}/v1/chat/completions", server.url);
     let body = chat_body("What is 2+2?", false);
-    let (mut mp, mut rw, mut create) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+    let mut turn_only = Vec::with_capacity(n);
+    let mut with_creation = Vec::with_capacity(n);
+    let mut create = Vec::with_capacity(n);
+    let mut rw = Vec::with_capacity(n);
+    // [modelport first, raw first]: (modelport turn, raw), to show what the order does.
+    let mut by_order: [(Vec<Duration>, Vec<Duration>); 2] = Default::default();
+    let mut failures = Failures::default();
     for i in 0..(n + n / 10) {
         let warm = i < n / 10;
-        let t = Instant::now();
-        let s = session(&client, &server.url, false).await;
-        let created = t.elapsed();
-        let t = Instant::now();
-        let reply = s.send_and_wait("What is 2+2?", None).await.expect("turn");
-        let d = t.elapsed();
-        assert_eq!(
-            reply
-                .and_then(|e| e.content().map(str::to_owned))
-                .as_deref(),
-            Some("2 + 2 = 4.")
-        );
-        drop(s);
-        let r = raw_turn(&raw, &url, &body).await;
-        if !warm {
-            mp.push(d);
-            rw.push(r);
-            create.push(created);
+        // Alternate which side goes first, so neither always runs on a connection or cache the
+        // other has just warmed.
+        let (mp, r) = if i % 2 == 0 {
+            let mp = mp_turn(&client, &server.url).await;
+            (mp, raw_turn(&raw, &url, &body).await)
+        } else {
+            let r = raw_turn(&raw, &url, &body).await;
+            (mp_turn(&client, &server.url).await, r)
+        };
+        match (mp, r) {
+            (Ok((created, d)), Ok(r)) => {
+                if !warm {
+                    turn_only.push(d);
+                    with_creation.push(created + d);
+                    create.push(created);
+                    rw.push(r);
+                    by_order[i % 2].0.push(d);
+                    by_order[i % 2].1.push(r);
+                }
+            }
+            (mp, r) => {
+                if let Err(e) = mp {
+                    failures.record(format!("modelport: {e}"));
+                }
+                if let Err(e) = r {
+                    failures.record(e);
+                }
+                break;
+            }
         }
     }
-    let (m, r, c) = (stats(&mut mp), stats(&mut rw), stats(&mut create));
-    println!(
-        "non-streaming turn, {n} each, interleaved, same process, replay server in a child process"
-    );
-    println!(
-        "  modelport send_and_wait: median {:.1} us, p99 {:.1} us, mean {:.1} us",
-        us(m.median),
-        us(m.p99),
-        us(m.mean)
-    );
-    println!(
-        "  raw reqwest request:     median {:.1} us, p99 {:.1} us, mean {:.1} us",
-        us(r.median),
-        us(r.p99),
-        us(r.mean)
-    );
-    println!(
-        "  ratio (medians): {:.3}x   (session creation: median {:.1} us)",
-        us(m.median) / us(r.median),
-        us(c.median)
-    );
     client.stop().await;
     drop(server);
+    // No figure from a run with a failed turn.
+    failures.result("the turns")?;
+    let (m, mc, r, c) = (
+        stats(&mut turn_only),
+        stats(&mut with_creation),
+        stats(&mut rw),
+        stats(&mut create),
+    );
+    println!(
+        "non-streaming turn, {n} rounds after {} warm-up rounds; each round one turn per side, the side \
+         that goes first alternating; replay server in a child process",
+        n / 10
+    );
+    print_stats("modelport, session created before the timer:", &m);
+    print_stats("modelport, fresh session's creation timed too:", &mc);
+    print_stats("raw reqwest request:", &r);
+    print_stats("session creation alone:", &c);
+    println!(
+        "  ratio of medians, creation excluded: {:.3}x   creation included: {:.3}x",
+        us(m.median) / us(r.median),
+        us(mc.median) / us(r.median)
+    );
+    let order: Vec<String> = by_order
+        .iter_mut()
+        .zip(["modelport first", "raw first"])
+        .map(|((m, r), label)| {
+            let (m, r) = (stats(m).median, stats(r).median);
+            format!(
+                "{label}: {:.1} / {:.1} us = {:.3}x",
+                us(m),
+                us(r),
+                us(m) / us(r)
+            )
+        })
+        .collect();
+    println!(
+        "  by order (medians, creation excluded): {}",
+        order.join("; ")
+    );
+    Ok(())
 }
 
-async fn stream(args: &[String]) {
+/// One modelport streaming turn: (time from send to idle, deltas seen through `events()`).
+async fn mp_stream(client: &Client, url: &str) -> Result<(Duration, usize), String> {
+    let s = try_session(client, url, true)
+        .await
+        .map_err(|e| format!("create_session: {e}"))?;
+    let mut events = s.events_with_buffer(4096);
+    let t = Instant::now();
+    s.send("Stream a long answer")
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let mut deltas = 0;
+    while let Some(e) = events.next().await {
+        match &e.map_err(|e| format!("events(): {e:?}"))?.data {
+            EventData::MessageDelta(_) => deltas += 1,
+            EventData::SessionError(e) => return Err(format!("session.error: {}", e.message)),
+            EventData::SessionIdle(_) => break,
+            _ => {}
+        }
+    }
+    Ok((t.elapsed(), deltas))
+}
+
+async fn stream(args: &[String]) -> Result<(), String> {
     let n: usize = arg(args, "--n", 200);
     let server = spawn_server(4).await;
     let client = Client::new(ClientOptions::default()).expect("client");
@@ -267,32 +407,48 @@ async fn stream(args: &[String]) {
     let body = chat_body("Stream a long answer", true);
     let (mut mp, mut rw) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut mp_events = 0usize;
+    let mut failures = Failures::default();
     for i in 0..(n + n / 10) {
         let warm = i < n / 10;
-        let s = session(&client, &server.url, true).await;
-        let mut events = s.events_with_buffer(4096);
-        let t = Instant::now();
-        s.send("Stream a long answer").await.expect("send");
-        let mut deltas = 0;
-        while let Some(e) = events.next().await {
-            match e.expect("no lag with a 4096 buffer").data {
-                EventData::MessageDelta(_) => deltas += 1,
-                EventData::SessionIdle(_) => break,
-                _ => {}
+        let (m, r) = if i % 2 == 0 {
+            let m = mp_stream(&client, &server.url).await;
+            (m, raw_stream(&raw, &url, &body).await)
+        } else {
+            let r = raw_stream(&raw, &url, &body).await;
+            (mp_stream(&client, &server.url).await, r)
+        };
+        match (m, r) {
+            (Ok((d, 1000)), Ok((r, raw_events))) if raw_events >= 1000 => {
+                if !warm {
+                    mp.push(d);
+                    rw.push(r);
+                    mp_events += 1000;
+                }
+            }
+            (m, r) => {
+                match m {
+                    Ok((_, 1000)) => {}
+                    Ok((_, deltas)) => failures.record(format!("modelport saw {deltas} deltas")),
+                    Err(e) => failures.record(format!("modelport: {e}")),
+                }
+                match r {
+                    Ok((_, events)) if events >= 1000 => {}
+                    Ok((_, events)) => failures.record(format!("raw saw {events} events")),
+                    Err(e) => failures.record(e),
+                }
+                break;
             }
         }
-        let d = t.elapsed();
-        assert_eq!(deltas, 1000, "every delta delivered");
-        let (r, raw_events) = raw_stream(&raw, &url, &body).await;
-        assert!(raw_events >= 1000, "raw saw {raw_events} events");
-        if !warm {
-            mp.push(d);
-            rw.push(r);
-            mp_events += deltas;
-        }
     }
+    client.stop().await;
+    drop(server);
+    failures.result("the streaming turns")?;
     let (m, r) = (stats(&mut mp), stats(&mut rw));
-    println!("streaming turn of 1,000 deltas (4 chars each), {n} each, interleaved");
+    println!(
+        "streaming turn of 1,000 deltas (4 chars each), {n} rounds after {} warm-up rounds, the side \
+         that goes first alternating",
+        n / 10
+    );
     println!(
         "  modelport (events() stream): median {:.0} us, p99 {:.0} us -> {:.0} deltas/s",
         us(m.median),
@@ -305,12 +461,36 @@ async fn stream(args: &[String]) {
         us(r.p99)
     );
     println!("  ratio (medians): {:.3}x", us(m.median) / us(r.median));
-    client.stop().await;
-    drop(server);
+    Ok(())
 }
 
-async fn concurrent(args: &[String]) {
+/// The soft and hard limits on open files of this process (`ulimit -n`, `ulimit -Hn`).
+fn open_files_limit() -> Option<(u64, u64)> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let mut fields = line["Max open files".len()..].split_whitespace();
+    let soft = fields.next()?.parse().ok()?;
+    let hard = fields.next()?.parse().ok()?;
+    Some((soft, hard))
+}
+
+async fn concurrent(args: &[String]) -> Result<(), String> {
     let n: usize = arg(args, "--sessions", 100);
+    // One connection per session, plus the runtime's and the pool's own descriptors.
+    let needed = n as u64 + 256;
+    if let Some((soft, hard)) = open_files_limit()
+        && soft < needed
+    {
+        return Err(format!(
+            "{n} concurrent sessions need `ulimit -n` of at least {needed}; it is {soft} (hard \
+                 limit {hard}){}",
+            if hard < needed {
+                ": raise the hard limit (as root, or in /etc/security/limits.conf)".to_owned()
+            } else {
+                format!(": run `ulimit -n {needed}` first")
+            }
+        ));
+    }
     let server = spawn_server(200).await;
     let client = Client::new(ClientOptions::default()).expect("client");
     let mut sessions = Vec::with_capacity(n);
@@ -370,6 +550,10 @@ async fn concurrent(args: &[String]) {
     println!("  peak RSS of this process {:.1} MiB", peak as f64 / 1024.0);
     client.stop().await;
     drop(server);
+    if errors > 0 {
+        return Err(format!("{errors} of {n} concurrent turns failed"));
+    }
+    Ok(())
 }
 
 async fn memory(args: &[String]) {
@@ -434,7 +618,7 @@ async fn memory(args: &[String]) {
     drop(server);
 }
 
-async fn server_ceiling(args: &[String]) {
+async fn server_ceiling(args: &[String]) -> Result<(), String> {
     let n: usize = arg(args, "--n", 20_000);
     let conc: usize = arg(args, "--concurrency", 64);
     let streaming = args.iter().any(|a| a == "--stream");
@@ -454,21 +638,36 @@ async fn server_ceiling(args: &[String]) {
             let url = url.clone();
             let body = body.clone();
             tokio::spawn(async move {
+                let mut failures = Failures::default();
                 for _ in 0..per {
+                    if failures.count > 0 {
+                        break;
+                    }
                     if streaming {
-                        let (_, events) = raw_stream(&raw, &url, &body).await;
-                        assert!(events >= 20, "raw saw {events} events");
-                    } else {
-                        raw_turn(&raw, &url, &body).await;
+                        match raw_stream(&raw, &url, &body).await {
+                            Ok((_, events)) if events >= 20 => {}
+                            Ok((_, events)) => failures.record(format!("raw saw {events} events")),
+                            Err(e) => failures.record(e),
+                        }
+                    } else if let Err(e) = raw_turn(&raw, &url, &body).await {
+                        failures.record(e);
                     }
                 }
+                failures
             })
         })
         .collect();
+    let mut failures = Failures::default();
     for t in tasks {
-        t.await.expect("join");
+        let f = t.await.expect("join");
+        failures.count += f.count;
+        if let Some(first) = f.first {
+            failures.first.get_or_insert(first);
+        }
     }
     let wall = start.elapsed();
+    drop(server);
+    failures.result("the requests")?;
     println!(
         "replay server ceiling: {} {} requests over {conc} connections from raw reqwest: {:.0} requests/s",
         per * conc,
@@ -479,7 +678,7 @@ async fn server_ceiling(args: &[String]) {
         },
         (per * conc) as f64 / wall.as_secs_f64()
     );
-    drop(server);
+    Ok(())
 }
 
 fn main() {
@@ -489,31 +688,54 @@ fn main() {
     } else {
         tokio::runtime::Builder::new_multi_thread()
     };
-    rt.enable_all()
+    let result = rt
+        .enable_all()
         .build()
         .expect("runtime")
         // In a spawned task: the future given to block_on is polled on the main thread, which every
         // I/O wake-up would have to cross to; modelport's turn runs in spawned tasks, so the raw
         // baseline must too.
-        .block_on(async { tokio::spawn(run(args)).await })
-        .expect("the load tool panicked");
+        .block_on(async { tokio::spawn(run(args)).await });
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            eprintln!("loadtest: FAILED: {e}");
+            std::process::exit(1);
+        }
+        // The panic's message is already on stderr.
+        Err(_) => std::process::exit(101),
+    }
 }
 
-async fn run(args: Vec<String>) {
+/// `Err` when anything measured failed: the tool then exits with status 1.
+async fn run(args: Vec<String>) -> Result<(), String> {
     // Raw reqwest in this process needs a crypto provider (modelport brings its own).
     let _ = rustls::crypto::ring::default_provider().install_default();
     match args.get(1).map(String::as_str) {
-        Some("serve") => serve(&args).await,
+        Some("serve") => {
+            serve(&args).await;
+            Ok(())
+        }
         Some("turn") => turn(&args).await,
         Some("stream") => stream(&args).await,
         Some("concurrent") => concurrent(&args).await,
-        Some("memory") => memory(&args).await,
+        // These panic on the first failed turn (exit status 101).
+        Some("memory") => {
+            memory(&args).await;
+            Ok(())
+        }
         Some("server-ceiling") => server_ceiling(&args).await,
-        Some("soak") => soak(&args).await,
-        Some("cancel") => cancel(&args).await,
+        Some("soak") => {
+            soak(&args).await;
+            Ok(())
+        }
+        Some("cancel") => {
+            cancel(&args).await;
+            Ok(())
+        }
         _ => {
             eprintln!(
-                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|serve [options]"
+                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|soak|cancel|serve [options]"
             );
             std::process::exit(2);
         }
