@@ -1,16 +1,29 @@
-//! The seed's quickstart in Rust: create a session, print each assistant.message, ask "What is 2+2?".
+//! The quickstart in Rust: create a session, print each assistant.message, ask "What is 2+2?".
 //!
 //! With MODELPORT_PROVIDER set (openai | azure | anthropic, plus MODELPORT_BASE_URL, MODELPORT_API_KEY
 //! and MODELPORT_MODEL) it talks to that provider. Otherwise it starts the built-in replay provider with
-//! a recorded answer, configured like the seed's Azure AI Foundry example, and works offline.
+//! a recorded answer, configured like an Azure AI Foundry deployment, and works offline.
 //!
 //! `cargo run --example quickstart`
+
+use std::process::ExitCode;
 
 use modelport::replay::{ReplayConfig, ReplayServer};
 use modelport::{Client, ClientOptions, ProviderConfig, SessionConfig, WireApi};
 
 #[tokio::main]
-async fn main() -> modelport::Result<()> {
+async fn main() -> ExitCode {
+    // The error's message (Display), not its Debug form, and a failing exit status.
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> modelport::Result<()> {
     let mut replay = None;
     let (provider, model) = match ProviderConfig::from_env()? {
         Some(from_env) => from_env,
@@ -24,7 +37,7 @@ async fn main() -> modelport::Result<()> {
                 "(MODELPORT_PROVIDER is not set: answering from the built-in replay provider at {}, offline)",
                 server.url()
             );
-            // Shaped like the seed's Azure AI Foundry example: type "openai", the /openai/v1/ route,
+            // Shaped like an Azure AI Foundry deployment: type "openai", the /openai/v1/ route,
             // the Responses wire API.
             let provider = ProviderConfig::openai(format!("{}/openai/v1/", server.url()))
                 .with_wire_api(WireApi::Responses)

@@ -3,6 +3,7 @@
 //! `cargo run --example streaming` (offline, or against MODELPORT_PROVIDER like the quickstart)
 
 use std::io::Write;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -10,7 +11,18 @@ use modelport::replay::{ReplayConfig, ReplayServer};
 use modelport::{Client, ClientOptions, EventData, ProviderConfig, SessionConfig};
 
 #[tokio::main]
-async fn main() -> modelport::Result<()> {
+async fn main() -> ExitCode {
+    // The error's message (Display), not its Debug form, and a failing exit status.
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> modelport::Result<()> {
     let mut replay = None;
     let (provider, model) = match ProviderConfig::from_env()? {
         Some(from_env) => from_env,

@@ -3,6 +3,8 @@
 //!
 //! `cargo run --example tools` (offline, or against MODELPORT_PROVIDER like the quickstart)
 
+use std::process::ExitCode;
+
 use modelport::replay::{ReplayConfig, ReplayServer};
 use modelport::{Client, ClientOptions, ProviderConfig, SessionConfig, ToolError, define_tool};
 use serde::{Deserialize, Serialize};
@@ -22,7 +24,18 @@ struct Weather {
 }
 
 #[tokio::main]
-async fn main() -> modelport::Result<()> {
+async fn main() -> ExitCode {
+    // The error's message (Display), not its Debug form, and a failing exit status.
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> modelport::Result<()> {
     let mut replay = None;
     let (provider, model) = match ProviderConfig::from_env()? {
         Some(from_env) => from_env,
