@@ -1,9 +1,9 @@
 /*
- * The seed's quickstart in C: create a session, print each assistant.message, ask "What is 2+2?".
+ * The quickstart in C: create a session, print each assistant.message, ask "What is 2+2?".
  *
  * With MODELPORT_PROVIDER set (openai | azure | anthropic, plus MODELPORT_BASE_URL, MODELPORT_API_KEY,
  * MODELPORT_MODEL and optionally MODELPORT_WIRE_API) it talks to that provider. Otherwise it starts the
- * built-in replay provider with a recorded answer, configured like the seed's Azure AI Foundry example,
+ * built-in replay provider with a recorded answer, configured like an Azure AI Foundry deployment,
  * and works offline.
  *
  *   make -C examples/c run
@@ -86,7 +86,7 @@ int main(void) {
         if (mp_replay_start(MODELPORT_REPLAY_FILE, NULL, &replay) != MP_OK) goto fail;
         printf("(MODELPORT_PROVIDER is not set: answering from the built-in replay provider at %s, offline)\n",
                mp_replay_url(replay));
-        /* Shaped like the seed's Azure AI Foundry example: type "openai", the /openai/v1/ route, the
+        /* Shaped like an Azure AI Foundry deployment: type "openai", the /openai/v1/ route, the
          * Responses wire API. */
         snprintf(config, sizeof config,
                  "{\"model\": \"YOUR-DEPLOYMENT-NAME\", \"provider\": {\"type\": \"openai\","

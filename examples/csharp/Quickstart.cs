@@ -1,4 +1,4 @@
-// The seed's quickstart in C#, through P/Invoke on the modelport C ABI (libmodelport.so), plus a tool
+// The quickstart in C#, through P/Invoke on the modelport C ABI (libmodelport.so), plus a tool
 // implemented in C#: create a session, print each assistant.message, ask "What is 2+2?"; then let the
 // model call get_weather.
 //
@@ -137,7 +137,7 @@ namespace Modelport.Sample
 
         static string SessionConfig(string url)
         {
-            // Shaped like the seed's Azure AI Foundry example: type "openai", the /openai/v1/ route,
+            // Shaped like an Azure AI Foundry deployment: type "openai", the /openai/v1/ route,
             // the Responses wire API.
             return "{\"model\": \"YOUR-DEPLOYMENT-NAME\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \""
                 + url + "/openai/v1/\", \"wireApi\": \"responses\", \"apiKey\": \"not-needed-offline\"}}";

@@ -1,9 +1,9 @@
-// The seed's quickstart in Node.js: create a session, print each assistant.message, ask "What is 2+2?".
+// The quickstart in Node.js: create a session, print each assistant.message, ask "What is 2+2?".
 //
 // With MODELPORT_PROVIDER set (openai | azure | anthropic, plus MODELPORT_BASE_URL, MODELPORT_API_KEY,
 // MODELPORT_MODEL and optionally MODELPORT_WIRE_API) it talks to that provider. Otherwise it starts
-// the built-in replay provider with a recorded answer, configured like the seed's Azure AI Foundry
-// example, and works offline.
+// the built-in replay provider with a recorded answer, configured like an Azure AI Foundry
+// deployment, and works offline.
 //
 //   (cd bindings-node && npm install && npm run build)   # once
 //   node examples/node/quickstart.mjs
@@ -32,7 +32,7 @@ if (process.env.MODELPORT_PROVIDER) {
   console.log(
     `(MODELPORT_PROVIDER is not set: answering from the built-in replay provider at ${replay.url}, offline)`,
   );
-  // Shaped like the seed's Azure AI Foundry example: type "openai", the /openai/v1/ route, the
+  // Shaped like an Azure AI Foundry deployment: type "openai", the /openai/v1/ route, the
   // Responses wire API.
   model = "YOUR-DEPLOYMENT-NAME";
   provider = {

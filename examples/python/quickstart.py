@@ -1,8 +1,8 @@
-"""The seed's quickstart in Python: create a session, print each assistant.message, ask "What is 2+2?".
+"""The quickstart in Python: create a session, print each assistant.message, ask "What is 2+2?".
 
 With MODELPORT_PROVIDER set (openai | azure | anthropic, plus MODELPORT_BASE_URL, MODELPORT_API_KEY
 and MODELPORT_MODEL) it talks to that provider. Otherwise it starts the built-in replay provider with
-a recorded answer, configured like the seed's Azure AI Foundry example, and works offline.
+a recorded answer, configured like an Azure AI Foundry deployment, and works offline.
 
     pip install ./bindings-python && python examples/python/quickstart.py
 """
@@ -29,7 +29,7 @@ async def main() -> None:
             "(MODELPORT_PROVIDER is not set: answering from the built-in replay provider at "
             f"{replay.url}, offline)"
         )
-        # Shaped like the seed's Azure AI Foundry example: type "openai", the /openai/v1/ route,
+        # Shaped like an Azure AI Foundry deployment: type "openai", the /openai/v1/ route,
         # the Responses wire API.
         provider = ProviderConfig(
             type="openai",
