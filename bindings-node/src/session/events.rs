@@ -75,11 +75,13 @@ impl Listeners {
     }
 
     /// Queues a barrier behind every event so far; its number reaches the callback in order. `None`
-    /// when nobody listens.
+    /// when nobody listens, or when the session's events have all been delivered and no more will
+    /// come (disconnected, client stopped).
     pub(crate) fn flush(&self) -> Option<u32> {
         lock(&self.feed)
             .as_ref()
-            .map(|feed| u32::try_from(feed.barrier()).unwrap_or(u32::MAX))
+            .and_then(|feed| feed.barrier())
+            .map(|id| u32::try_from(id).unwrap_or(u32::MAX))
     }
 
     /// Ends the subscription: what is waiting is still delivered, then the callback is released so

@@ -249,15 +249,18 @@ impl Subscriber {
         Poll::Ready(self.take(max))
     }
 
-    fn barrier(&self) -> u64 {
+    fn barrier(&self) -> Option<u64> {
         let mut q = lock(&self.state);
+        // Closed with nothing left to hand over and no take pending: no barrier would ever be
+        // taken, and everything emitted has been taken already.
+        if q.closed && q.items.is_empty() && !q.scheduled && q.waker.is_none() {
+            return None;
+        }
         q.next_barrier += 1;
         let id = q.next_barrier;
-        if !q.closed {
-            q.items.push_back(FeedItem::Barrier(id));
-            Self::wake(q);
-        }
-        id
+        q.items.push_back(FeedItem::Barrier(id));
+        Self::wake(q);
+        Some(id)
     }
 }
 
@@ -338,7 +341,10 @@ impl EventFeed {
     }
 
     /// Queues a barrier behind every event emitted so far and returns its id.
-    pub fn barrier(&self) -> u64 {
+    ///
+    /// `None` once the feed is closed and everything in it has been taken: nothing more will be
+    /// delivered, so there is nothing to wait for.
+    pub fn barrier(&self) -> Option<u64> {
         self.sub.barrier()
     }
 
@@ -517,7 +523,7 @@ mod tests {
         });
         bus.emit(turn("1"));
         bus.emit(delta("a"));
-        let b = feed.barrier();
+        let b = feed.barrier().expect("an open feed takes barriers");
         bus.emit(delta("b"));
         assert_eq!(
             calls.load(Ordering::SeqCst),
@@ -549,6 +555,11 @@ mod tests {
         bus.close();
         let last = feed.take(10);
         assert!(last.is_none(), "closed and empty");
+        assert_eq!(
+            feed.barrier(),
+            None,
+            "nothing can follow a closed, drained feed"
+        );
     }
 
     #[test]
