@@ -657,6 +657,30 @@ async fn a_hanging_token_provider_fails_every_waiting_session_with_an_auth_error
     assert_eq!(server.request_count(), 0, "no request without a token");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_token_provider_is_an_auth_error_and_the_next_call_works() {
+    let server = replay(vec![]).await;
+    let calls = Arc::new(Calls::default());
+    let flaky = {
+        let calls = calls.clone();
+        TokenProvider::new(move |_| {
+            let n = calls.count.fetch_add(1, Ordering::SeqCst) + 1;
+            assert!(n > 1, "the first call panics before returning its future");
+            async move { Ok(BearerToken::new(format!("token-{n}"))) }
+        })
+    };
+    let c = client(RetryPolicy::none());
+    let provider = ProviderConfig::openai(server.openai_url()).with_bearer_token_provider(flaky);
+    let (s, _) = session(&c, provider, false).await;
+    let e = ask(&s, "Ping").await.expect_err("no token");
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(e.message().contains("panicked"), "{e}");
+    assert_eq!(server.request_count(), 0, "no request without a token");
+    // The failed turn left its prompt in the history, as after any failed send.
+    assert_eq!(ask(&s, "Are you there?").await.expect("turn"), "Yes.");
+    assert_eq!(auth_headers(&server), ["Bearer token-2"]);
+}
+
 #[tokio::test]
 async fn a_key_echoed_by_the_provider_appears_nowhere() {
     let key = "sk-proj-SECRET0123456789abcdef";

@@ -8,6 +8,7 @@ mod routing;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -196,8 +197,11 @@ pub struct TokenProvider {
 struct TokenCache {
     /// The last token, when it has an expiry.
     token: Mutex<Option<BearerToken>>,
-    /// The call in flight.
-    fetching: Mutex<Option<TokenFetch>>,
+    /// The call in flight, with its number.
+    fetching: Mutex<Option<(u64, TokenFetch)>>,
+    next_fetch: AtomicU64,
+    /// Bumped by `invalidate`: a call that started before may not fill the cache.
+    epoch: AtomicU64,
 }
 
 impl TokenProvider {
@@ -219,8 +223,9 @@ impl TokenProvider {
     }
 
     /// A token for a request: the cached one while it has more than 60 s left, else a fresh one.
-    /// Concurrent callers share one call of the callback; a callback that fails, or does not answer
-    /// within `timeout`, gives each of them an Auth error.
+    /// Concurrent callers share one call of the callback, which runs as its own task (it finishes,
+    /// and fills the cache, even if every caller gave up); a callback that fails, panics or does not
+    /// answer within `timeout` gives each of them an Auth error.
     pub(crate) async fn token(
         &self,
         request: TokenRequest,
@@ -237,33 +242,70 @@ impl TokenProvider {
         let fetch = {
             let mut slot = lock(&self.cache.fetching);
             match slot.as_ref() {
-                Some(f) => f.clone(),
+                Some((_, f)) => f.clone(),
                 None => {
-                    let f = fetch_token(self.call(request), timeout).boxed().shared();
-                    *slot = Some(f.clone());
+                    let id = self.cache.next_fetch.fetch_add(1, Ordering::Relaxed);
+                    let call = self.call.clone();
+                    let f = spawn_fetch(self.cache.clone(), id, call, request, timeout);
+                    *slot = Some((id, f.clone()));
                     f
                 }
             }
         };
-        let result = fetch.clone().await;
-        {
-            let mut slot = lock(&self.cache.fetching);
-            if slot.as_ref().is_some_and(|f| f.ptr_eq(&fetch)) {
-                *slot = None;
-            }
-        }
-        let token = result?;
-        let secret = token.token.clone();
-        if token.expires_at.is_some() {
-            *lock(&self.cache.token) = Some(token);
-        }
-        Ok(secret)
+        fetch.await.map(|t| t.token)
     }
 
-    /// Forgets the cached token (after a 401).
+    /// Forgets the cached token (after a 401): the next request asks the callback again, and a call
+    /// that was already running may not put its token back.
     pub(crate) fn invalidate(&self) {
+        self.cache.epoch.fetch_add(1, Ordering::AcqRel);
         *lock(&self.cache.token) = None;
+        *lock(&self.cache.fetching) = None;
     }
+}
+
+/// Runs one call of the callback as its own task: it fills the cache (unless invalidated since it
+/// started) and then leaves the slot, whether or not anyone still waits for it.
+fn spawn_fetch(
+    cache: Arc<TokenCache>,
+    id: u64,
+    call: Arc<TokenFn>,
+    request: TokenRequest,
+    timeout: Duration,
+) -> TokenFetch {
+    let epoch = cache.epoch.load(Ordering::Acquire);
+    let owner = cache.clone();
+    let task = tokio::spawn(async move {
+        // Called inside the task, so that a callback that panics, even before returning its
+        // future, fails this call and not the caller's thread.
+        let result = fetch_token(call(request), timeout).await;
+        if let Ok(token) = &result
+            && token.expires_at.is_some()
+            && cache.epoch.load(Ordering::Acquire) == epoch
+        {
+            *lock(&cache.token) = Some(token.clone());
+        }
+        let mut slot = lock(&cache.fetching);
+        if slot.as_ref().is_some_and(|(current, _)| *current == id) {
+            *slot = None;
+        }
+        result
+    });
+    async move {
+        task.await.unwrap_or_else(|_| {
+            // The task panicked before leaving its slot: leave it now, so the next call retries.
+            let mut slot = lock(&owner.fetching);
+            if slot.as_ref().is_some_and(|(current, _)| *current == id) {
+                *slot = None;
+            }
+            Err(Error::new(
+                ErrorKind::Auth,
+                "the bearer_token_provider panicked: fix the callback (modelport kept running)",
+            ))
+        })
+    }
+    .boxed()
+    .shared()
 }
 
 /// One call of the token provider, bounded by `timeout`.

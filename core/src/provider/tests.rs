@@ -442,3 +442,62 @@ fn scrub_removes_every_secret_of_the_provider() {
         "bad key [redacted] and token [redacted]"
     );
 }
+
+#[tokio::test]
+async fn a_call_that_was_running_when_the_token_was_invalidated_does_not_refill_the_cache() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, SystemTime};
+
+    use crate::provider::{BearerToken, TokenProvider, TokenRequest};
+
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let provider = {
+        let calls = calls.clone();
+        TokenProvider::new(move |_| {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let mut released = released.clone();
+            async move {
+                // The first call waits until the test has invalidated the token.
+                if n == 1 {
+                    let _ = released.wait_for(|r| *r).await;
+                }
+                Ok(BearerToken::with_expiry(
+                    format!("token-{n}"),
+                    SystemTime::now() + Duration::from_secs(3600),
+                ))
+            }
+        })
+    };
+    let request = || TokenRequest {
+        provider_name: "openai".into(),
+        session_id: None,
+    };
+    let first = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token(request(), Duration::from_secs(10)).await }
+    });
+    while calls.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    // A 401 elsewhere rejects the token while this call is still running.
+    provider.invalidate();
+    release.send(true).expect("release");
+    let t1 = first.await.expect("task").expect("token");
+    assert_eq!(t1.expose(), "token-1", "the caller still gets its answer");
+    let t2 = provider
+        .token(request(), Duration::from_secs(10))
+        .await
+        .expect("token");
+    assert_eq!(
+        t2.expose(),
+        "token-2",
+        "a fresh call, not the invalidated one's token"
+    );
+    let t3 = provider
+        .token(request(), Duration::from_secs(10))
+        .await
+        .expect("token");
+    assert_eq!(t3.expose(), "token-2", "the fresh token is cached");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
