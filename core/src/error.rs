@@ -323,7 +323,9 @@ impl Error {
     /// carries a secret is replaced by its scrubbed text). Providers and gateways sometimes echo the
     /// request's credentials back.
     pub fn redact(mut self, secrets: &[&str]) -> Self {
-        let secrets: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= 4).collect();
+        let mut secrets: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= 4).collect();
+        // Longest first, so that a secret containing another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         if secrets.is_empty() {
             return self;
         }
@@ -350,6 +352,29 @@ fn scrub_in_place(text: &mut String, secrets: &[&str]) {
     for secret in secrets {
         if text.contains(secret) {
             *text = text.replace(secret, "[redacted]");
+        }
+        scrub_cut(text, secret);
+    }
+}
+
+/// A secret cut off by a length limit (an error body is kept to 500 characters and then `...`):
+/// its first 4 characters or more at the end of the text, or right before `...`.
+fn scrub_cut(text: &mut String, secret: &str) {
+    let mut cut = secret.len();
+    while let Some((at, _)) = secret[..cut].char_indices().next_back() {
+        cut = at;
+        if cut < 4 {
+            return;
+        }
+        let prefix = &secret[..cut];
+        if let Some(rest) = text.strip_suffix(prefix) {
+            *text = format!("{rest}[redacted]");
+            return;
+        }
+        let marked = format!("{prefix}...");
+        if text.contains(&marked) {
+            *text = text.replace(&marked, "[redacted]...");
+            return;
         }
     }
 }
@@ -557,6 +582,21 @@ mod tests {
         assert_eq!(e.request_id(), Some("req-[redacted]"));
         let source = std::error::Error::source(&e).expect("source kept");
         assert_eq!(source.to_string(), "outer: header was [redacted]");
+    }
+
+    #[test]
+    fn redact_catches_a_secret_cut_by_a_length_limit_and_prefers_the_longest() {
+        let e =
+            Error::new(ErrorKind::Auth, "echo: Bearer sk-ABCDEFGH...").redact(&["sk-ABCDEFGHIJKL"]);
+        assert_eq!(e.message(), "echo: Bearer [redacted]...");
+        let e = Error::new(ErrorKind::Auth, "header value sk-ABCD").redact(&["sk-ABCDEFGHIJKL"]);
+        assert_eq!(e.message(), "header value [redacted]");
+        // Short prefixes (under 4 characters) are ordinary text.
+        let e = Error::new(ErrorKind::Auth, "ask").redact(&["sk-ABCDEFGHIJKL"]);
+        assert_eq!(e.message(), "ask");
+        let e = Error::new(ErrorKind::Auth, "value: key-1234-extra")
+            .redact(&["key-1234", "key-1234-extra"]);
+        assert_eq!(e.message(), "value: [redacted]");
     }
 
     #[test]

@@ -234,32 +234,37 @@ struct Dispatch {
 impl Dispatch {
     /// Starts the feed on the first handler.
     fn subscribe(self: &Arc<Self>, session: &modelport::Session) {
-        let mut slot = lock(&self.feed);
-        if slot.is_some() {
-            return;
-        }
-        let feed = Arc::new(session.feed(FEED_BUFFER));
+        let feed = {
+            let mut slot = lock(&self.feed);
+            if slot.is_some() {
+                return;
+            }
+            let feed = Arc::new(session.feed(FEED_BUFFER));
+            *slot = Some(feed.clone());
+            feed
+        };
+        // Outside the slot's lock: on a closed session the notify runs at once, and it may need
+        // the slot (schedule's error path).
         let dispatch = Arc::downgrade(self);
         feed.set_notify(move || {
             if let Some(d) = dispatch.upgrade() {
                 d.schedule();
             }
         });
-        *slot = Some(feed);
     }
 
     /// Removes a handler; the last one ends the feed.
     fn unsubscribe(&self, id: u64) {
-        let handler = {
+        let (handler, last) = {
             let mut handlers = lock(&self.handlers);
-            let handler = handlers.remove(&id);
-            if handlers.is_empty()
-                && let Some(feed) = lock(&self.feed).take()
-            {
-                feed.close();
-            }
-            handler
+            (handlers.remove(&id), handlers.is_empty())
         };
+        let feed = if last { lock(&self.feed).take() } else { None };
+        // Closed and dropped outside every lock: closing may notify, and a handler's finaliser may
+        // call back into the session.
+        if let Some(feed) = feed {
+            feed.close();
+        }
         drop(handler);
     }
 
@@ -274,8 +279,10 @@ impl Dispatch {
             Ok(())
         });
         if scheduled.is_err() {
-            // The loop is closed: nothing can run the handlers any more.
-            if let Some(feed) = lock(&self.feed).as_ref() {
+            // The loop is closed: nothing can run the handlers any more. The feed is cloned out of
+            // its lock before taking (taking may notify again).
+            let feed = lock(&self.feed).clone();
+            if let Some(feed) = feed {
                 drop(feed.take(usize::MAX));
             }
         }

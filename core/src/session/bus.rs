@@ -311,20 +311,35 @@ impl FeedBatch {
 #[derive(Debug)]
 pub struct EventFeed {
     sub: Arc<Subscriber>,
+    /// One `next_batch` waits at a time (the queue keeps one waker): concurrent readers queue here.
+    reader: tokio::sync::Mutex<()>,
 }
 
 impl EventFeed {
     pub(crate) fn new(sub: Arc<Subscriber>) -> Self {
-        EventFeed { sub }
+        EventFeed {
+            sub,
+            reader: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// Calls `notify` (on the emitting thread) when items arrive and the host has not been told yet;
     /// after a [`take`](Self::take) the next item notifies again. Called at once if items are waiting.
+    /// On a closed feed it is called once, for what is left, and not kept.
     pub fn set_notify(&self, notify: impl Fn() + Send + Sync + 'static) {
         let mut q = lock(&self.sub.state);
+        if q.closed {
+            let waiting = !q.items.is_empty();
+            q.scheduled = waiting;
+            drop(q);
+            if waiting {
+                notify();
+            }
+            return;
+        }
         q.notify = Some(Arc::new(notify));
         q.scheduled = false;
-        if !q.items.is_empty() || q.closed {
+        if !q.items.is_empty() {
             Subscriber::wake(q);
         }
     }
@@ -337,6 +352,7 @@ impl EventFeed {
     /// Waits for at least one item (or a drop count), then takes up to `max`; `None` once the feed
     /// is closed and empty.
     pub async fn next_batch(&self, max: usize) -> Option<FeedBatch> {
+        let _turn = self.reader.lock().await;
         std::future::poll_fn(|cx| self.sub.poll_batch(cx, max)).await
     }
 
@@ -444,11 +460,15 @@ impl EventBus {
         lock(&self.state).log.clone()
     }
 
-    /// Ends every subscription; later subscribers end at once.
+    /// Ends every subscription; later subscribers end at once. The subscribers are closed after the
+    /// bus lock is released (closing may call a host's notify).
     pub(crate) fn close(&self) {
-        let mut s = lock(&self.state);
-        s.closed = true;
-        for sub in s.subscribers.drain(..) {
+        let subscribers = {
+            let mut s = lock(&self.state);
+            s.closed = true;
+            std::mem::take(&mut s.subscribers)
+        };
+        for sub in subscribers {
             sub.close();
         }
     }

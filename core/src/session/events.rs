@@ -122,9 +122,12 @@ impl Event {
     /// The event's JSON text (camelCase wire shape), rendered once and shared by every caller: what
     /// bindings hand to JavaScript, Python or C.
     pub fn json(&self) -> &str {
-        self.0
-            .json
-            .get_or_init(|| serde_json::to_string(&*self.0).unwrap_or_default().into())
+        self.0.json.get_or_init(|| {
+            // Cannot fail for core's event types; `null` keeps a batch valid JSON if it did.
+            serde_json::to_string(&*self.0)
+                .unwrap_or_else(|_| "null".to_owned())
+                .into()
+        })
     }
 
     /// For `assistant.message`, its content.

@@ -96,9 +96,9 @@ pub(crate) async fn call(
     cancel: &CancellationToken,
 ) -> Result<CallOutput, CallError> {
     let started = Instant::now();
-    let stream_usage = lock(&session.state).endpoint.state().no_stream_options();
+    let known_to_reject = lock(&session.state).endpoint.state().no_stream_options();
     let (request, endpoint, model) =
-        build(session, headers, !stream_usage).map_err(CallError::Failed)?;
+        build(session, headers, !known_to_reject).map_err(CallError::Failed)?;
     let policy: RetryPolicy = endpoint
         .retry()
         .cloned()
@@ -123,16 +123,18 @@ pub(crate) async fn call(
         message_id: new_id(),
         reasoning_id: new_id(),
     };
-    let mut dropped_stream_options = false;
+    // Whether the request being sent carries stream_options (decided per request: another
+    // session may learn the provider's refusal meanwhile).
+    let mut sends_stream_options = !known_to_reject;
     let (mut response, progress) = exchange
         .run(
             request,
             |response, watch| consume(&ctx, response, watch),
             |err| {
-                if !rejects_stream_options(err, &endpoint, ctx.stream, dropped_stream_options) {
+                if !rejects_stream_options(err, &endpoint, ctx.stream, sends_stream_options) {
                     return None;
                 }
-                dropped_stream_options = true;
+                sends_stream_options = false;
                 endpoint.state().set_no_stream_options();
                 tracing::debug!("provider rejects stream_options: resending without it");
                 Some(build(session, headers, false).map(|(request, _, _)| request))
@@ -161,12 +163,10 @@ pub(crate) async fn call(
 }
 
 /// A 400 naming `stream_options` on a chat stream that sent it (older Azure API versions).
-fn rejects_stream_options(err: &Error, endpoint: &Endpoint, stream: bool, done: bool) -> bool {
-    !done
-        && stream
+fn rejects_stream_options(err: &Error, endpoint: &Endpoint, stream: bool, sent: bool) -> bool {
+    sent && stream
         && err.status() == Some(400)
         && endpoint.wire_format() == WireFormat::OpenAiChat
-        && !endpoint.state().no_stream_options()
         && err.message().contains("stream_options")
 }
 

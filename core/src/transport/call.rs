@@ -176,9 +176,9 @@ impl<'a> Exchange<'a> {
 pub(crate) fn header_secrets(headers: &http::HeaderMap) -> Vec<SecretString> {
     let mut secrets = Vec::new();
     for value in headers.values().filter(|v| v.is_sensitive()) {
-        if let Ok(text) = value.to_str() {
-            secrets.extend(scrub_texts(&SecretString::new(text)).map(SecretString::new));
-        }
+        // Lossy: a value with non-ASCII bytes is still a secret to scrub.
+        let text = String::from_utf8_lossy(value.as_bytes());
+        secrets.extend(scrub_texts(&SecretString::new(text)).map(SecretString::new));
     }
     secrets
 }
