@@ -334,3 +334,25 @@ async def test_async_and_raising_handlers(client: Client, replay: ReplayServer) 
     # The raising handler stayed registered and did not stop the others or the session.
     reply = await session.send_and_wait("And goodbye?", timeout=T)
     assert reply is not None and reply.data.content == "Goodbye!"
+
+
+def test_on_after_the_client_stopped_and_the_loop_ended_returns() -> None:
+    """Registering a handler on a session whose client was stopped, after its event loop has
+    ended, returns at once: the session's events are over, and nothing may wait on the feed."""
+
+    async def run() -> Session:
+        server = await ReplayServer.start([REPLAY])
+        try:
+            async with Client() as client:
+                session = await client.create_session(model="python-model", provider=openai(server))
+                reply = await session.send_and_wait("Say hello", timeout=T)
+                assert reply is not None and reply.data.content == HELLO
+            return session
+        finally:
+            await server.stop()
+
+    session = asyncio.run(run())
+    seen: List[Event] = []
+    unsubscribe = session.on(seen.append)
+    unsubscribe()
+    assert seen == []
