@@ -4,6 +4,7 @@
 pub mod fault;
 
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use modelport::replay::{ReplayConfig, ReplayServer};
@@ -139,4 +140,42 @@ impl Recorder {
             panic!("{label}: {e}\n{:?}", self.kinds());
         }
     }
+}
+
+/// The proxy variables a child case starts without, so that it sees only what its test sets.
+const PROXY_VARIABLES: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// A command that runs the ignored test `case` of the current test binary in a child process, for
+/// settings read once per process (proxies, the trust store). The child starts without any proxy
+/// variable nor the ones in `removed`; the caller adds what the case needs.
+pub fn child_case(case: &str, removed: &[&str]) -> Command {
+    let mut child = Command::new(std::env::current_exe().expect("own path"));
+    child.args([case, "--exact", "--ignored", "--nocapture"]);
+    for name in PROXY_VARIABLES.iter().chain(removed) {
+        child.env_remove(name);
+    }
+    child
+}
+
+/// Runs `child` off the async runtime and fails with its output when it fails.
+pub async fn run_child(mut child: Command, what: &str) {
+    let out = tokio::task::spawn_blocking(move || child.output())
+        .await
+        .expect("join")
+        .expect("run the case");
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -7,7 +7,6 @@
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use modelport::testing::Answer;
 use modelport::wire::WireFormat;
 use modelport::wire::encode::{json_body, stream_events};
 use modelport::{Client, ClientOptions, ErrorKind, ProviderConfig, RetryPolicy, SessionConfig};
-use modelport_e2e::Recorder;
+use modelport_e2e::{Recorder, child_case, run_child};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -192,33 +191,12 @@ async fn respond(
 
 /// Runs `https_case` in a child process that trusts the roots in `roots` (and nothing else).
 async fn run_case(roots: &Path, urls: &str, expect: &str) {
-    let mut child = Command::new(std::env::current_exe().expect("own path"));
-    child.args(["https_case", "--exact", "--ignored", "--nocapture"]);
-    for name in [
-        "SSL_CERT_DIR",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        child.env_remove(name);
-    }
+    let mut child = child_case("https_case", &["SSL_CERT_DIR"]);
     child
         .env("SSL_CERT_FILE", roots)
         .env(URLS, urls)
         .env(EXPECT, expect);
-    let out = tokio::task::spawn_blocking(move || child.output())
-        .await
-        .expect("join")
-        .expect("run the case");
-    assert!(
-        out.status.success(),
-        "the {expect} case failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_child(child, &format!("the {expect} case")).await;
 }
 
 #[tokio::test]

@@ -2,13 +2,14 @@
 //! The variables are process-wide and read when a Client is made, so each case runs in a child
 //! process (this test binary, running `proxy_case`) with its own environment.
 
-use std::process::Command;
 use std::time::Duration;
 
 use modelport::{Client, ClientOptions, ErrorKind, ProviderConfig, RetryPolicy, SessionConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+
+use modelport_e2e::{child_case, run_child};
 
 /// A host that does not resolve: only a proxy can reach it.
 const HOST: &str = "provider.modelport.invalid";
@@ -58,31 +59,9 @@ async fn proxy() -> (String, mpsc::UnboundedReceiver<String>) {
 
 /// Runs `proxy_case` for `case` in a child process with exactly these proxy variables set.
 async fn run_case(case: &str, vars: &[(&str, &str)]) {
-    let mut child = Command::new(std::env::current_exe().expect("own path"));
-    child.args(["proxy_case", "--exact", "--ignored", "--nocapture"]);
-    for name in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        child.env_remove(name);
-    }
+    let mut child = child_case("proxy_case", &[]);
     child.envs(vars.iter().copied()).env(CASE, case);
-    let out = tokio::task::spawn_blocking(move || child.output())
-        .await
-        .expect("join")
-        .expect("run the case");
-    assert!(
-        out.status.success(),
-        "case {case} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_child(child, &format!("case {case}")).await;
 }
 
 #[tokio::test]
