@@ -43,7 +43,7 @@ pub enum FeedItem {
 
 /// A host's notification that a feed has items: called on the thread that emitted, once until the
 /// host has taken what is queued.
-pub type Notify = Arc<dyn Fn() + Send + Sync>;
+type Notify = Arc<dyn Fn() + Send + Sync>;
 
 /// Whom a push must wake.
 enum Wake {
@@ -426,14 +426,20 @@ impl EventBus {
             s.log.push(event.clone());
         }
         s.subscribers.retain(|sub| Arc::strong_count(sub) > 1);
-        let mut wakes = Vec::new();
+        // The first wake is kept inline: with one waiting reader (the usual case) an event
+        // allocates nothing here.
+        let mut first = None;
+        let mut more = Vec::new();
         for sub in &s.subscribers {
             if let Some(w) = sub.push(&event) {
-                wakes.push(w);
+                match first {
+                    None => first = Some(w),
+                    Some(_) => more.push(w),
+                }
             }
         }
         drop(s);
-        for w in wakes {
+        for w in first.into_iter().chain(more) {
             w.fire();
         }
         event

@@ -500,4 +500,4 @@ pub struct SessionIdleData {
     pub aborted: Option<bool>,
 }
 
-pub use super::bus::{EventFeed, EventStream, FeedBatch, FeedItem, Lagged, Notify};
+pub use super::bus::{EventFeed, EventStream, FeedBatch, FeedItem, Lagged};
