@@ -13,15 +13,21 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, ErrorKind, Result};
 use crate::models::{ListModelsHandler, ModelInfo, parse_page};
 use crate::provider::{Endpoint, ProviderConfig};
-use crate::session::context::{ClientShared, Stored};
+use crate::session::context::ClientShared;
+use crate::session::durable::Durable;
+use crate::session::events::{EventData, SessionResumeData};
 use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
+use crate::store::{
+    self, Holder, Lease, LeaseOptions, LeaseRequest, NewSession, SessionMetadata, SessionStore,
+    StoredSession,
+};
 use crate::transport::call::{AttemptError, CallError, Exchange, MAX_BODY, read_body};
 use crate::transport::{HttpRequest, HttpResponse, RetryPolicy, Timeouts, Transport};
 use crate::util::lock;
 
-/// How to build a [`Client`]. Deserialises from the camelCase JSON `{provider?, retry?, timeouts?}`
-/// (snake_case keys inside work too; null is the default); the handler and the transport are set
-/// from code.
+/// How to build a [`Client`]. Deserialises from the camelCase JSON `{provider?, retry?, timeouts?,
+/// sessionStore?, sessionLease?}` (snake_case keys inside work too; null is the default); the
+/// handler, the transport and a custom store are set from code.
 #[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientOptions {
@@ -40,6 +46,16 @@ pub struct ClientOptions {
     /// Timeouts for every provider that does not set its own.
     #[serde(default, deserialize_with = "null_is_default")]
     pub timeouts: Timeouts,
+    /// Where sessions are kept: `"memory"`, `"sqlite:///abs/path.db"` or a `postgres://` URL.
+    /// Default: SQLite at `$MODELPORT_HOME/sessions.db` (see [`store::modelport_home`]).
+    #[serde(default, alias = "session_store")]
+    pub session_store: Option<String>,
+    /// A store of your own; wins over `session_store`.
+    #[serde(skip)]
+    pub store: Option<Arc<dyn SessionStore>>,
+    /// The session lease: its lifetime and how long `resume_session` waits for a busy session.
+    #[serde(default, alias = "session_lease", deserialize_with = "null_is_default")]
+    pub session_lease: LeaseOptions,
 }
 
 /// A JSON null reads as the default, as an absent field does.
@@ -59,6 +75,12 @@ impl fmt::Debug for ClientOptions {
             .field("transport", &self.transport)
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
+            .field(
+                "session_store",
+                &self.session_store.as_deref().map(store::without_password),
+            )
+            .field("store", &self.store)
+            .field("session_lease", &self.session_lease)
             .finish()
     }
 }
@@ -114,6 +136,24 @@ impl ClientOptions {
         self.timeouts = timeouts;
         self
     }
+
+    /// Sets the session store by URL (`"memory"`, `"sqlite:///abs/path.db"`, `"postgres://..."`).
+    pub fn with_session_store(mut self, url: impl Into<String>) -> Self {
+        self.session_store = Some(url.into());
+        self
+    }
+
+    /// Sets a store of your own.
+    pub fn with_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Sets the session lease options.
+    pub fn with_session_lease(mut self, lease: LeaseOptions) -> Self {
+        self.session_lease = lease;
+        self
+    }
 }
 
 /// The entry point: holds the transport (one connection pool), the default provider and the
@@ -145,6 +185,11 @@ impl Client {
             Some(t) => t,
             None => crate::transport::default_transport(&options.timeouts)?,
         };
+        let store = match (options.store, &options.session_store) {
+            (Some(s), _) => s,
+            (None, Some(url)) => store::open_store(url)?,
+            (None, None) => store::default_store()?,
+        };
         Ok(Client {
             shared: Arc::new(ClientShared {
                 transport,
@@ -154,7 +199,9 @@ impl Client {
                 default_provider: options.provider,
                 default_state: Arc::default(),
                 sessions: Mutex::default(),
-                stored: Mutex::default(),
+                store,
+                holder: Holder::current(),
+                lease: options.session_lease,
             }),
             models: Arc::new(ModelList {
                 handler: options.on_list_models,
@@ -169,32 +216,74 @@ impl Client {
         self.open(config, None).await
     }
 
-    /// Resumes a session by id with a new config (tools and handlers are given again): a live
-    /// session is disconnected first; the conversation and its events continue.
+    /// Resumes a stored session by id, in this process or any other that shares the store. The
+    /// config gives again what is never stored (credentials, tools, handlers); the model and the
+    /// provider's endpoint default to the stored ones (the client's default provider, when set, wins
+    /// over the stored endpoint). A live session of this client with that id is disconnected first.
+    /// Emits `session.resume` unless `suppress_resume_event`. Errors: [`ErrorKind::SessionNotFound`],
+    /// [`ErrorKind::SessionBusy`] (another client holds it; see `sessionLease.waitMs`),
+    /// [`ErrorKind::Storage`].
     pub async fn resume_session(&self, id: &str, mut config: SessionConfig) -> Result<Session> {
+        self.check_running()?;
         let live = lock(&self.shared.sessions).get(id).and_then(Weak::upgrade);
         if let Some(inner) = live {
             Session::from_inner(inner).disconnect().await;
         }
-        let stored = lock(&self.shared.stored).remove(id).ok_or_else(|| {
-            Error::config(format!(
-                "no session with id \"{id}\" to resume: sessions are kept in memory by the Client \
-                 that created them, until it is dropped"
-            ))
-        })?;
+        let (lease, mut stored) = self.take_lease(id).await?;
         if config.model.is_none() {
-            config.model = Some(stored.model.clone());
+            config.model = Some(stored.metadata.model.clone());
+        }
+        if config.provider.is_none() && self.shared.default_provider.is_none() {
+            config.provider = stored
+                .provider
+                .take()
+                .and_then(|p| serde_json::from_value::<ProviderConfig>(p).ok());
         }
         config.session_id = Some(id.to_owned());
-        self.open(config, Some(stored)).await
+        let result = self.open(config, Some((lease.clone(), stored))).await;
+        if result.is_err() {
+            let _ = self.shared.store.release(&lease).await;
+        }
+        result
     }
 
-    async fn open(&self, config: SessionConfig, stored: Option<Stored>) -> Result<Session> {
+    /// Opens a stored session, waiting up to `sessionLease.waitMs` while another client holds it.
+    async fn take_lease(&self, id: &str) -> Result<(Lease, StoredSession)> {
+        let request = LeaseRequest {
+            holder: self.shared.holder.clone(),
+            ttl: self.shared.lease.ttl,
+        };
+        let deadline = tokio::time::Instant::now() + self.shared.lease.wait;
+        loop {
+            match self.shared.store.open(id, &request).await {
+                Err(e)
+                    if e.kind() == ErrorKind::SessionBusy
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    let pause = std::time::Duration::from_millis(50);
+                    tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + pause))
+                        .await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn check_running(&self) -> Result<()> {
         if self.shared.root.is_cancelled() {
             return Err(Error::config(
                 "the client is stopped: create a new Client to start sessions",
             ));
         }
+        Ok(())
+    }
+
+    async fn open(
+        &self,
+        config: SessionConfig,
+        stored: Option<(Lease, StoredSession)>,
+    ) -> Result<Session> {
+        self.check_running()?;
         let (provider, shared_state) = match &config.provider {
             Some(p) => (p.clone(), None),
             None => match &self.shared.default_provider {
@@ -233,17 +322,48 @@ impl Client {
             .clone()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(crate::util::new_id);
-        if stored.is_none()
-            && (lock(&self.shared.sessions)
-                .get(&id)
-                .is_some_and(|w| w.strong_count() > 0)
-                || lock(&self.shared.stored).contains_key(&id))
-        {
-            return Err(Error::config(format!(
-                "session_id \"{id}\" is already in use: choose another id, or resume_session(\"{id}\")"
-            )));
-        }
-        let (history, log) = stored.map_or_else(Default::default, |s| (s.history, s.log));
+        let resumed = stored.is_some();
+        let (lease, history, log, summary) = match stored {
+            Some((lease, stored)) => {
+                let mut history = stored.history;
+                let committed = history.len();
+                crate::session::repair_history(&mut history);
+                (
+                    lease,
+                    (history, committed),
+                    stored.events,
+                    stored.metadata.summary.is_some(),
+                )
+            }
+            None => {
+                let lease = self
+                    .shared
+                    .store
+                    .create(
+                        &NewSession {
+                            session_id: id.clone(),
+                            model: model.clone(),
+                            provider: serde_json::to_value(&settings.provider).ok(),
+                            start_ms: store::now_ms(),
+                        },
+                        &LeaseRequest {
+                            holder: self.shared.holder.clone(),
+                            ttl: self.shared.lease.ttl,
+                        },
+                    )
+                    .await?;
+                (lease, (Vec::new(), 0), Vec::new(), false)
+            }
+        };
+        let ((history, history_committed), event_count) = (history, log.len());
+        let durable = Arc::new(Durable::new(
+            self.shared.store.clone(),
+            lease,
+            self.shared.lease.ttl,
+            event_count,
+            history_committed,
+            summary,
+        ));
         let session = Session::create(
             self.shared.clone(),
             id.clone(),
@@ -252,16 +372,64 @@ impl Client {
             endpoint,
             history,
             log,
+            Some(durable.clone()),
         );
-        let mut sessions = lock(&self.shared.sessions);
-        sessions.retain(|_, w| w.strong_count() > 0);
-        sessions.insert(id, Arc::downgrade(session.inner()));
+        if resumed && !config.suppress_resume_event {
+            session
+                .inner()
+                .bus
+                .emit(EventData::SessionResume(SessionResumeData {
+                    resume_time: crate::util::rfc3339_millis(std::time::SystemTime::now()),
+                    event_count: event_count as u64,
+                }));
+        }
+        // session.start (new) or session.resume and a repaired history (resumed) reach the store
+        // before the session is handed out.
+        if let Err(e) = session.inner().persist().await {
+            durable.renewal.cancel();
+            if !resumed {
+                let _ = self.shared.store.delete(&id, &self.shared.holder).await;
+            }
+            return Err(e);
+        }
+        {
+            let mut sessions = lock(&self.shared.sessions);
+            sessions.retain(|_, w| w.strong_count() > 0);
+            sessions.insert(id, Arc::downgrade(session.inner()));
+        }
         Ok(session)
     }
 
-    /// Forgets a disconnected session's history.
-    pub fn delete_session(&self, id: &str) -> bool {
-        lock(&self.shared.stored).remove(id).is_some()
+    /// The stored sessions, most recently modified first.
+    pub async fn list_sessions(&self) -> Result<Vec<SessionMetadata>> {
+        self.shared.store.list().await
+    }
+
+    /// The id of the most recently modified session, if any.
+    pub async fn get_last_session_id(&self) -> Result<Option<String>> {
+        Ok(self
+            .shared
+            .store
+            .list()
+            .await?
+            .into_iter()
+            .next()
+            .map(|m| m.session_id))
+    }
+
+    /// One stored session's metadata (`None` when there is no such session).
+    pub async fn get_session_metadata(&self, id: &str) -> Result<Option<SessionMetadata>> {
+        self.shared.store.metadata(id).await
+    }
+
+    /// Deletes a session from the store (a live session of this client is disconnected first);
+    /// false when there was none. [`ErrorKind::SessionBusy`] when another client holds it.
+    pub async fn delete_session(&self, id: &str) -> Result<bool> {
+        let live = lock(&self.shared.sessions).get(id).and_then(Weak::upgrade);
+        if let Some(inner) = live {
+            Session::from_inner(inner).disconnect().await;
+        }
+        self.shared.store.delete(id, &self.shared.holder).await
     }
 
     /// A harmless no-op kept for drop-in use of the Copilot SDK's `client.start()`.

@@ -37,6 +37,15 @@ pub enum ErrorKind {
     Cancelled,
     /// A safety limit was reached (tool-loop iterations).
     Limit,
+    /// `resume_session` named a session the store does not have (not a provider's HTTP 404).
+    SessionNotFound,
+    /// `create_session` named an id the store already has.
+    SessionExists,
+    /// Another client holds the session's lease (or took it over from this one).
+    SessionBusy,
+    /// The session store failed (unreachable, corrupt, full or unwritable); the session stays
+    /// usable in memory and nothing it had committed is lost.
+    Storage,
 }
 
 impl ErrorKind {
@@ -57,6 +66,10 @@ impl ErrorKind {
             ErrorKind::Tool => "tool",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Limit => "limit",
+            ErrorKind::SessionNotFound => "session_not_found",
+            ErrorKind::SessionExists => "session_exists",
+            ErrorKind::SessionBusy => "session_busy",
+            ErrorKind::Storage => "storage",
         }
     }
 }
@@ -296,6 +309,10 @@ impl Error {
             ErrorKind::Config => "config",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Limit => "limit",
+            ErrorKind::Storage => "storage",
+            ErrorKind::SessionNotFound | ErrorKind::SessionExists | ErrorKind::SessionBusy => {
+                "session"
+            }
             _ => "model_call",
         }
     }
@@ -481,6 +498,8 @@ mod tests {
             (Error::new(ErrorKind::Config, "x"), "config"),
             (Error::new(ErrorKind::Cancelled, "x"), "cancelled"),
             (Error::new(ErrorKind::Limit, "x"), "limit"),
+            (Error::new(ErrorKind::Storage, "x"), "storage"),
+            (Error::new(ErrorKind::SessionBusy, "x"), "session"),
             (Error::new(ErrorKind::NotFound, "x"), "model_call"),
             (Error::new(ErrorKind::InvalidRequest, "x"), "model_call"),
             (Error::new(ErrorKind::Server, "x"), "model_call"),

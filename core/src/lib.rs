@@ -8,6 +8,7 @@ pub mod provider;
 pub mod replay;
 mod secret;
 pub mod session;
+pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod transport;
@@ -39,6 +40,7 @@ pub use session::tools::{
 pub use session::{
     SendOptions, Session, SessionConfig, Subscription, SystemMessage, SystemMessageMode,
 };
+pub use store::{LeaseOptions, SessionMetadata, SessionStore};
 
 #[cfg(test)]
 mod test_support;

@@ -466,6 +466,15 @@ impl EventBus {
         lock(&self.state).log.clone()
     }
 
+    /// The persisted events from index `from` on (none when the log is shorter).
+    pub(crate) fn log_since(&self, from: usize) -> Vec<Event> {
+        lock(&self.state)
+            .log
+            .get(from..)
+            .map(<[Event]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Ends every subscription; later subscribers end at once. The subscribers are closed after the
     /// bus lock is released (closing may call a host's notify).
     pub(crate) fn close(&self) {

@@ -133,8 +133,15 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
     lock(&session.state).history.push(Message::User { content });
 
     let mut aborted = false;
-    let mut failure = None;
-    for iteration in 0..=MAX_ITERATIONS {
+    // The user message is committed before the model is called: a process that dies mid-send
+    // leaves it in the store.
+    let mut failure = session.persist().await.err();
+    let iterations = if failure.is_some() {
+        0
+    } else {
+        MAX_ITERATIONS + 1
+    };
+    for iteration in 0..iterations {
         if iteration == MAX_ITERATIONS {
             failure = Some(Error::new(
                 ErrorKind::Limit,
@@ -254,8 +261,21 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
         if outcome.stop {
             break;
         }
+        // The model call and its tool results are committed before the next call.
+        if let Err(e) = session.persist().await {
+            failure = Some(e);
+            break;
+        }
     }
-    if let Some(e) = failure {
+    if let Some(e) = &failure {
+        session
+            .bus
+            .emit(EventData::SessionError(SessionErrorData::from_error(e)));
+    }
+    // Everything of this send is committed before its session.idle is delivered. A store that
+    // fails here fails the send (the session stays usable; the next commit retries what is
+    // missing).
+    if let (Err(e), None) = (session.persist().await, &failure) {
         session
             .bus
             .emit(EventData::SessionError(SessionErrorData::from_error(&e)));
@@ -550,4 +570,35 @@ mod tests {
             "{\"b\":1,\"a\":\"x y \\\" z\"}"
         );
     }
+}
+
+/// Makes a history cut short by a dying process valid again: tool calls of the last assistant
+/// message that have no result get the interrupted result, as after an abort.
+pub(crate) fn repair_history(history: &mut Vec<Message>) {
+    let Some(last_assistant) = history
+        .iter()
+        .rposition(|m| matches!(m, Message::Assistant { .. }))
+    else {
+        return;
+    };
+    let Message::Assistant { tool_calls, .. } = &history[last_assistant] else {
+        return;
+    };
+    let answered: std::collections::HashSet<&str> = history[last_assistant + 1..]
+        .iter()
+        .filter_map(|m| match m {
+            Message::Tool { call_id, .. } => Some(call_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let missing: Vec<Message> = tool_calls
+        .iter()
+        .filter(|c| !answered.contains(c.id.as_str()))
+        .map(|c| Message::Tool {
+            call_id: c.id.clone(),
+            content: INTERRUPTED.to_owned(),
+            is_error: true,
+        })
+        .collect();
+    history.extend(missing);
 }

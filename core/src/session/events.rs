@@ -147,6 +147,9 @@ pub enum EventData {
     /// `session.start`
     #[serde(rename = "session.start")]
     SessionStart(SessionStartData),
+    /// `session.resume`: the session was resumed by `resume_session`.
+    #[serde(rename = "session.resume")]
+    SessionResume(SessionResumeData),
     /// `user.message`
     #[serde(rename = "user.message")]
     UserMessage(UserMessageData),
@@ -199,6 +202,7 @@ impl EventData {
     pub fn kind(&self) -> &'static str {
         match self {
             EventData::SessionStart(_) => "session.start",
+            EventData::SessionResume(_) => "session.resume",
             EventData::UserMessage(_) => "user.message",
             EventData::TurnStart(_) => "assistant.turn_start",
             EventData::TurnEnd(_) => "assistant.turn_end",
@@ -246,6 +250,16 @@ pub struct SessionStartData {
     pub session_id: String,
     /// The model the session starts with.
     pub selected_model: String,
+}
+
+/// `session.resume` data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResumeData {
+    /// When the session was resumed (RFC 3339, UTC, milliseconds).
+    pub resume_time: String,
+    /// How many events the session's log held before this one.
+    pub event_count: u64,
 }
 
 /// An attachment of a user message: an inline image.

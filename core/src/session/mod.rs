@@ -2,7 +2,9 @@
 
 pub(crate) mod bus;
 pub(crate) mod context;
+pub(crate) mod durable;
 mod engine;
+pub(crate) use engine::repair_history;
 pub mod events;
 pub(crate) mod model_call;
 pub mod tools;
@@ -94,6 +96,9 @@ pub struct SessionConfig {
     /// Whether the model may call several tools at once (default true).
     #[serde(default = "yes", alias = "parallel_tool_calls")]
     pub parallel_tool_calls: bool,
+    /// `resume_session` only: do not emit `session.resume`.
+    #[serde(default, alias = "suppress_resume_event")]
+    pub suppress_resume_event: bool,
 }
 
 fn yes() -> bool {
@@ -115,6 +120,7 @@ impl Default for SessionConfig {
             on_permission_request: None,
             tool_choice: ToolChoice::Auto,
             parallel_tool_calls: true,
+            suppress_resume_event: false,
         }
     }
 }
@@ -314,6 +320,8 @@ pub(crate) struct SessionInner {
     delivered: AtomicU64,
     delivered_notify: Notify,
     pub runtime: tokio::runtime::Handle,
+    /// The session's link to the store.
+    pub durable: Option<Arc<durable::Durable>>,
 }
 
 /// A conversation with one model. Cheap to clone; every clone is the same session.
@@ -411,8 +419,18 @@ impl Session {
         endpoint: Endpoint,
         history: Vec<Message>,
         log: Vec<Event>,
+        durable: Option<Arc<durable::Durable>>,
     ) -> Session {
         let fresh = log.is_empty();
+        // Turn ids continue from the stored log's.
+        let turns = log
+            .iter()
+            .filter_map(|e| match &e.data {
+                EventData::TurnStart(t) => t.turn_id.parse::<u64>().ok(),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
         let inner = Arc::new(SessionInner {
             id: id.clone(),
             cancel: client.root.child_token(),
@@ -426,7 +444,7 @@ impl Session {
                 running: false,
                 current: None,
                 sends: 0,
-                turns: 0,
+                turns,
                 closed: false,
             }),
             bus: EventBus::with_log(log),
@@ -435,7 +453,11 @@ impl Session {
             delivered: AtomicU64::new(0),
             delivered_notify: Notify::new(),
             runtime: tokio::runtime::Handle::current(),
+            durable,
         });
+        if let Some(d) = &inner.durable {
+            d.spawn_renewal(&inner.runtime);
+        }
         if fresh {
             inner
                 .bus
@@ -633,9 +655,14 @@ impl Session {
         EventFeed::new(self.inner.bus.subscribe(deltas, Interest::All))
     }
 
-    /// The persisted (non-ephemeral) events so far.
+    /// The persisted (non-ephemeral) events so far; after a resume, those of earlier processes too.
     pub fn get_events(&self) -> Vec<Event> {
         self.inner.bus.log()
+    }
+
+    /// [`get_events`](Session::get_events) under the Copilot SDK's name.
+    pub fn get_messages(&self) -> Vec<Event> {
+        self.get_events()
     }
 
     /// Aborts the running send (queued sends still run) and waits until it has ended.
@@ -673,8 +700,9 @@ impl Session {
         Ok(())
     }
 
-    /// Ends the session: aborts the running send, drops queued ones, ends every event stream. Its
-    /// history stays with the Client, for [`resume_session`](crate::Client::resume_session).
+    /// Ends the session: aborts the running send, drops queued ones, commits what the store does not
+    /// have yet, gives up the session's lease and ends every event stream. The session stays in the
+    /// store, for [`resume_session`](crate::Client::resume_session).
     pub async fn disconnect(&self) {
         let current = {
             let mut state = lock(&self.inner.state);
@@ -686,7 +714,10 @@ impl Session {
         if let Some((no, _)) = current {
             self.wait_send_end(no).await;
         }
-        self.inner.client.store(&self.inner);
+        if let Some(d) = &self.inner.durable {
+            d.close(&self.inner).await;
+        }
+        lock(&self.inner.client.sessions).remove(&self.inner.id);
         self.inner.bus.close();
     }
 }
@@ -788,6 +819,17 @@ async fn dispatch(session: Weak<SessionInner>, sub: Arc<Subscriber>) {
 impl Drop for SessionInner {
     fn drop(&mut self) {
         self.bus.close();
+        // Dropped without disconnect(): everything of its finished sends is committed; give the
+        // lease back so another client need not wait for it to expire.
+        if let Some(d) = &self.durable
+            && !d.renewal.is_cancelled()
+        {
+            d.renewal.cancel();
+            let (store, lease) = (d.store.clone(), d.lease.clone());
+            self.runtime.spawn(async move {
+                let _ = store.release(&lease).await;
+            });
+        }
     }
 }
 

@@ -74,6 +74,7 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
         turn_ended_without_answer = false;
         match (&e.data, phase) {
             (EventData::SessionStart(_), Phase::Outside) if i == 0 => {}
+            (EventData::SessionResume(_), Phase::Outside) => {}
             (EventData::UserMessage(_), Phase::Outside) => {
                 phase = Phase::InSend;
                 send_aborted = false;
