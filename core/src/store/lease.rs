@@ -58,6 +58,12 @@ impl Holder {
         ))
     }
 
+    /// A holder with the given identity text (tests build ghosts with it).
+    #[cfg(test)]
+    pub(crate) fn from_raw(text: &str) -> Holder {
+        Holder(text.to_owned())
+    }
+
     /// The identity text stored in the lease.
     pub fn as_str(&self) -> &str {
         &self.0
