@@ -4,7 +4,7 @@ CARGO ?= cargo
 # napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint fuzz-check test test-rust test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
+.PHONY: all fmt fmt-check lint fuzz-check test test-all test-rust test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
 
 all: test
 
@@ -39,8 +39,12 @@ test-ffi:
 test-llama-bindings:
 	bash tests/llama/bindings.sh
 
-# Every check and every test (the README's test command; .ci/run calls it).
-test: fmt-check lint fuzz-check test-rust test-python test-node test-ffi test-llama-bindings
+# Every check and every test (the README's test command; .ci/run calls it), with a throwaway
+# PostgreSQL cluster and a temporary MODELPORT_HOME for the session stores.
+test:
+	bash scripts/with-pg.sh $(MAKE) test-all
+
+test-all: fmt-check lint fuzz-check test-rust test-python test-node test-ffi test-llama-bindings
 
 quickstart:
 	$(CARGO) run --example quickstart
