@@ -4,7 +4,7 @@ CARGO ?= cargo
 # napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint fuzz-check test test-all test-rust test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
+.PHONY: all fmt fmt-check lint fuzz-check test test-all test-rust test-examples test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
 
 all: test
 
@@ -44,7 +44,17 @@ test-llama-bindings:
 test:
 	bash scripts/with-pg.sh $(MAKE) test-all
 
-test-all: fmt-check lint fuzz-check test-rust test-python test-node test-ffi test-llama-bindings
+test-all: fmt-check lint fuzz-check test-rust test-examples test-python test-node test-ffi test-llama-bindings
+
+# The Rust examples run offline; durable.rs runs twice and must remember the name across runs.
+test-examples:
+	set -euo pipefail; d="$$(mktemp -d)"; trap 'rm -rf "$$d"' EXIT; \
+	for e in quickstart streaming tools; do env -u MODELPORT_PROVIDER $(CARGO) run -q --example $$e > "$$d/out"; done; \
+	export MODELPORT_EXAMPLE_STORE="sqlite://$$d/sessions.db"; \
+	env -u MODELPORT_PROVIDER $(CARGO) run -q --example durable > "$$d/first"; \
+	env -u MODELPORT_PROVIDER $(CARGO) run -q --example durable > "$$d/second"; \
+	grep -q "Started session" "$$d/first" || { cat "$$d/first"; exit 1; }; \
+	grep -q "Your name is Ada." "$$d/second" || { cat "$$d/second"; exit 1; }
 
 quickstart:
 	$(CARGO) run --example quickstart

@@ -47,7 +47,9 @@ async fn run() -> modelport::Result<()> {
         }
     };
 
-    let client = Client::new(ClientOptions::default())?;
+    // Sessions are kept in memory here; by default they go to $MODELPORT_HOME/sessions.db
+    // (SQLite) and can be resumed by a later run (see examples/durable.rs).
+    let client = Client::new(ClientOptions::default().with_session_store("memory"))?;
     let session = client
         .create_session(SessionConfig::new(model, provider))
         .await?;
