@@ -3,8 +3,8 @@
 #   1. a venv under ${CARGO_TARGET_DIR:-target}/py-venv;
 #   2. `pip install ./bindings-python` through its pyproject build backend (maturin comes from PyPI),
 #      plus pytest, pytest-asyncio, pydantic and mypy;
-#   3. the pytest suite (against the replay provider on 127.0.0.1), `mypy --strict` on the examples,
-#      and `python -m mypy.stubtest modelport`.
+#   3. the pytest suite (against the replay provider on 127.0.0.1; sessions in a temporary
+#      MODELPORT_HOME), `mypy --strict` on the examples, and `python -m mypy.stubtest modelport`.
 # Any failure stops the script with a non-zero status.
 #
 # PYTHON picks the interpreter (default python3). The wheel is built with the dev profile, which is
@@ -20,6 +20,14 @@ export MATURIN_PEP517_ARGS="${MATURIN_PEP517_ARGS---profile dev}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 step() { printf '\n== %s\n' "$*"; }
+
+# Clients without a sessionStore keep sessions under MODELPORT_HOME: a fresh directory, so that no
+# test writes into the user's data directory. The durable-session tests also run on PostgreSQL when
+# MODELPORT_TEST_PG_URL is set (make test starts a cluster); unset, they are skipped (failed under
+# CI=true).
+MODELPORT_HOME="$(mktemp -d)"
+export MODELPORT_HOME
+trap 'rm -rf "$MODELPORT_HOME"' EXIT
 
 step "venv at $venv ($("$python" --version 2>&1))"
 if [ ! -x "$venv/bin/python" ]; then

@@ -53,7 +53,8 @@ impl Client {
 
 #[pymethods]
 impl Client {
-    /// A client; `options` is the JSON text `{provider?, retry?, timeouts?}` for core's
+    /// A client; `options` is the JSON text `{provider?, retry?, timeouts?, sessionStore?,
+    /// sessionLease?}` for core's
     /// [`ClientOptions::from_json`], the callables are the provider's token provider and
     /// `on_list_models`.
     #[new]
@@ -127,9 +128,47 @@ impl Client {
         })
     }
 
-    /// Forgets a disconnected session's history.
-    fn delete_session(&self, session_id: &str) -> PyResult<bool> {
-        Ok(self.inner.get()?.delete_session(session_id))
+    /// The stored sessions, most recently modified first, as a JSON array of `SessionMetadata`.
+    fn list_sessions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        future_into_py(py, async move {
+            let list = client.list_sessions().await.map_err(to_py_err)?;
+            serde_json::to_string(&list).map_err(|e| crate::error::config(e.to_string()))
+        })
+    }
+
+    /// The id of the most recently modified session, if any.
+    fn get_last_session_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        future_into_py(py, async move {
+            client.get_last_session_id().await.map_err(to_py_err)
+        })
+    }
+
+    /// One stored session's `SessionMetadata` as JSON (`null` when there is none).
+    fn get_session_metadata<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        future_into_py(py, async move {
+            let meta = client.get_session_metadata(&session_id).await;
+            serde_json::to_string(&meta.map_err(to_py_err)?)
+                .map_err(|e| crate::error::config(e.to_string()))
+        })
+    }
+
+    /// Deletes a session from the store; false when there was none.
+    fn delete_session<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client(py)?;
+        future_into_py(py, async move {
+            client.delete_session(&session_id).await.map_err(to_py_err)
+        })
     }
 
     /// The models, as JSON.

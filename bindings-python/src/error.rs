@@ -26,6 +26,10 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Tool => "ToolError",
         ErrorKind::Cancelled => "CancelledError",
         ErrorKind::Limit => "LimitError",
+        ErrorKind::SessionNotFound => "SessionNotFoundError",
+        ErrorKind::SessionExists => "SessionExistsError",
+        ErrorKind::SessionBusy => "SessionBusyError",
+        ErrorKind::Storage => "StorageError",
         _ => "ModelportError",
     }
 }

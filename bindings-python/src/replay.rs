@@ -30,7 +30,7 @@ impl ReplayServer {
 #[pymethods]
 impl ReplayServer {
     /// Starts a server playing the snapshot files or folders in `paths` and the YAML `documents`;
-    /// `options` is the JSON text `{port?, deltaChars?, chunkDelayMs?, record?}` for core's
+    /// `options` is the JSON text `{port?, deltaChars?, chunkDelayMs?, record?, fallback?}` for core's
     /// [`ReplayConfig::from_json`].
     #[staticmethod]
     #[pyo3(signature = (paths, documents, options=""))]

@@ -18,7 +18,16 @@ The engine is the Rust core (``modelport._native``); the GIL is released while i
 import atexit as _atexit
 
 from ._native import __version__, _shutdown
-from .client import Client, ClientOptions, CopilotClient, SessionConfig, SystemMessage, ToolChoice
+from .client import (
+    Client,
+    ClientOptions,
+    CopilotClient,
+    SessionConfig,
+    SessionLease,
+    SessionMetadata,
+    SystemMessage,
+    ToolChoice,
+)
 from .errors import (
     APIError,
     AuthenticationError,
@@ -33,6 +42,10 @@ from .errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    SessionBusyError,
+    SessionExistsError,
+    SessionNotFoundError,
+    StorageError,
     TimeoutError,
     ToolError,
     TransportError,
@@ -109,8 +122,14 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Session",
+    "SessionBusyError",
     "SessionConfig",
     "SessionEvent",
+    "SessionExistsError",
+    "SessionLease",
+    "SessionMetadata",
+    "SessionNotFoundError",
+    "StorageError",
     "SystemMessage",
     "TimeoutError",
     "Timeouts",

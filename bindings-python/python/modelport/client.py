@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from types import TracebackType
 from typing import (
     Any,
@@ -55,6 +56,20 @@ class SessionConfig(TypedDict, total=False):
     on_permission_request: PermissionHandlerFn
     tool_choice: ToolChoice
     parallel_tool_calls: bool
+    suppress_resume_event: bool
+    """``resume_session`` only: do not emit ``session.resume``."""
+
+
+class SessionLease(TypedDict, total=False):
+    """A session's lease: one client at a time holds a session; others wait or get
+    :class:`~modelport.SessionBusyError`."""
+
+    ttl_ms: int
+    """A holder that stops renewing (it died or stalled) loses the lease after this long (default
+    30000)."""
+    wait_ms: int
+    """How long ``resume_session`` waits for a session another client holds (default 0: not at
+    all)."""
 
 
 class ClientOptions(TypedDict, total=False):
@@ -65,6 +80,35 @@ class ClientOptions(TypedDict, total=False):
     on_list_models: ListModelsHandler
     retry: RetryPolicy
     timeouts: Timeouts
+    session_store: str
+    """Where sessions are kept: ``"memory"``, ``"sqlite:///abs/path.db"`` or a ``postgres://`` URL
+    (default: SQLite at ``$MODELPORT_HOME/sessions.db``)."""
+    session_lease: SessionLease
+
+
+@dataclass(frozen=True)
+class SessionMetadata:
+    """A stored session, as ``list_sessions()`` and ``get_session_metadata()`` return it."""
+
+    session_id: str
+    start_time: str
+    """When the session was created (RFC 3339, UTC)."""
+    modified_time: str
+    """When the session last changed (RFC 3339, UTC)."""
+    model: str
+    summary: Optional[str] = None
+    """The first user message, shortened."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionMetadata:
+        """From the camelCase JSON form."""
+        return cls(
+            session_id=data["sessionId"],
+            start_time=data["startTime"],
+            modified_time=data["modifiedTime"],
+            model=data["model"],
+            summary=data.get("summary"),
+        )
 
 
 _NativeSessionArgs = Tuple[str, List[Tuple[Any, ...]], Any, Any]
@@ -116,23 +160,28 @@ class Client:
         on_list_models: Optional[ListModelsHandler] = None,
         retry: Optional[RetryPolicy] = None,
         timeouts: Optional[Timeouts] = None,
+        session_store: Optional[str] = None,
+        session_lease: Optional[SessionLease] = None,
     ) -> None:
         merged: Dict[str, Any] = dict(options or {})
         unknown = sorted(set(merged) - set(ClientOptions.__annotations__))
         if unknown:
             raise TypeError(
-                f"Client options {unknown} are not supported: use provider, on_list_models, retry "
-                "and timeouts"
+                f"Client options {unknown} are not supported: use provider, on_list_models, retry, "
+                "timeouts, session_store and session_lease"
             )
         for key, value in (
             ("provider", provider),
             ("on_list_models", on_list_models),
             ("retry", retry),
             ("timeouts", timeouts),
+            ("session_store", session_store),
+            ("session_lease", session_lease),
         ):
             if value is not None:
                 merged[key] = value
-        # The core reads the JSON part (provider, retry, timeouts); the callables cross as they are.
+        # The core reads the JSON part (provider, retry, timeouts, session store and lease); the
+        # callables cross as they are.
         handler = merged.pop("on_list_models", None)
         token_provider = None
         if merged.get("provider") is not None:
@@ -181,7 +230,8 @@ class Client:
         """Creates a session, from a :class:`SessionConfig` dict and/or keyword arguments (which win).
 
         Errors name the field and the fix ("Model not specified", a bad base_url, the Azure endpoint
-        confusions, ...) and raise :class:`~modelport.ConfigError`.
+        confusions, ...) and raise :class:`~modelport.ConfigError`; a ``session_id`` the session
+        store already has raises :class:`~modelport.SessionExistsError`.
         """
         merged = _merge(config, locals())
         known_id = _SessionId(merged.get("session_id"))
@@ -206,17 +256,39 @@ class Client:
         on_permission_request: Optional[PermissionHandlerFn] = None,
         tool_choice: Optional[ToolChoice] = None,
         parallel_tool_calls: Optional[bool] = None,
+        suppress_resume_event: Optional[bool] = None,
     ) -> Session:
-        """Resumes a disconnected (or live) session by id with a new config: tools and handlers are
-        given again; the conversation and its events continue."""
+        """Resumes a stored session by id, in this process or any other sharing the session store.
+        The config gives again what is never stored (credentials, tools, handlers); the model and
+        the provider's endpoint default to the stored ones. The conversation and its events
+        continue, after a ``session.resume`` event (unless ``suppress_resume_event``).
+
+        Raises :class:`~modelport.SessionNotFoundError` for an unknown id,
+        :class:`~modelport.SessionBusyError` while another client holds the session (see
+        ``session_lease``), :class:`~modelport.StorageError` when the store fails."""
         merged = _merge(config, locals())
         merged.pop("session_id", None)
         args = _session_args(merged, _SessionId(session_id))
         return Session(await self._native.resume_session(session_id, *args))
 
-    def delete_session(self, session_id: str) -> bool:
-        """Forgets a disconnected session's history."""
-        return self._native.delete_session(session_id)
+    async def list_sessions(self) -> List[SessionMetadata]:
+        """The stored sessions, most recently modified first."""
+        return [SessionMetadata.from_dict(m) for m in json.loads(await self._native.list_sessions())]
+
+    async def get_last_session_id(self) -> Optional[str]:
+        """The id of the most recently modified session (``None`` when there is none)."""
+        return await self._native.get_last_session_id()
+
+    async def get_session_metadata(self, session_id: str) -> Optional[SessionMetadata]:
+        """One stored session's metadata (``None`` when there is no such session)."""
+        data = json.loads(await self._native.get_session_metadata(session_id))
+        return None if data is None else SessionMetadata.from_dict(data)
+
+    async def delete_session(self, session_id: str) -> bool:
+        """Deletes a session from the store (a live session of this client is disconnected first);
+        ``False`` when there was none. :class:`~modelport.SessionBusyError` while another client
+        holds it."""
+        return await self._native.delete_session(session_id)
 
     async def list_models(self) -> List[ModelInfo]:
         """The ``on_list_models`` handler's list when set (no fallback), otherwise the default
@@ -249,6 +321,7 @@ _SESSION_KEYS = (
     "on_permission_request",
     "tool_choice",
     "parallel_tool_calls",
+    "suppress_resume_event",
 )
 
 
@@ -269,6 +342,8 @@ __all__ = [
     "ClientOptions",
     "CopilotClient",
     "SessionConfig",
+    "SessionLease",
+    "SessionMetadata",
     "SystemMessage",
     "ToolChoice",
 ]

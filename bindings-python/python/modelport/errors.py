@@ -16,7 +16,8 @@ class ModelportError(Exception):
 
     kind: str
     """The core error kind: config, auth, permission_denied, not_found, rate_limited, invalid_request,
-    context_length, server, timeout, transport, decode, tool, cancelled or limit."""
+    context_length, server, timeout, transport, decode, tool, cancelled, limit, session_not_found,
+    session_exists, session_busy or storage."""
     message: str
     """The message alone: what was wrong and what to do."""
     error_type: Optional[str]
@@ -124,6 +125,24 @@ class LimitError(ModelportError):
     """A safety limit was reached (tool-loop iterations)."""
 
 
+class SessionNotFoundError(ModelportError):
+    """``resume_session`` named a session the session store does not have (not an HTTP 404)."""
+
+
+class SessionExistsError(ModelportError):
+    """``create_session`` named a ``session_id`` the session store already has."""
+
+
+class SessionBusyError(ModelportError):
+    """Another client holds the session (see ``session_lease`` ``wait_ms`` to wait for it), or took
+    it over after this one's lease expired."""
+
+
+class StorageError(ModelportError):
+    """The session store failed (unreachable, corrupt, full or unwritable); the session stays usable
+    in memory and nothing it had committed is lost."""
+
+
 __all__ = [
     "APIError",
     "AuthenticationError",
@@ -138,6 +157,10 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
+    "SessionBusyError",
+    "SessionExistsError",
+    "SessionNotFoundError",
+    "StorageError",
     "TimeoutError",
     "ToolError",
     "TransportError",

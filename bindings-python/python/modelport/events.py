@@ -35,6 +35,7 @@ class EventType(_StrEnum):
     """Every event type (a str Enum: ``event.type == "assistant.message"`` holds)."""
 
     SESSION_START = "session.start"
+    SESSION_RESUME = "session.resume"
     USER_MESSAGE = "user.message"
     ASSISTANT_TURN_START = "assistant.turn_start"
     ASSISTANT_TURN_END = "assistant.turn_end"

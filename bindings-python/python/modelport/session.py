@@ -190,7 +190,8 @@ class Session:
         await self._native.abort()
 
     def get_events(self) -> List[Event]:
-        """The persisted (non-ephemeral) events so far."""
+        """The persisted (non-ephemeral) events so far; after a resume, those of earlier processes
+        too, then ``session.resume``."""
         return self._native.get_events()
 
     async def get_messages(self) -> List[Event]:
@@ -202,8 +203,9 @@ class Session:
         await self._native.set_model(model)
 
     async def disconnect(self) -> None:
-        """Ends the session: aborts the running send, drops queued ones, ends the event streams. The
-        history stays with the client for ``client.resume_session(session_id)``."""
+        """Ends the session: aborts the running send, drops queued ones, writes what the session
+        store does not have yet, gives the session up and ends the event streams. The session stays
+        in the store for ``client.resume_session(session_id)``."""
         await self._native.disconnect()
 
     async def destroy(self) -> None:

@@ -192,6 +192,10 @@ event_data_methods! {
     session_id -> &str { Data::SessionStart(d) => Some(&d.session_id) }
     /// `session.start`.
     selected_model -> &str { Data::SessionStart(d) => Some(&d.selected_model) }
+    /// `session.resume`: when the session was resumed.
+    resume_time -> &str { Data::SessionResume(d) => Some(&d.resume_time) }
+    /// `session.resume`: how many events the session's log held before it.
+    event_count -> u64 { Data::SessionResume(d) => Some(d.event_count) }
     /// `user.message`, `assistant.message`, `assistant.reasoning`.
     content -> &str {
         Data::UserMessage(d) => Some(&d.content),

@@ -166,7 +166,7 @@ impl Session {
         })
     }
 
-    /// The persisted (non-ephemeral) events so far.
+    /// The persisted (non-ephemeral) events so far; after a resume, earlier processes' too.
     fn get_events(&self) -> PyResult<Vec<Event>> {
         Ok(self
             .inner
