@@ -422,3 +422,249 @@ async fn an_unreachable_postgres_is_a_storage_error_without_the_password() {
     assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
     assert!(e.message().contains("127.0.0.1"), "{e}");
 }
+
+/// A session with a key, a bearer token and sensitive headers (provider and per send): nothing
+/// secret reaches the store (SQLite's bytes, every PostgreSQL table), while the rest does.
+#[tokio::test]
+async fn no_secret_reaches_any_store() {
+    use crate::testing::{MockReply, MockTransport};
+    use crate::wire::encode::Answer;
+    use crate::{Client, ClientOptions, ProviderConfig, SendOptions, SessionConfig};
+
+    const SECRETS: [&str; 4] = [
+        "sk-STORE-KEY-1",
+        "Bearer-STORE-TOKEN-2",
+        "hdr-STORE-SECRET-3",
+        "req-STORE-SECRET-4",
+    ];
+    let dir = TempDir::new("secrets");
+    let mut urls = vec![format!("sqlite://{}", dir.0.join("s.db").display())];
+    urls.extend(pg_url());
+    for url in &urls {
+        let mock = MockTransport::new();
+        mock.push(MockReply::Answer(Answer {
+            text: "stored answer".into(),
+            ..Default::default()
+        }));
+        let client = Client::new(
+            ClientOptions::default()
+                .with_session_store(url.as_str())
+                .with_transport(Arc::new(mock.clone())),
+        )
+        .unwrap();
+        let mut provider = ProviderConfig::openai("http://mock.test/v1").with_api_key(SECRETS[0]);
+        provider
+            .headers
+            .insert("Authorization", format!("Bearer {}", SECRETS[1]));
+        provider.headers.insert("x-api-key", SECRETS[2]);
+        provider.headers.insert("x-visible", "plain-header-value");
+        let sid = id("secrets");
+        let session = client
+            .create_session(SessionConfig::new("m", provider).with_session_id(sid.as_str()))
+            .await
+            .unwrap();
+        session
+            .send_and_wait(
+                SendOptions::from("remember this prompt").with_header("Api-Key", SECRETS[3]),
+                None,
+            )
+            .await
+            .unwrap();
+        client.stop().await;
+
+        let dump = if url.starts_with("sqlite") {
+            let mut all = Vec::new();
+            for f in std::fs::read_dir(&dir.0).unwrap() {
+                all.extend(std::fs::read(f.unwrap().path()).unwrap());
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        } else {
+            let (pg, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let mut text = String::new();
+            for table in [
+                "modelport_sessions",
+                "modelport_events",
+                "modelport_history",
+            ] {
+                let rows = pg
+                    .query(&format!("SELECT t::TEXT FROM {table} t"), &[])
+                    .await
+                    .unwrap();
+                for r in rows {
+                    text.push_str(r.get::<_, &str>(0));
+                }
+            }
+            text
+        };
+        for needle in [
+            "remember this prompt",
+            "stored answer",
+            "plain-header-value",
+            &sid,
+        ] {
+            assert!(dump.contains(needle), "{url}: {needle} is stored");
+        }
+        for secret in SECRETS {
+            assert!(!dump.contains(secret), "{url}: {secret} reached the store");
+        }
+    }
+}
+
+/// A loopback TCP forwarder to PostgreSQL that the test can cut (every connection dropped, new
+/// ones refused) and restore: PostgreSQL going down, and coming back.
+struct Proxy {
+    port: u16,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    cut: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: std::net::SocketAddr) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let cut = Arc::new(tokio::sync::Notify::new());
+        let (up2, cut2) = (up.clone(), cut.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: refused
+                }
+                let cut = cut2.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.notified() => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            up,
+            cut,
+            task,
+        }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+        if !up {
+            self.cut.notify_waiters();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// PostgreSQL going away between commits: the send fails with a storage error naming the store
+/// (not its password), the session stays usable, and once the database is back the next send
+/// commits what was missing; nothing is lost or written twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_fails_the_send_and_loses_nothing() {
+    use crate::testing::{MockReply, MockTransport};
+    use crate::wire::encode::Answer;
+    use crate::{Client, ClientOptions, ProviderConfig, SessionConfig};
+
+    let Some(url) = pg_url() else { return };
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let (host, port) = match (&config.get_hosts()[0], config.get_ports().first()) {
+        (tokio_postgres::config::Host::Tcp(h), Some(p)) => (h.clone(), *p),
+        _ => panic!("the test cluster listens on TCP"),
+    };
+    let target = format!("{host}:{port}").parse().unwrap();
+    let proxy = Proxy::start(target).await;
+    let db = config.get_dbname().unwrap_or("postgres");
+    let user = config.get_user().unwrap_or("postgres");
+    let via_proxy = format!(
+        "postgres://{user}:pw-hunter2@127.0.0.1:{}/{db}?connect_timeout=2",
+        proxy.port
+    );
+
+    let mock = MockTransport::new();
+    for text in ["answer one", "answer three"] {
+        mock.push(MockReply::Answer(Answer {
+            text: text.into(),
+            ..Default::default()
+        }));
+    }
+    let client = Client::new(
+        ClientOptions::default()
+            .with_session_store(via_proxy.as_str())
+            .with_transport(Arc::new(mock.clone())),
+    )
+    .unwrap();
+    let provider = ProviderConfig::openai("http://mock.test/v1").with_api_key("sk-x");
+    let sid = id("outage");
+    let session = client
+        .create_session(SessionConfig::new("m", provider.clone()).with_session_id(sid.as_str()))
+        .await
+        .unwrap();
+    session.send_and_wait("one", None).await.unwrap();
+
+    proxy.set_up(false);
+    let e = session.send_and_wait("two", None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+    assert_eq!(e.error_type(), "storage");
+    assert!(
+        e.message().contains(&format!("127.0.0.1:{}", proxy.port)),
+        "{e}"
+    );
+    assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
+    assert_eq!(
+        session.history().len(),
+        3,
+        "one, its answer, two: kept in memory"
+    );
+
+    proxy.set_up(true);
+    session.send_and_wait("three", None).await.unwrap();
+    client.stop().await;
+
+    let direct = Client::new(ClientOptions::default().with_session_store(url.as_str())).unwrap();
+    let resumed = direct
+        .resume_session(&sid, SessionConfig::new("m", provider))
+        .await
+        .unwrap();
+    let users: Vec<String> = resumed
+        .history()
+        .iter()
+        .filter_map(|m| match m {
+            Message::User { content } => match &content[0] {
+                ContentPart::Text { text } => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(users, ["one", "two", "three"]);
+    let user_events = resumed
+        .get_events()
+        .iter()
+        .filter(|e| e.kind() == "user.message")
+        .count();
+    assert_eq!(user_events, 3, "each user.message stored once");
+    let errors = resumed
+        .get_events()
+        .iter()
+        .filter(|e| e.kind() == "session.error")
+        .count();
+    assert_eq!(errors, 1, "the failed send's error is part of the log");
+    direct.delete_session(&sid).await.unwrap();
+    direct.stop().await;
+}
