@@ -2,6 +2,7 @@
 
 mod client;
 pub mod error;
+mod events;
 pub mod models;
 pub mod provider;
 #[cfg(feature = "replay")]

@@ -5,7 +5,11 @@ pub(crate) mod context;
 pub(crate) mod durable;
 mod engine;
 pub(crate) use engine::repair_history;
-pub mod events;
+/// The event types and their delivery.
+pub mod events {
+    pub use super::bus::{EventFeed, EventStream, FeedBatch, FeedItem, Lagged};
+    pub use crate::events::*;
+}
 pub(crate) mod model_call;
 pub mod tools;
 

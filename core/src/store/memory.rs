@@ -12,7 +12,7 @@ use super::{
     busy, exists, lost_lease, not_found, rfc3339,
 };
 use crate::error::Result;
-use crate::session::events::Event;
+use crate::events::Event;
 use crate::types::Message;
 use crate::util::lock;
 

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::session::events::Event;
+use crate::events::Event;
 use crate::types::Message;
 
 pub(crate) use lease::without_password;

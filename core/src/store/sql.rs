@@ -3,7 +3,7 @@
 
 use super::{StoredSession, rfc3339};
 use crate::error::Result;
-use crate::session::events::Event;
+use crate::events::Event;
 use crate::types::Message;
 
 /// The schema versions, in order; version N is the first N scripts applied. Both dialects read the

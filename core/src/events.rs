@@ -1,5 +1,6 @@
-//! Session events: the envelope and every event type with its exact JSON shape. The bus that
-//! delivers them is in [`super::bus`] (re-exported here).
+//! Session events: the envelope and every event type with its exact JSON shape. They depend on
+//! nothing but errors, so the store can keep them and the session's bus can deliver them
+//! (`crate::session::events` re-exports both).
 
 use std::sync::{Arc, OnceLock};
 
@@ -514,4 +515,3 @@ pub struct SessionIdleData {
     pub aborted: Option<bool>,
 }
 
-pub use super::bus::{EventFeed, EventStream, FeedBatch, FeedItem, Lagged};
