@@ -50,7 +50,7 @@ class Client {
 
   /**
    * @param options `provider` (the default for sessions without one and for listModels),
-   * `onListModels`, `retry`, `timeouts`.
+   * `onListModels`, `retry`, `timeouts`, `sessionStore`, `sessionLease`.
    */
   constructor(options = {}) {
     // Core reads the JSON part (and names any unknown option); the callbacks cross as functions.
@@ -77,15 +77,33 @@ class Client {
     return session;
   }
 
-  /** Resumes a disconnected (or live) session by id, with a new config: the conversation continues. */
+  /**
+   * Resumes a stored session by id, in this process or any other sharing the session store, with a
+   * new config (credentials, tools and handlers again): the conversation continues.
+   */
   async resumeSession(sessionId, config = {}) {
     const holder = { sessionId };
     return new Session(await settle(this.#native.resumeSession(sessionId, sessionOptions(config, holder))));
   }
 
-  /** Forgets a disconnected session's history; true if there was one. */
+  /** The stored sessions (SessionMetadata), most recently modified first. */
+  async listSessions() {
+    return JSON.parse(await settle(this.#native.listSessions()));
+  }
+
+  /** The id of the most recently modified session, or undefined. */
+  async getLastSessionId() {
+    return (await settle(this.#native.getLastSessionId())) ?? undefined;
+  }
+
+  /** One stored session's metadata, or undefined when there is none. */
+  async getSessionMetadata(sessionId) {
+    return JSON.parse(await settle(this.#native.getSessionMetadata(sessionId))) ?? undefined;
+  }
+
+  /** Deletes a session from the store; resolves to false when there was none. */
   deleteSession(sessionId) {
-    return this.#native.deleteSession(sessionId);
+    return settle(this.#native.deleteSession(sessionId));
   }
 
   /** The models: `onListModels` when given, else the default provider's list (cached). */

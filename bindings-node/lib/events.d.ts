@@ -45,6 +45,15 @@ export interface ToolRequest {
 }
 
 export type SessionStartEvent = PersistedEvent<"session.start", { sessionId: string; selectedModel: string }>;
+export type SessionResumeEvent = PersistedEvent<
+  "session.resume",
+  {
+    /** When the session was resumed (RFC 3339 UTC). */
+    resumeTime: string;
+    /** How many events the session's log held before this one. */
+    eventCount: number;
+  }
+>;
 export type UserMessageEvent = PersistedEvent<"user.message", { content: string; attachments?: Attachment[] }>;
 export type AssistantTurnStartEvent = PersistedEvent<"assistant.turn_start", { turnId: string }>;
 export type AssistantTurnEndEvent = PersistedEvent<"assistant.turn_end", { turnId: string }>;
@@ -142,6 +151,7 @@ export type SessionIdleEvent = EphemeralEvent<"session.idle", { aborted?: boolea
 /** Every session event, discriminated by `type`. */
 export type SessionEvent =
   | SessionStartEvent
+  | SessionResumeEvent
   | UserMessageEvent
   | AssistantTurnStartEvent
   | AssistantTurnEndEvent

@@ -96,6 +96,33 @@ export interface ClientOptions {
   retry?: RetryPolicy;
   /** Timeouts for every provider that does not set its own. */
   timeouts?: Timeouts;
+  /**
+   * Where sessions are kept: "memory", "sqlite:///absolute/path.db" or a "postgres://" URL.
+   * Default: SQLite at $MODELPORT_HOME/sessions.db.
+   */
+  sessionStore?: string;
+  /** One client at a time holds a session: how long its lease lasts and how long resumeSession waits. */
+  sessionLease?: SessionLease;
+}
+
+/** A session's lease. */
+export interface SessionLease {
+  /** A holder that stops renewing (it died or stalled) loses the lease after this long, in ms (default 30000). */
+  ttlMs?: number;
+  /** How long resumeSession waits for a session another client holds, in ms (default 0: it fails at once). */
+  waitMs?: number;
+}
+
+/** A stored session, as listSessions() and getSessionMetadata() return it. */
+export interface SessionMetadata {
+  sessionId: string;
+  /** When the session was created (RFC 3339 UTC). */
+  startTime: string;
+  /** When the session last changed (RFC 3339 UTC). */
+  modifiedTime: string;
+  /** The first user message, shortened. */
+  summary?: string;
+  model: string;
 }
 
 /** What a tool handler is told about the call. */
@@ -208,6 +235,8 @@ export interface SessionConfig {
   toolChoice?: "auto" | "none" | "required" | { function: string };
   /** Default true. */
   parallelToolCalls?: boolean;
+  /** resumeSession only: do not emit session.resume. */
+  suppressResumeEvent?: boolean;
 }
 
 /** One message to send. */
@@ -245,22 +274,35 @@ export declare class Session {
   sendAndWait(options: MessageOptions | string, timeout?: number): Promise<AssistantMessageEvent | undefined>;
   /** The events from now on (`for await`); ends when the session is disconnected or the client stopped. */
   events(options?: { buffer?: number }): EventIterator;
-  /** The persisted (non-ephemeral) events so far. */
+  /** The persisted (non-ephemeral) events so far; after a resume, earlier processes' too. */
   getEvents(): SessionEvent[];
+  /** The Copilot SDK's name for getEvents(). */
+  getMessages(): Promise<SessionEvent[]>;
   /** Aborts the running send; resolves once it has ended. */
   abort(): Promise<void>;
   /** Switches the model for the next calls. */
   setModel(model: string): Promise<void>;
-  /** Ends the session (its history stays with the client for resumeSession). */
+  /** Ends the session and gives it up (it stays in the session store for resumeSession). */
   disconnect(): Promise<void>;
 }
 
 /** The entry point. */
 export declare class Client {
   constructor(options?: ClientOptions);
+  /** Rejects with code "session_exists" when the sessionId is taken. */
   createSession(config?: SessionConfig): Promise<Session>;
+  /**
+   * Continues a stored session, in this process or any other sharing the store; credentials, tools
+   * and handlers are given again. Rejects with "session_not_found" or "session_busy".
+   */
   resumeSession(sessionId: string, config?: SessionConfig): Promise<Session>;
-  deleteSession(sessionId: string): boolean;
+  /** The stored sessions, most recently modified first. */
+  listSessions(): Promise<SessionMetadata[]>;
+  /** The id of the most recently modified session. */
+  getLastSessionId(): Promise<string | undefined>;
+  getSessionMetadata(sessionId: string): Promise<SessionMetadata | undefined>;
+  /** Deletes a session from the store; false when there was none. Rejects with "session_busy" while another client holds it. */
+  deleteSession(sessionId: string): Promise<boolean>;
   listModels(): Promise<ModelInfo[]>;
   /** A harmless no-op (drop-in for the Copilot SDK). */
   start(): Promise<void>;
@@ -290,7 +332,11 @@ export type ModelportErrorCode =
   | "decode"
   | "tool"
   | "cancelled"
-  | "limit";
+  | "limit"
+  | "session_not_found"
+  | "session_exists"
+  | "session_busy"
+  | "storage";
 
 /** Every error modelport raises. */
 export declare class ModelportError extends Error {

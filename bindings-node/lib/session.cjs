@@ -188,9 +188,14 @@ class Session {
     return new EventIterator(run(() => this.#native.events(options?.buffer)));
   }
 
-  /** The persisted (non-ephemeral) events so far. */
+  /** The persisted (non-ephemeral) events so far; after a resume, earlier processes' too. */
   getEvents() {
     return JSON.parse(this.#native.getEvents());
+  }
+
+  /** The Copilot SDK's name for getEvents(). */
+  async getMessages() {
+    return this.getEvents();
   }
 
   /** Aborts the running send and resolves once it has ended. */
@@ -204,7 +209,7 @@ class Session {
     return settle(this.#native.setModel(model));
   }
 
-  /** Ends the session; its history stays with the client for `resumeSession`. */
+  /** Ends the session and gives it up; it stays in the session store for `resumeSession`. */
   async disconnect() {
     await this.#native.disconnect();
     this.#subscribed = false;

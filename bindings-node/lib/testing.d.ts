@@ -13,6 +13,8 @@ export interface ReplayOptions {
   chunkDelayMs?: number;
   /** Keep every request for requests() (default true). */
   record?: boolean;
+  /** The text answer to a request no conversation matches (instead of an HTTP 500 explaining why). */
+  fallback?: string;
 }
 
 /** A request the replay server received. */

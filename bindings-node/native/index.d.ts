@@ -17,8 +17,14 @@ export declare class Client {
   createSession(options: SessionOptions): Promise<Session>
   /** Resumes a session by id with a new config. */
   resumeSession(id: string, options: SessionOptions): Promise<Session>
-  /** Forgets a disconnected session's history. */
-  deleteSession(id: string): boolean
+  /** The stored sessions, most recently modified first, as a JSON array of `SessionMetadata`. */
+  listSessions(): Promise<string>
+  /** The id of the most recently modified session, if any. */
+  getLastSessionId(): Promise<string | null>
+  /** One stored session's `SessionMetadata` as JSON (`null` when there is none). */
+  getSessionMetadata(id: string): Promise<string>
+  /** Deletes a session from the store; false when there was none. */
+  deleteSession(id: string): Promise<boolean>
   /** The models, as a JSON array of `ModelInfo` (cached after the first success). */
   listModels(): Promise<string>
   /** A harmless no-op (the Copilot SDK's `start()`). */
@@ -98,7 +104,10 @@ export declare class Session {
 
 /** How to build a [`Client`]. */
 export interface ClientOptions {
-  /** The options without callbacks, as JSON: `{provider?, retry?, timeouts?}`. */
+  /**
+   * The options without callbacks, as JSON: `{provider?, retry?, timeouts?, sessionStore?,
+   * sessionLease?}`.
+   */
   json?: string
   /** The default provider's `bearerTokenProvider`. */
   bearerTokenProvider?: (json: string) => Promise<string>
@@ -128,7 +137,7 @@ export interface ReplayOptions {
   yaml?: Array<string>
   /**
    * The server options as JSON, for core's `ReplayConfig::from_json`: `{port?, deltaChars?,
-   * chunkDelayMs?, record?}`.
+   * chunkDelayMs?, record?, fallback?}`.
    */
   json?: string
 }

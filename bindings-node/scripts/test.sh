@@ -2,7 +2,8 @@
 # The Node.js binding's checks, as CI runs them from the repository root:
 #   bash bindings-node/scripts/test.sh
 # npm ci, npm run build (napi-rs, release), the generated native/index.d.ts against the committed one,
-# node --test, tsc --noEmit --strict over the seed's examples, and examples/node/quickstart.mjs.
+# node --test (sessions in a temporary MODELPORT_HOME), tsc --noEmit --strict over the seed's
+# examples, and examples/node/quickstart.mjs.
 # Cargo builds into $CARGO_TARGET_DIR when set, else the workspace's target/.
 set -euo pipefail
 
@@ -17,7 +18,13 @@ trap 'echo "bindings-node: FAILED at line $LINENO (exit $?)" >&2' ERR
 cd "$pkg"
 [ -f native/index.d.ts ] || fail "native/index.d.ts is not committed: run npm run build in bindings-node and commit it"
 committed="$(mktemp -d)"
-trap 'rm -rf "$committed"' EXIT
+# Clients without a sessionStore keep sessions under MODELPORT_HOME: a fresh directory, so that no
+# test writes into the user's data directory. The durable-session tests also run on PostgreSQL when
+# MODELPORT_TEST_PG_URL is set (make test starts a cluster); unset, they are skipped (failed under
+# CI=true).
+MODELPORT_HOME="$(mktemp -d)"
+export MODELPORT_HOME
+trap 'rm -rf "$committed" "$MODELPORT_HOME"' EXIT
 cp native/index.d.ts "$committed/index.d.ts"
 
 step "npm ci"

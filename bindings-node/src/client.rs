@@ -19,7 +19,8 @@ use crate::session::tools::{ToolDefinition, permission_handler, tool};
 /// How to build a [`Client`].
 #[napi(object, object_to_js = false)]
 pub struct ClientOptions {
-    /// The options without callbacks, as JSON: `{provider?, retry?, timeouts?}`.
+    /// The options without callbacks, as JSON: `{provider?, retry?, timeouts?, sessionStore?,
+    /// sessionLease?}`.
     pub json: Option<String>,
     /// The default provider's `bearerTokenProvider`.
     #[napi(ts_type = "(json: string) => Promise<string>")]
@@ -152,10 +153,30 @@ impl Client {
         Ok(self.wrap(session))
     }
 
-    /// Forgets a disconnected session's history.
+    /// The stored sessions, most recently modified first, as a JSON array of `SessionMetadata`.
     #[napi]
-    pub fn delete_session(&self, id: String) -> bool {
-        self.inner.delete_session(&id)
+    pub async fn list_sessions(&self) -> Result<String> {
+        let list = self.inner.list_sessions().await.into_napi()?;
+        serde_json::to_string(&list).map_err(|e| config(e.to_string()))
+    }
+
+    /// The id of the most recently modified session, if any.
+    #[napi]
+    pub async fn get_last_session_id(&self) -> Result<Option<String>> {
+        self.inner.get_last_session_id().await.into_napi()
+    }
+
+    /// One stored session's `SessionMetadata` as JSON (`null` when there is none).
+    #[napi]
+    pub async fn get_session_metadata(&self, id: String) -> Result<String> {
+        let meta = self.inner.get_session_metadata(&id).await.into_napi()?;
+        serde_json::to_string(&meta).map_err(|e| config(e.to_string()))
+    }
+
+    /// Deletes a session from the store; false when there was none.
+    #[napi]
+    pub async fn delete_session(&self, id: String) -> Result<bool> {
+        self.inner.delete_session(&id).await.into_napi()
     }
 
     /// The models, as a JSON array of `ModelInfo` (cached after the first success).

@@ -8,6 +8,7 @@ import {
     ModelportError,
     type ModelportErrorCode,
     type SessionEvent,
+    type SessionMetadata,
     type ToolResultObject,
 } from "modelport";
 import { ReplayServer } from "modelport/testing";
@@ -81,6 +82,9 @@ session.on((event: SessionEvent) => {
         case "session.idle":
             console.log(event.data.aborted === true);
             break;
+        case "session.resume":
+            console.log(event.data.resumeTime, event.data.eventCount + 1);
+            break;
     }
 });
 
@@ -101,6 +105,18 @@ await session.abort();
 await session.setModel("test-model-2");
 console.log(session.getEvents().length, server.requests()[0]?.headers["authorization"]);
 await session.disconnect();
+
+// Durable sessions.
+const durable = new Client({ sessionStore: "memory", sessionLease: { ttlMs: 10_000, waitMs: 500 } });
+const resumed = await durable.resumeSession("an-id", { suppressResumeEvent: true });
+const messages: SessionEvent[] = await resumed.getMessages();
+const sessions: SessionMetadata[] = await durable.listSessions();
+const meta: SessionMetadata | undefined = await durable.getSessionMetadata(sessions[0]?.sessionId ?? "x");
+const last: string | undefined = await durable.getLastSessionId();
+const deleted: boolean = await durable.deleteSession("an-id");
+const busy: ModelportErrorCode = "session_busy";
+console.log(messages.length, meta?.summary, meta?.startTime, last, deleted, busy);
+await durable.stop();
 const errors: ModelportError[] = await client.stop();
 await server.stop();
 void errors;
