@@ -370,8 +370,7 @@ impl Client {
             settings,
             model,
             endpoint,
-            history,
-            log,
+            (history, log),
             Some(durable.clone()),
         );
         if resumed && !config.suppress_resume_event {

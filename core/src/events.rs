@@ -514,4 +514,3 @@ pub struct SessionIdleData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<bool>,
 }
-

@@ -557,21 +557,6 @@ fn emit_complete(
     ));
 }
 
-#[cfg(test)]
-mod tests {
-    use super::compact_json;
-
-    #[test]
-    fn compact_json_keeps_order_and_string_whitespace() {
-        assert_eq!(compact_json(""), "{}");
-        assert_eq!(compact_json("  "), "{}");
-        assert_eq!(
-            compact_json("{ \"b\": 1,\n \"a\": \"x y \\\" z\" }"),
-            "{\"b\":1,\"a\":\"x y \\\" z\"}"
-        );
-    }
-}
-
 /// Makes a history cut short by a dying process valid again: tool calls of the last assistant
 /// message that have no result get the interrupted result, as after an abort.
 pub(crate) fn repair_history(history: &mut Vec<Message>) {
@@ -601,4 +586,60 @@ pub(crate) fn repair_history(history: &mut Vec<Message>) {
         })
         .collect();
     history.extend(missing);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{INTERRUPTED, compact_json, repair_history};
+    use crate::types::{ContentPart, Message, ToolCall};
+
+    #[test]
+    fn a_history_cut_mid_tools_gets_interrupted_results_for_the_missing_calls() {
+        let call = |id: &str| ToolCall {
+            id: id.into(),
+            name: "t".into(),
+            arguments: "{}".into(),
+        };
+        let user = Message::User {
+            content: vec![ContentPart::Text { text: "go".into() }],
+        };
+        let assistant = Message::Assistant {
+            text: String::new(),
+            tool_calls: vec![call("a"), call("b")],
+            reasoning: Vec::new(),
+        };
+        let done = Message::Tool {
+            call_id: "a".into(),
+            content: "ok".into(),
+            is_error: false,
+        };
+        let mut history = vec![user.clone(), assistant.clone(), done.clone()];
+        repair_history(&mut history);
+        let interrupted = Message::Tool {
+            call_id: "b".into(),
+            content: INTERRUPTED.into(),
+            is_error: true,
+        };
+        assert_eq!(
+            history,
+            [user.clone(), assistant.clone(), done.clone(), interrupted]
+        );
+        // A complete history is left as it is.
+        let before = history.clone();
+        repair_history(&mut history);
+        assert_eq!(history, before);
+        let mut only_user = vec![user.clone()];
+        repair_history(&mut only_user);
+        assert_eq!(only_user, [user]);
+    }
+
+    #[test]
+    fn compact_json_keeps_order_and_string_whitespace() {
+        assert_eq!(compact_json(""), "{}");
+        assert_eq!(compact_json("  "), "{}");
+        assert_eq!(
+            compact_json("{ \"b\": 1,\n \"a\": \"x y \\\" z\" }"),
+            "{\"b\":1,\"a\":\"x y \\\" z\"}"
+        );
+    }
 }

@@ -421,8 +421,7 @@ impl Session {
         settings: Settings,
         model: String,
         endpoint: Endpoint,
-        history: Vec<Message>,
-        log: Vec<Event>,
+        (history, log): (Vec<Message>, Vec<Event>),
         durable: Option<Arc<durable::Durable>>,
     ) -> Session {
         let fresh = log.is_empty();
