@@ -66,6 +66,8 @@ bench:
 # End-to-end load figures: exactly the commands BENCHMARKS.md documents, in its order, each once.
 # Stops at the first failure: the load tool exits non-zero when any turn failed. 10,000 concurrent
 # sessions need `ulimit -n` of at least 10,256; when the hard limit is lower this fails and says so.
+# The session-store commands run with a throwaway PostgreSQL cluster (scripts/with-pg.sh); when it
+# cannot start, their PostgreSQL rows say "not measured".
 bench-load:
 	$(CARGO) build --release -p modelport-bench
 	set -euo pipefail; \
@@ -81,4 +83,6 @@ bench-load:
 	$$B server-ceiling --stream --n 10000 --concurrency 100; \
 	$$B server-ceiling --stream --n 10000 --concurrency 1000; \
 	$$B soak --sessions 1000 --turns 20; \
-	$$B cancel --n 200
+	$$B cancel --n 200; \
+	bash scripts/with-pg.sh bash -c "set -e; $$B store send --n 2000; $$B store resume; \
+		$$B store list --sessions 10000; $$B store concurrent --sessions 1000"

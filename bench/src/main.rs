@@ -13,9 +13,20 @@
 //! cargo run --release -p modelport-bench -- server-ceiling [--n 20000 --concurrency 64 --stream] the replay server's own ceiling
 //! cargo run --release -p modelport-bench -- soak [--sessions 1000 --turns 20] RSS growth, tasks left
 //! cargo run --release -p modelport-bench -- cancel [--n 200]         abort() to the server seeing the close
+//! cargo run --release -p modelport-bench -- store send [--n 2000 --turns 10]     latency per send: SQLite,
+//!                                                                    PostgreSQL against memory
+//! cargo run --release -p modelport-bench -- store resume [--turns 100 --n 50]    resume_session time
+//! cargo run --release -p modelport-bench -- store list [--sessions 10000 --n 5]  list_sessions time
+//! cargo run --release -p modelport-bench -- store concurrent [--sessions 1000 --rounds 3] one turn each, at once
 //! ```
+//!
+//! `store` compares the session stores, each behind its own client (one connection pool for all):
+//! memory, SQLite in a temporary file (WAL, synchronous=NORMAL) and PostgreSQL at `--pg-url` (else
+//! `MODELPORT_TEST_PG_URL`; without either its rows say "not measured"). The other modes keep
+//! sessions in memory.
 
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -68,6 +79,13 @@ fn stats(samples: &mut [Duration]) -> Stats {
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
+}
+
+/// The client of every mode but `store`: sessions in memory, as before durable sessions (the default
+/// store, SQLite in `$MODELPORT_HOME`, would be measured too and would fill the user's data
+/// directory).
+fn memory_client() -> Client {
+    Client::new(ClientOptions::default().with_session_store("memory")).expect("client")
 }
 
 /// The replay server in a child process; it exits when our stdin pipe closes.
@@ -288,7 +306,7 @@ fn print_stats(label: &str, s: &Stats) {
 async fn turn(args: &[String]) -> Result<(), String> {
     let n: usize = arg(args, "--n", 2000);
     let server = spawn_server(200).await;
-    let client = Client::new(ClientOptions::default()).expect("client");
+    let client = memory_client();
     let raw = raw_client();
     let url = format!("{}/v1/chat/completions", server.url);
     let body = chat_body("What is 2+2?", false);
@@ -401,7 +419,7 @@ async fn mp_stream(client: &Client, url: &str) -> Result<(Duration, usize), Stri
 async fn stream(args: &[String]) -> Result<(), String> {
     let n: usize = arg(args, "--n", 200);
     let server = spawn_server(4).await;
-    let client = Client::new(ClientOptions::default()).expect("client");
+    let client = memory_client();
     let raw = raw_client();
     let url = format!("{}/v1/chat/completions", server.url);
     let body = chat_body("Stream a long answer", true);
@@ -474,8 +492,9 @@ fn open_files_limit() -> Option<(u64, u64)> {
     Some((soft, hard))
 }
 
-async fn concurrent(args: &[String]) -> Result<(), String> {
-    let n: usize = arg(args, "--sessions", 100);
+/// `Err` saying what to raise when `n` sessions, each on its own connection, would run out of file
+/// descriptors.
+fn check_open_files(n: usize) -> Result<(), String> {
     // One connection per session, plus the runtime's and the pool's own descriptors.
     let needed = n as u64 + 256;
     if let Some((soft, hard)) = open_files_limit()
@@ -491,8 +510,14 @@ async fn concurrent(args: &[String]) -> Result<(), String> {
             }
         ));
     }
+    Ok(())
+}
+
+async fn concurrent(args: &[String]) -> Result<(), String> {
+    let n: usize = arg(args, "--sessions", 100);
+    check_open_files(n)?;
     let server = spawn_server(200).await;
-    let client = Client::new(ClientOptions::default()).expect("client");
+    let client = memory_client();
     let mut sessions = Vec::with_capacity(n);
     for _ in 0..n {
         sessions.push(session(&client, &server.url, true).await);
@@ -559,7 +584,7 @@ async fn concurrent(args: &[String]) -> Result<(), String> {
 async fn memory(args: &[String]) {
     let n: usize = arg(args, "--sessions", 10_000);
     let server = spawn_server(200).await;
-    let client = Client::new(ClientOptions::default()).expect("client");
+    let client = memory_client();
     // Warm the connection pool and the allocator with a few turns first.
     for _ in 0..20 {
         let s = session(&client, &server.url, false).await;
@@ -733,9 +758,10 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             cancel(&args).await;
             Ok(())
         }
+        Some("store") => store(&args).await,
         _ => {
             eprintln!(
-                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|soak|cancel|serve [options]"
+                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|soak|cancel|store|serve [options]"
             );
             std::process::exit(2);
         }
@@ -771,7 +797,7 @@ async fn soak(args: &[String]) {
     let file = std::env::temp_dir().join(format!("modelport-soak-{}.yaml", std::process::id()));
     std::fs::write(&file, soak_conversation(turns)).expect("write conversation");
     let server = spawn_server_with(200, file.to_str().expect("utf-8 path")).await;
-    let client = Client::new(ClientOptions::default()).expect("client");
+    let client = memory_client();
     let metrics = tokio::runtime::Handle::current().metrics();
     let baseline_tasks = metrics.num_alive_tasks();
     let start = Instant::now();
@@ -848,7 +874,7 @@ async fn cancel(args: &[String]) {
     )
     .await
     .expect("replay");
-    let client = Client::new(ClientOptions::default()).expect("client");
+    let client = memory_client();
     let mut latencies = Vec::with_capacity(n);
     for i in 0..n {
         let s = session(&client, &server.url(), true).await;
@@ -874,4 +900,456 @@ async fn cancel(args: &[String]) {
     );
     client.stop().await;
     server.stop().await;
+}
+
+/// A conversation of `turns` turns, "Turn k" answered by "Answer k.", as snapshot YAML.
+fn store_conversation(turns: usize) -> String {
+    let mut y = String::from("models: [bench-model]\nconversations:\n  - messages:\n");
+    for k in 0..turns {
+        y.push_str(&format!(
+            "      - role: user\n        content: Turn {k}\n      - role: assistant\n        content: Answer {k}.\n"
+        ));
+    }
+    y
+}
+
+/// The stores `store` compares, each behind its own client (one connection pool for all): memory, SQLite in a temporary file
+/// (WAL, synchronous=NORMAL), and PostgreSQL when a URL is given. Session ids carry a tag unique to
+/// the run (the database may be shared); `finish` deletes this run's sessions from PostgreSQL, and
+/// the SQLite file is removed on drop.
+struct Stores {
+    clients: Vec<(&'static str, Client)>,
+    tag: String,
+    sqlite: std::path::PathBuf,
+}
+
+impl Stores {
+    fn open(args: &[String], part: &str) -> Result<Stores, String> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let tag = format!("loadtest-{}-{nanos}", std::process::id());
+        let sqlite = std::env::temp_dir().join(format!("{tag}-{part}.db"));
+        let pg = args
+            .iter()
+            .position(|a| a == "--pg-url")
+            .and_then(|i| args.get(i + 1).cloned())
+            .or_else(|| std::env::var("MODELPORT_TEST_PG_URL").ok())
+            .filter(|u| !u.trim().is_empty());
+        let mut urls = vec![
+            ("memory", "memory".to_owned()),
+            ("sqlite", format!("sqlite://{}", sqlite.display())),
+        ];
+        urls.extend(pg.map(|u| ("postgres", u)));
+        // One connection pool for all: no store gets connections another has not.
+        let transport: Arc<dyn modelport::Transport> =
+            Arc::new(modelport::ReqwestTransport::new(&Default::default()).expect("transport"));
+        let clients = urls
+            .into_iter()
+            .map(|(name, url)| {
+                let options = ClientOptions::default().with_transport(transport.clone());
+                Client::new(options.with_session_store(url))
+                    .map(|c| (name, c))
+                    .map_err(|e| format!("{name} store: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Stores {
+            clients,
+            tag,
+            sqlite,
+        })
+    }
+
+    fn id(&self, store: &str, i: usize) -> String {
+        format!("{}-{store}-{i}", self.tag)
+    }
+
+    /// The stores' indices in round `round`: the store that goes first rotates.
+    fn order(&self, round: usize) -> impl Iterator<Item = usize> + use<> {
+        let n = self.clients.len();
+        (0..n).map(move |j| (round + j) % n)
+    }
+
+    fn print_missing(&self) {
+        if self.clients.len() < 3 {
+            println!(
+                "  {:<9} not measured: no PostgreSQL URL (--pg-url or MODELPORT_TEST_PG_URL)",
+                "postgres"
+            );
+        }
+    }
+
+    /// Deletes this run's sessions from PostgreSQL and stops the clients.
+    async fn finish(&self) -> Result<(), String> {
+        let mut result = Ok(());
+        if let Some((_, pg)) = self.clients.iter().find(|(name, _)| *name == "postgres") {
+            let ids: Vec<String> = match pg.list_sessions().await {
+                Ok(list) => list
+                    .into_iter()
+                    .map(|m| m.session_id)
+                    .filter(|id| id.starts_with(&self.tag))
+                    .collect(),
+                Err(e) => return Err(format!("postgres: list_sessions: {e}")),
+            };
+            for chunk in ids.chunks(100) {
+                for r in
+                    futures::future::join_all(chunk.iter().map(|id| pg.delete_session(id))).await
+                {
+                    if let Err(e) = r {
+                        result = Err(format!("postgres: delete_session: {e}"));
+                    }
+                }
+            }
+        }
+        for (_, client) in &self.clients {
+            client.stop().await;
+        }
+        result
+    }
+}
+
+impl Drop for Stores {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.sqlite.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn store_config(url: &str) -> SessionConfig {
+    SessionConfig::new(
+        MODEL,
+        ProviderConfig::openai(format!("{url}/v1")).with_api_key("sk-bench"),
+    )
+}
+
+async fn store_session(
+    client: &Client,
+    url: &str,
+    id: String,
+) -> Result<modelport::Session, String> {
+    client
+        .create_session(store_config(url).with_session_id(id))
+        .await
+        .map_err(|e| format!("create_session: {e}"))
+}
+
+/// Sends "Turn k" and waits for "Answer k.": the time of `send_and_wait`.
+async fn store_send(s: &modelport::Session, k: usize) -> Result<Duration, String> {
+    let t = Instant::now();
+    let reply = s
+        .send_and_wait(format!("Turn {k}"), Some(Duration::from_secs(120)))
+        .await
+        .map_err(|e| format!("send_and_wait: {e}"))?;
+    let elapsed = t.elapsed();
+    let text = reply.and_then(|e| e.content().map(str::to_owned));
+    if text.as_deref() != Some(format!("Answer {k}.").as_str()) {
+        return Err(format!("turn {k}: unexpected answer {text:?}"));
+    }
+    Ok(elapsed)
+}
+
+/// Median and range of a few samples, in milliseconds.
+fn ms_range(samples: &mut [Duration]) -> String {
+    samples.sort();
+    format!(
+        "median {:.3} ms [{:.3}-{:.3}]",
+        us(samples[samples.len() / 2]) / 1e3,
+        us(samples[0]) / 1e3,
+        us(samples[samples.len() - 1]) / 1e3
+    )
+}
+
+async fn store(args: &[String]) -> Result<(), String> {
+    let part = args.get(2).map_or("", String::as_str);
+    let turns = match part {
+        "send" => arg(args, "--turns", 10).max(2),
+        "resume" => arg(args, "--turns", 100),
+        "list" | "concurrent" => 1,
+        _ => {
+            eprintln!("usage: loadtest store send|resume|list|concurrent [options]");
+            std::process::exit(2);
+        }
+    };
+    if part == "concurrent" {
+        check_open_files(arg(args, "--sessions", 1000))?;
+    }
+    let file = std::env::temp_dir().join(format!("modelport-store-{}.yaml", std::process::id()));
+    std::fs::write(&file, store_conversation(turns)).expect("write conversation");
+    let server = spawn_server_with(200, file.to_str().expect("utf-8 path")).await;
+    let stores = Stores::open(args, part)?;
+    let url = &server.url;
+    let result = match part {
+        "send" => store_send_latency(&stores, url, args, turns).await,
+        "resume" => store_resume(&stores, url, args, turns).await,
+        "list" => store_list(&stores, url, args).await,
+        _ => store_concurrent(&stores, url, args).await,
+    };
+    let finished = stores.finish().await;
+    drop(server);
+    let _ = std::fs::remove_file(&file);
+    result.and(finished)
+}
+
+/// Sends 2..turns of fresh sessions, one send per store per round.
+async fn store_send_latency(
+    stores: &Stores,
+    url: &str,
+    args: &[String],
+    turns: usize,
+) -> Result<(), String> {
+    let n: usize = arg(args, "--n", 2000);
+    let warm = n / 10;
+    let count = stores.clients.len();
+    let mut samples = vec![Vec::with_capacity(n); count];
+    let mut sessions: Vec<Option<modelport::Session>> = vec![None; count];
+    let mut round = 0;
+    while samples[0].len() < n {
+        let k = round % turns;
+        for c in stores.order(round) {
+            let (name, client) = &stores.clients[c];
+            let fail = |e: String| format!("{name}: {e}");
+            if k == 0 {
+                if let Some(old) = sessions[c].take() {
+                    old.disconnect().await;
+                }
+                let id = stores.id(name, round / turns);
+                sessions[c] = Some(store_session(client, url, id).await.map_err(fail)?);
+            }
+            let s = sessions[c].as_ref().expect("created at k = 0");
+            let d = store_send(s, k).await.map_err(fail)?;
+            if k > 0 && round >= warm {
+                samples[c].push(d);
+            }
+        }
+        round += 1;
+    }
+    for s in sessions.into_iter().flatten() {
+        s.disconnect().await;
+    }
+    println!(
+        "session stores: non-streaming send_and_wait, sends 2..{turns} of fresh sessions (the first \
+         untimed), {n} timed sends per store after {warm} warm-up rounds; each round one send per \
+         store, the store that goes first rotating; replay server in a child process"
+    );
+    let memory = stats(&mut samples[0]).median;
+    for (c, (name, _)) in stores.clients.iter().enumerate() {
+        let s = stats(&mut samples[c]);
+        println!(
+            "  {name:<9} median {:7.1} us, p99 {:7.1} us, mean {:7.1} us; median - memory's: {:+.1} us",
+            us(s.median),
+            us(s.p99),
+            us(s.mean),
+            us(s.median) - us(memory)
+        );
+    }
+    stores.print_missing();
+    Ok(())
+}
+
+/// `resume_session` of a session of `turns` sends, disconnected before each resume.
+async fn store_resume(
+    stores: &Stores,
+    url: &str,
+    args: &[String],
+    turns: usize,
+) -> Result<(), String> {
+    let n: usize = arg(args, "--n", 50);
+    let warm = (n / 10).max(1);
+    for (name, client) in &stores.clients {
+        let fail = |e: String| format!("{name}: {e}");
+        let s = store_session(client, url, stores.id(name, 0))
+            .await
+            .map_err(fail)?;
+        for k in 0..turns {
+            store_send(&s, k).await.map_err(fail)?;
+        }
+        s.disconnect().await;
+    }
+    let count = stores.clients.len();
+    let mut samples = vec![Vec::with_capacity(n); count];
+    let mut loaded = vec![(0, 0); count];
+    for round in 0..(warm + n) {
+        for c in stores.order(round) {
+            let (name, client) = &stores.clients[c];
+            let t = Instant::now();
+            let s = client
+                .resume_session(&stores.id(name, 0), store_config(url))
+                .await
+                .map_err(|e| format!("{name}: resume_session: {e}"))?;
+            let d = t.elapsed();
+            loaded[c] = (s.get_events().len(), s.history().len());
+            if loaded[c].1 != 2 * turns {
+                return Err(format!(
+                    "{name}: the resumed history holds {} messages, not {}",
+                    loaded[c].1,
+                    2 * turns
+                ));
+            }
+            s.disconnect().await;
+            if round >= warm {
+                samples[c].push(d);
+            }
+        }
+    }
+    println!(
+        "session stores: resume_session of a {turns}-turn session ({} events, {} history messages \
+         after the last resume), {n} resumes per store after {warm} warm-up round(s), the store that \
+         goes first rotating; the session disconnected (untimed) after each resume",
+        loaded[0].0, loaded[0].1
+    );
+    for (c, (name, _)) in stores.clients.iter().enumerate() {
+        println!("  {name:<9} {}", ms_range(&mut samples[c]));
+    }
+    stores.print_missing();
+    Ok(())
+}
+
+/// `list_sessions` over `--sessions` sessions of one send each.
+async fn store_list(stores: &Stores, url: &str, args: &[String]) -> Result<(), String> {
+    let n: usize = arg(args, "--sessions", 10_000);
+    let reps: usize = arg(args, "--n", 5);
+    let mut fill = Vec::new();
+    for (name, client) in &stores.clients {
+        let t = Instant::now();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+            let tasks: Vec<_> = chunk
+                .iter()
+                .map(|&i| {
+                    let (client, url, id) = (client.clone(), url.to_owned(), stores.id(name, i));
+                    tokio::spawn(async move {
+                        let s = store_session(&client, &url, id).await?;
+                        store_send(&s, 0).await?;
+                        s.disconnect().await;
+                        Ok::<_, String>(())
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await
+                    .expect("join")
+                    .map_err(|e| format!("{name}: {e}"))?;
+            }
+        }
+        fill.push(format!("{name} {:.1} s", t.elapsed().as_secs_f64()));
+    }
+    let count = stores.clients.len();
+    let mut samples = vec![Vec::with_capacity(reps); count];
+    let mut listed = vec![(0, 0); count];
+    for round in 0..(reps + 1) {
+        for c in stores.order(round) {
+            let (name, client) = &stores.clients[c];
+            let t = Instant::now();
+            let list = client
+                .list_sessions()
+                .await
+                .map_err(|e| format!("{name}: list_sessions: {e}"))?;
+            let d = t.elapsed();
+            let ours = list
+                .iter()
+                .filter(|m| m.session_id.starts_with(&stores.tag) && m.summary.is_some())
+                .count();
+            if ours != n {
+                return Err(format!(
+                    "{name}: list_sessions listed {ours} of this run's {n} sessions"
+                ));
+            }
+            listed[c] = (list.len(), ours);
+            if round > 0 {
+                samples[c].push(d);
+            }
+        }
+    }
+    println!(
+        "session stores: list_sessions over {n} sessions of one send each (made through the public \
+         API, 100 at a time: {}), {reps} calls per store after one warm-up round, the store that \
+         goes first rotating",
+        fill.join(", ")
+    );
+    for (c, (name, _)) in stores.clients.iter().enumerate() {
+        println!(
+            "  {name:<9} {} ({} sessions listed, {} of this run)",
+            ms_range(&mut samples[c]),
+            listed[c].0,
+            listed[c].1
+        );
+    }
+    stores.print_missing();
+    Ok(())
+}
+
+/// `--sessions` sessions per store, each sending one non-streaming turn at once.
+async fn store_concurrent(stores: &Stores, url: &str, args: &[String]) -> Result<(), String> {
+    let n: usize = arg(args, "--sessions", 1000);
+    let rounds: usize = arg(args, "--rounds", 3);
+    let count = stores.clients.len();
+    let mut walls = vec![Vec::with_capacity(rounds); count];
+    println!(
+        "session stores: {n} sessions per store, created first, then each sending one non-streaming \
+         turn at once; {rounds} rounds after one warm-up round, the store that goes first rotating"
+    );
+    // Round 0 warms up: it opens the connections the others reuse.
+    for round in 0..=rounds {
+        let mut line = Vec::new();
+        for c in stores.order(round) {
+            let (name, client) = &stores.clients[c];
+            let mut sessions = Vec::with_capacity(n);
+            for i in 0..n {
+                let id = stores.id(name, round * n + i);
+                sessions.push(
+                    store_session(client, url, id)
+                        .await
+                        .map_err(|e| format!("{name}: {e}"))?,
+                );
+            }
+            let start = Instant::now();
+            let tasks: Vec<_> = sessions
+                .iter()
+                .map(|s| {
+                    let s = s.clone();
+                    tokio::spawn(async move { store_send(&s, 0).await })
+                })
+                .collect();
+            let mut latencies = Vec::with_capacity(n);
+            let mut failures = Failures::default();
+            for task in tasks {
+                match task.await.expect("join") {
+                    Ok(d) => latencies.push(d),
+                    Err(e) => failures.record(e),
+                }
+            }
+            let wall = start.elapsed();
+            futures::future::join_all(sessions.iter().map(|s| s.disconnect())).await;
+            failures.result(&format!("{name}: the concurrent turns"))?;
+            if round == 0 {
+                continue;
+            }
+            let s = stats(&mut latencies);
+            walls[c].push(wall);
+            line.push(format!(
+                "{name} {:.3} s, {:.0} turns/s, latency median {:.1} ms, p99 {:.1} ms",
+                wall.as_secs_f64(),
+                n as f64 / wall.as_secs_f64(),
+                us(s.median) / 1e3,
+                us(s.p99) / 1e3
+            ));
+        }
+        if round > 0 {
+            println!("  round {round}: {}", line.join("; "));
+        }
+    }
+    let memory = stats(&mut walls[0]).median;
+    for (c, (name, _)) in stores.clients.iter().enumerate() {
+        let wall = stats(&mut walls[c]).median;
+        println!(
+            "  {name:<9} median wall {:.3} s, {:.0} turns/s, {:.2}x memory's wall",
+            wall.as_secs_f64(),
+            n as f64 / wall.as_secs_f64(),
+            wall.as_secs_f64() / memory.as_secs_f64()
+        );
+    }
+    stores.print_missing();
+    Ok(())
 }
