@@ -217,6 +217,26 @@ typedef void (*mp_event_fn)(void *user_data, const char *event_type, const char 
  */
 #define MP_ERR_OTHER 17
 
+/**
+ * `mp_client_resume_session` named a session the session store does not have.
+ */
+#define MP_ERR_SESSION_NOT_FOUND 18
+
+/**
+ * `mp_client_create_session` named a `sessionId` the session store already has.
+ */
+#define MP_ERR_SESSION_EXISTS 19
+
+/**
+ * Another client holds the session (see `sessionLease.waitMs`), or took it over from this one.
+ */
+#define MP_ERR_SESSION_BUSY 20
+
+/**
+ * The session store failed; the session stays usable in memory and nothing committed is lost.
+ */
+#define MP_ERR_STORAGE 21
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -243,7 +263,8 @@ const char *mp_last_error_json(void);
 /**
  * The stable name of a status code: "ok", "usage", "config", "auth", "permission_denied",
  * "not_found", "rate_limited", "invalid_request", "context_length", "server", "timeout", "transport",
- * "decode", "tool", "cancelled", "limit", "panic", "other"; "unknown" for any other number.
+ * "decode", "tool", "cancelled", "limit", "panic", "other", "session_not_found", "session_exists",
+ * "session_busy", "storage"; "unknown" for any other number.
  * A static string: never free it.
  */
 const char *mp_status_name(mp_status status);
@@ -284,9 +305,14 @@ mp_status mp_json_pointer(const char *json,
  * `options_json` is NULL or a JSON object (the camelCase JSON of the Node API):
  * `{"provider": {"type": "openai", "baseUrl": "...", "apiKey": "...", "wireApi": "responses",
  * "azure": {"apiVersion": "..."}, "headers": {...}}, "retry": {"maxRetries": 2, ...},
- * "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...}}`; every field is
- * optional (`provider` is the default for sessions that name none, and the one `mp_client_list_models`
- * asks). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
+ * "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...},
+ * "sessionStore": "sqlite:///abs/path.db", "sessionLease": {"ttlMs": 30000, "waitMs": 0}}`; every
+ * field is optional (`provider` is the default for sessions that name none, and the one
+ * `mp_client_list_models` asks). `sessionStore` is where sessions are kept: "memory" (this client
+ * only), "sqlite:///absolute/path.db" or a "postgres://user:password@host:port/db" URL; default SQLite
+ * at `$MODELPORT_HOME/sessions.db`. `sessionLease.ttlMs` is how long a holder that stops renewing keeps
+ * a session, `waitMs` how long `mp_client_resume_session` waits for a session another client holds
+ * (0: `MP_ERR_SESSION_BUSY` at once). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
  * gives `MP_ERR_CONFIG` with a message naming its path ("invalid client options at `retry.maxRetries`: ...").
  *
  * # Safety
@@ -326,6 +352,52 @@ void mp_client_free(struct mp_client *client);
 mp_status mp_client_list_models(struct mp_client *client, char **models_json);
 
 /**
+ * The stored sessions, most recently modified first. On success `*sessions_json` is a JSON array
+ * `[{"sessionId", "startTime", "modifiedTime", "summary", "model"}]` (times in RFC 3339 UTC;
+ * `summary`, the first user message shortened, is absent before the first send); free it with
+ * `mp_string_free`. Blocks.
+ *
+ * # Safety
+ * `client` is a live client; `sessions_json` is valid for one pointer write.
+ */
+mp_status mp_client_list_sessions(struct mp_client *client, char **sessions_json);
+
+/**
+ * The id of the most recently modified session: on success `*session_id` is the id (free it with
+ * `mp_string_free`), or NULL when the store has no session. Blocks.
+ *
+ * # Safety
+ * `client` is a live client; `session_id` is valid for one pointer write.
+ */
+mp_status mp_client_get_last_session_id(struct mp_client *client, char **session_id);
+
+/**
+ * One stored session's metadata: on success `*metadata_json` is the JSON object of
+ * `mp_client_list_sessions` (free it with `mp_string_free`), or NULL when there is no such session.
+ * Blocks.
+ *
+ * # Safety
+ * `client` is a live client; `session_id` a NUL-terminated string; `metadata_json` valid for one
+ * pointer write.
+ */
+mp_status mp_client_get_session_metadata(struct mp_client *client,
+                                         const char *session_id,
+                                         char **metadata_json);
+
+/**
+ * Deletes a session from the store (a live session of this client is disconnected first; its
+ * handle stays valid until freed, but can no longer send). When `deleted` is not NULL it receives 1,
+ * or 0 when there was no such session. `MP_ERR_SESSION_BUSY` while another client holds it. Blocks.
+ *
+ * # Safety
+ * `client` is a live client; `session_id` a NUL-terminated string; `deleted` NULL or valid for one
+ * write.
+ */
+mp_status mp_client_delete_session(struct mp_client *client,
+                                   const char *session_id,
+                                   int *deleted);
+
+/**
  * Creates a session.
  *
  * `config_json` is the session config in the Copilot SDK's camelCase JSON (snake_case works too):
@@ -333,8 +405,9 @@ mp_status mp_client_list_models(struct mp_client *client, char **models_json);
  * "content": "..."}, "reasoningEffort": "low", "availableTools": [...], "excludedTools": [...],
  * "sessionId": "..."}`. `tools` points to `tool_count` tools (NULL when 0); their handlers are called
  * until the session is freed. Errors name the field and the fix (`MP_ERR_CONFIG`): a missing model,
- * a bad base URL, the Azure endpoint confusions, duplicate tool names, unknown fields. On success
- * `*out` is the session; free it with `mp_session_free`.
+ * a bad base URL, the Azure endpoint confusions, duplicate tool names, unknown fields;
+ * `MP_ERR_SESSION_EXISTS` when the session store already has `sessionId`. On success `*out` is the
+ * session, stored as it runs; free it with `mp_session_free`.
  *
  * # Safety
  * `client` is a live client; `config_json` a NUL-terminated string; `tools` NULL or `tool_count` valid
@@ -347,9 +420,13 @@ mp_status mp_client_create_session(struct mp_client *client,
                                    struct mp_session **out);
 
 /**
- * Resumes a session by id with a new config (tools are given again): a live session with that id
- * is disconnected first; the conversation and its events continue. Otherwise as
- * `mp_client_create_session`.
+ * Resumes a stored session by id, in this process or any other sharing the session store, with a
+ * new config: credentials and tools are given again; the model and the provider's endpoint default
+ * to the stored ones. A live session of this client with that id is disconnected first. The
+ * conversation and its events continue after a `session.resume` event (`{"resumeTime",
+ * "eventCount"}`), unless the config has `"suppressResumeEvent": true`. `MP_ERR_SESSION_NOT_FOUND`
+ * for an unknown id, `MP_ERR_SESSION_BUSY` while another client holds it (see `sessionLease` in
+ * `mp_client_new`), `MP_ERR_STORAGE` when the store fails. Otherwise as `mp_client_create_session`.
  *
  * # Safety
  * As `mp_client_create_session`; `session_id` is a NUL-terminated string.
@@ -429,7 +506,8 @@ mp_status mp_session_send_async(struct mp_session *session,
 mp_status mp_session_abort(struct mp_session *session);
 
 /**
- * The session's persisted (non-ephemeral) events so far, as a JSON array in order. Free
+ * The session's persisted (non-ephemeral) events so far, as a JSON array in order (after a resume,
+ * those of earlier processes too). Free
  * `*events_json` with `mp_string_free`.
  *
  * # Safety
@@ -446,8 +524,9 @@ mp_status mp_session_get_events(struct mp_session *session, char **events_json);
 mp_status mp_session_set_model(struct mp_session *session, const char *model);
 
 /**
- * Frees a session: disconnects it (aborts a running send and waits until it has ended; the client
- * keeps the history for `mp_client_resume_session`), completes pending `mp_session_send_async` calls
+ * Frees a session: disconnects it (aborts a running send and waits until it has ended, writes what
+ * the session store does not have yet and gives the session up; it stays in the store for
+ * `mp_client_resume_session`), completes pending `mp_session_send_async` calls
  * with `MP_ERR_CANCELLED`, and waits for callbacks in progress on other threads. After it returns, no
  * callback of this session runs again, so their `user_data` may be released. Subscriptions from
  * `mp_session_on` stop delivering; free them too. NULL is ignored.
@@ -518,8 +597,9 @@ mp_status mp_tool_result_set_error(struct mp_tool_result *result, const char *me
  *
  * `source` is a path to a snapshot YAML file or a directory of them, or the YAML text itself (any
  * string containing a newline is taken as YAML). `options_json` is NULL or `{"port": 0,
- * "deltaChars": 200, "chunkDelayMs": 0, "record": true}` (port 0 picks a free port; deltaChars is the
- * size of streamed text deltas; chunkDelayMs pauses between streamed events). On success `*out` is
+ * "deltaChars": 200, "chunkDelayMs": 0, "record": true, "fallback": "text"}` (port 0 picks a free
+ * port; deltaChars is the size of streamed text deltas; chunkDelayMs pauses between streamed events;
+ * fallback answers a request no conversation matches). On success `*out` is
  * the server; stop and free it with `mp_replay_stop`.
  *
  * # Safety

@@ -4,6 +4,7 @@
 #   2. fails when the generated header differs from the committed bindings-ffi/include/modelport.h;
 #   3. compiles the header as C99 and as C++;
 #   4. runs the C test program under valgrind with the leak gate (and once linked statically);
+#      sessions live in a temporary MODELPORT_HOME;
 #   5. builds and runs examples/c/quickstart.c;
 #   6. compiles the C# sample with Mono's mcs and runs it;
 #   7. generates the uniffi Python module with the in-repo bindgen and runs its smoke test;
@@ -25,6 +26,11 @@ rm -rf "$build"
 mkdir -p "$build"
 started=$(date +%s)
 step() { echo "== ffi: $* ($(( $(date +%s) - started )) s)"; }
+# Clients without a sessionStore keep sessions under MODELPORT_HOME: a fresh directory, so that no
+# test writes into the user's data directory.
+MODELPORT_HOME="$(mktemp -d)"
+export MODELPORT_HOME
+trap 'rm -rf "$MODELPORT_HOME"' EXIT
 
 step "tools"
 missing=()

@@ -1,6 +1,6 @@
 //! `mp_client`: the entry point (see core's `Client`).
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 use std::fmt;
 use std::sync::Arc;
 
@@ -57,14 +57,30 @@ impl MpClient {
     }
 }
 
+/// `value` as JSON text for the caller to free with `mp_string_free`.
+fn json_string(value: &impl serde::Serialize) -> FfiResult<*mut c_char> {
+    let json = serde_json::to_string(value).map_err(|e| {
+        FfiError::from(modelport::Error::new(
+            modelport::ErrorKind::Decode,
+            format!("cannot serialise the result: {e}"),
+        ))
+    })?;
+    Ok(owned_string(json))
+}
+
 /// Creates a client.
 ///
 /// `options_json` is NULL or a JSON object (the camelCase JSON of the Node API):
 /// `{"provider": {"type": "openai", "baseUrl": "...", "apiKey": "...", "wireApi": "responses",
 /// "azure": {"apiVersion": "..."}, "headers": {...}}, "retry": {"maxRetries": 2, ...},
-/// "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...}}`; every field is
-/// optional (`provider` is the default for sessions that name none, and the one `mp_client_list_models`
-/// asks). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
+/// "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...},
+/// "sessionStore": "sqlite:///abs/path.db", "sessionLease": {"ttlMs": 30000, "waitMs": 0}}`; every
+/// field is optional (`provider` is the default for sessions that name none, and the one
+/// `mp_client_list_models` asks). `sessionStore` is where sessions are kept: "memory" (this client
+/// only), "sqlite:///absolute/path.db" or a "postgres://user:password@host:port/db" URL; default SQLite
+/// at `$MODELPORT_HOME/sessions.db`. `sessionLease.ttlMs` is how long a holder that stops renewing keeps
+/// a session, `waitMs` how long `mp_client_resume_session` waits for a session another client holds
+/// (0: `MP_ERR_SESSION_BUSY` at once). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
 /// gives `MP_ERR_CONFIG` with a message naming its path ("invalid client options at `retry.maxRetries`: ...").
 ///
 /// # Safety
@@ -155,14 +171,105 @@ pub unsafe extern "C" fn mp_client_list_models(
         let out = unsafe { out_param(models_json, "models_json") }?;
         // SAFETY: the caller's contract.
         let c = unsafe { handle(client, "client") }?;
-        let models = c.rt.block_on(c.client.list_models())?;
-        let json = serde_json::to_string(&models).map_err(|e| {
-            FfiError::from(modelport::Error::new(
-                modelport::ErrorKind::Decode,
-                format!("cannot serialise the model list: {e}"),
-            ))
-        })?;
-        *out = owned_string(json);
+        *out = json_string(&c.rt.block_on(c.client.list_models())?)?;
+        Ok(())
+    })
+}
+
+/// The stored sessions, most recently modified first. On success `*sessions_json` is a JSON array
+/// `[{"sessionId", "startTime", "modifiedTime", "summary", "model"}]` (times in RFC 3339 UTC;
+/// `summary`, the first user message shortened, is absent before the first send); free it with
+/// `mp_string_free`. Blocks.
+///
+/// # Safety
+/// `client` is a live client; `sessions_json` is valid for one pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_list_sessions(
+    client: *mut MpClient,
+    sessions_json: *mut *mut c_char,
+) -> MpStatus {
+    guard("mp_client_list_sessions", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(sessions_json, "sessions_json") }?;
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        *out = json_string(&c.rt.block_on(c.client.list_sessions())?)?;
+        Ok(())
+    })
+}
+
+/// The id of the most recently modified session: on success `*session_id` is the id (free it with
+/// `mp_string_free`), or NULL when the store has no session. Blocks.
+///
+/// # Safety
+/// `client` is a live client; `session_id` is valid for one pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_get_last_session_id(
+    client: *mut MpClient,
+    session_id: *mut *mut c_char,
+) -> MpStatus {
+    guard("mp_client_get_last_session_id", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(session_id, "session_id") }?;
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        if let Some(id) = c.rt.block_on(c.client.get_last_session_id())? {
+            *out = owned_string(id);
+        }
+        Ok(())
+    })
+}
+
+/// One stored session's metadata: on success `*metadata_json` is the JSON object of
+/// `mp_client_list_sessions` (free it with `mp_string_free`), or NULL when there is no such session.
+/// Blocks.
+///
+/// # Safety
+/// `client` is a live client; `session_id` a NUL-terminated string; `metadata_json` valid for one
+/// pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_get_session_metadata(
+    client: *mut MpClient,
+    session_id: *const c_char,
+    metadata_json: *mut *mut c_char,
+) -> MpStatus {
+    guard("mp_client_get_session_metadata", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(metadata_json, "metadata_json") }?;
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        // SAFETY: the caller's contract.
+        let id = unsafe { str_arg(session_id, "session_id") }?;
+        if let Some(meta) = c.rt.block_on(c.client.get_session_metadata(id))? {
+            *out = json_string(&meta)?;
+        }
+        Ok(())
+    })
+}
+
+/// Deletes a session from the store (a live session of this client is disconnected first; its
+/// handle stays valid until freed, but can no longer send). When `deleted` is not NULL it receives 1,
+/// or 0 when there was no such session. `MP_ERR_SESSION_BUSY` while another client holds it. Blocks.
+///
+/// # Safety
+/// `client` is a live client; `session_id` a NUL-terminated string; `deleted` NULL or valid for one
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_delete_session(
+    client: *mut MpClient,
+    session_id: *const c_char,
+    deleted: *mut c_int,
+) -> MpStatus {
+    guard("mp_client_delete_session", || {
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        // SAFETY: the caller's contract.
+        let id = unsafe { str_arg(session_id, "session_id") }?;
+        let found = c.rt.block_on(c.client.delete_session(id))?;
+        // SAFETY: the caller's contract: NULL or writable.
+        if let Some(d) = unsafe { deleted.as_mut() } {
+            *d = c_int::from(found);
+        }
         Ok(())
     })
 }
@@ -174,8 +281,9 @@ pub unsafe extern "C" fn mp_client_list_models(
 /// "content": "..."}, "reasoningEffort": "low", "availableTools": [...], "excludedTools": [...],
 /// "sessionId": "..."}`. `tools` points to `tool_count` tools (NULL when 0); their handlers are called
 /// until the session is freed. Errors name the field and the fix (`MP_ERR_CONFIG`): a missing model,
-/// a bad base URL, the Azure endpoint confusions, duplicate tool names, unknown fields. On success
-/// `*out` is the session; free it with `mp_session_free`.
+/// a bad base URL, the Azure endpoint confusions, duplicate tool names, unknown fields;
+/// `MP_ERR_SESSION_EXISTS` when the session store already has `sessionId`. On success `*out` is the
+/// session, stored as it runs; free it with `mp_session_free`.
 ///
 /// # Safety
 /// `client` is a live client; `config_json` a NUL-terminated string; `tools` NULL or `tool_count` valid
@@ -199,9 +307,13 @@ pub unsafe extern "C" fn mp_client_create_session(
     })
 }
 
-/// Resumes a session by id with a new config (tools are given again): a live session with that id
-/// is disconnected first; the conversation and its events continue. Otherwise as
-/// `mp_client_create_session`.
+/// Resumes a stored session by id, in this process or any other sharing the session store, with a
+/// new config: credentials and tools are given again; the model and the provider's endpoint default
+/// to the stored ones. A live session of this client with that id is disconnected first. The
+/// conversation and its events continue after a `session.resume` event (`{"resumeTime",
+/// "eventCount"}`), unless the config has `"suppressResumeEvent": true`. `MP_ERR_SESSION_NOT_FOUND`
+/// for an unknown id, `MP_ERR_SESSION_BUSY` while another client holds it (see `sessionLease` in
+/// `mp_client_new`), `MP_ERR_STORAGE` when the store fails. Otherwise as `mp_client_create_session`.
 ///
 /// # Safety
 /// As `mp_client_create_session`; `session_id` is a NUL-terminated string.

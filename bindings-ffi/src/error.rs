@@ -49,6 +49,14 @@ pub const MP_ERR_LIMIT: MpStatus = 15;
 pub const MP_ERR_PANIC: MpStatus = 16;
 /// An error kind newer than this header.
 pub const MP_ERR_OTHER: MpStatus = 17;
+/// `mp_client_resume_session` named a session the session store does not have.
+pub const MP_ERR_SESSION_NOT_FOUND: MpStatus = 18;
+/// `mp_client_create_session` named a `sessionId` the session store already has.
+pub const MP_ERR_SESSION_EXISTS: MpStatus = 19;
+/// Another client holds the session (see `sessionLease.waitMs`), or took it over from this one.
+pub const MP_ERR_SESSION_BUSY: MpStatus = 20;
+/// The session store failed; the session stays usable in memory and nothing committed is lost.
+pub const MP_ERR_STORAGE: MpStatus = 21;
 
 /// An error on its way to C: a status code and what the caller can read about it.
 #[derive(Debug)]
@@ -124,6 +132,10 @@ fn status_of(kind: ErrorKind) -> MpStatus {
         ErrorKind::Tool => MP_ERR_TOOL,
         ErrorKind::Cancelled => MP_ERR_CANCELLED,
         ErrorKind::Limit => MP_ERR_LIMIT,
+        ErrorKind::SessionNotFound => MP_ERR_SESSION_NOT_FOUND,
+        ErrorKind::SessionExists => MP_ERR_SESSION_EXISTS,
+        ErrorKind::SessionBusy => MP_ERR_SESSION_BUSY,
+        ErrorKind::Storage => MP_ERR_STORAGE,
         _ => MP_ERR_OTHER,
     }
 }
@@ -178,7 +190,8 @@ pub extern "C" fn mp_last_error_json() -> *const c_char {
 
 /// The stable name of a status code: "ok", "usage", "config", "auth", "permission_denied",
 /// "not_found", "rate_limited", "invalid_request", "context_length", "server", "timeout", "transport",
-/// "decode", "tool", "cancelled", "limit", "panic", "other"; "unknown" for any other number.
+/// "decode", "tool", "cancelled", "limit", "panic", "other", "session_not_found", "session_exists",
+/// "session_busy", "storage"; "unknown" for any other number.
 /// A static string: never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn mp_status_name(status: MpStatus) -> *const c_char {
@@ -201,6 +214,10 @@ pub extern "C" fn mp_status_name(status: MpStatus) -> *const c_char {
         MP_ERR_LIMIT => c"limit",
         MP_ERR_PANIC => c"panic",
         MP_ERR_OTHER => c"other",
+        MP_ERR_SESSION_NOT_FOUND => c"session_not_found",
+        MP_ERR_SESSION_EXISTS => c"session_exists",
+        MP_ERR_SESSION_BUSY => c"session_busy",
+        MP_ERR_STORAGE => c"storage",
         _ => c"unknown",
     };
     name.as_ptr()
@@ -227,6 +244,10 @@ mod tests {
             ErrorKind::Tool,
             ErrorKind::Cancelled,
             ErrorKind::Limit,
+            ErrorKind::SessionNotFound,
+            ErrorKind::SessionExists,
+            ErrorKind::SessionBusy,
+            ErrorKind::Storage,
         ];
         let mut seen = std::collections::HashSet::new();
         for kind in kinds {

@@ -17,13 +17,15 @@ mod tools;
 mod util;
 
 pub use client::{
-    MpClient, mp_client_create_session, mp_client_free, mp_client_list_models, mp_client_new,
-    mp_client_resume_session, mp_client_stop,
+    MpClient, mp_client_create_session, mp_client_delete_session, mp_client_free,
+    mp_client_get_last_session_id, mp_client_get_session_metadata, mp_client_list_models,
+    mp_client_list_sessions, mp_client_new, mp_client_resume_session, mp_client_stop,
 };
 pub use error::{
     MP_ERR_AUTH, MP_ERR_CANCELLED, MP_ERR_CONFIG, MP_ERR_CONTEXT_LENGTH, MP_ERR_DECODE,
     MP_ERR_INVALID_REQUEST, MP_ERR_LIMIT, MP_ERR_NOT_FOUND, MP_ERR_OTHER, MP_ERR_PANIC,
-    MP_ERR_PERMISSION_DENIED, MP_ERR_RATE_LIMITED, MP_ERR_SERVER, MP_ERR_TIMEOUT, MP_ERR_TOOL,
+    MP_ERR_PERMISSION_DENIED, MP_ERR_RATE_LIMITED, MP_ERR_SERVER, MP_ERR_SESSION_BUSY,
+    MP_ERR_SESSION_EXISTS, MP_ERR_SESSION_NOT_FOUND, MP_ERR_STORAGE, MP_ERR_TIMEOUT, MP_ERR_TOOL,
     MP_ERR_TRANSPORT, MP_ERR_USAGE, MP_OK, MpStatus, mp_last_error_json, mp_last_error_message,
     mp_status_name,
 };

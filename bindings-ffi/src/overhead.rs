@@ -128,7 +128,8 @@ fn send_and_wait_overhead() {
         let elapsed = start.elapsed();
         assert_eq!(last.as_ref().and_then(|e| e.content()), Some("2 + 2 = 4."));
         rt.block_on(session.disconnect());
-        rust_client.delete_session(session.id());
+        rt.block_on(rust_client.delete_session(session.id()))
+            .expect("delete");
         elapsed
     };
 

@@ -235,7 +235,8 @@ pub unsafe extern "C" fn mp_session_abort(session: *mut MpSession) -> MpStatus {
     })
 }
 
-/// The session's persisted (non-ephemeral) events so far, as a JSON array in order. Free
+/// The session's persisted (non-ephemeral) events so far, as a JSON array in order (after a resume,
+/// those of earlier processes too). Free
 /// `*events_json` with `mp_string_free`.
 ///
 /// # Safety
@@ -276,8 +277,9 @@ pub unsafe extern "C" fn mp_session_set_model(
     })
 }
 
-/// Frees a session: disconnects it (aborts a running send and waits until it has ended; the client
-/// keeps the history for `mp_client_resume_session`), completes pending `mp_session_send_async` calls
+/// Frees a session: disconnects it (aborts a running send and waits until it has ended, writes what
+/// the session store does not have yet and gives the session up; it stays in the store for
+/// `mp_client_resume_session`), completes pending `mp_session_send_async` calls
 /// with `MP_ERR_CANCELLED`, and waits for callbacks in progress on other threads. After it returns, no
 /// callback of this session runs again, so their `user_data` may be released. Subscriptions from
 /// `mp_session_on` stop delivering; free them too. NULL is ignored.

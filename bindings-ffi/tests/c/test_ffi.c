@@ -3,18 +3,24 @@
  * under valgrind): a text turn, tool calls through a C callback, streaming events, a non-blocking send,
  * abort (from the main thread during a tool, and from inside an event callback), errors (bad JSON, bad
  * config, a failed turn), list_models, unsubscribe, resume, stop, a session freed from inside its
- * own callback, and header credentials never echoed back. Every handle and string is freed.
+ * own callback, header credentials never echoed back, and durable sessions (list, metadata, delete,
+ * the session error codes, the lease between two clients, and a resume after the process that wrote
+ * the session exited: this program run again as a child). Every handle and string is freed.
  *
  *   test_ffi REPO_ROOT
+ *   test_ffi --child STORE_URL REPLAY_URL SESSION_ID   (creates the session, sends, exits at once)
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "modelport.h"
 
@@ -279,6 +285,8 @@ static void test_basics(void) {
     CHECK(strcmp(mp_status_name(MP_ERR_CONFIG), "config") == 0);
     CHECK(strcmp(mp_status_name(MP_ERR_CANCELLED), "cancelled") == 0);
     CHECK(strcmp(mp_status_name(12345), "unknown") == 0);
+    CHECK(strcmp(mp_status_name(MP_ERR_SESSION_BUSY), "session_busy") == 0);
+    CHECK(strcmp(mp_status_name(MP_ERR_STORAGE), "storage") == 0);
     CHECK(strcmp(mp_last_error_message(), "") == 0);
     char *value = NULL;
     CHECK_OK(mp_json_pointer("{\"a\": {\"b\": [1, \"x\"]}}", "/a/b/1", &value));
@@ -964,6 +972,206 @@ static void header_secret_case(const char *root, const char *type, size_t f, siz
     mp_replay_stop(replay);
 }
 
+/* ---------------------------------------------------------------- durable sessions */
+
+static char *session_config(const char *url, const char *id) {
+    const char *fmt =
+        "{\"sessionId\": \"%s\", \"model\": \"YOUR-DEPLOYMENT-NAME\", \"provider\": {\"type\": \"openai\","
+        " \"baseUrl\": \"%s/openai/v1/\", \"wireApi\": \"responses\", \"apiKey\": \"sk-test-SECRET-42\"}}";
+    size_t n = strlen(fmt) + strlen(url) + strlen(id);
+    char *json = malloc(n);
+    snprintf(json, n, fmt, id, url);
+    return json;
+}
+
+static char *client_options(const char *store) {
+    size_t n = strlen(store) + 32;
+    char *json = malloc(n);
+    snprintf(json, n, "{\"sessionStore\": \"%s\"}", store);
+    return json;
+}
+
+/* The child: creates the session, completes one send and exits without freeing or stopping anything. */
+static int durable_child(const char *store, const char *url, const char *id) {
+    char *options = client_options(store);
+    char *config = session_config(url, id);
+    mp_client *client = NULL;
+    mp_session *session = NULL;
+    char *result = NULL;
+    if (mp_client_new(options, &client) != MP_OK || mp_client_create_session(client, config, NULL, 0, &session) != MP_OK ||
+        mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result) != MP_OK) {
+        fprintf(stderr, "child: %s\n", mp_last_error_message());
+        return 1;
+    }
+    exit(json_is(result, "/data/content", "2 + 2 = 4.") ? 0 : 3);
+}
+
+/* Whether any file in `dir` contains `needle` (byte search: the files are binary). */
+static bool dir_contains(const char *dir, const char *needle) {
+    bool found = false;
+    size_t len = strlen(needle);
+    DIR *d = opendir(dir);
+    struct dirent *entry;
+    while (d != NULL && (entry = readdir(d)) != NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) continue;
+        char buf[65536];
+        size_t kept = 0, got;
+        while ((got = fread(buf + kept, 1, sizeof buf - kept, f)) > 0) {
+            size_t n = kept + got;
+            for (size_t i = 0; i + len <= n && !found; i++) found = memcmp(buf + i, needle, len) == 0;
+            kept = n < len ? n : len - 1; /* keep a tail so a match across two reads is seen */
+            memmove(buf, buf + n - kept, kept);
+        }
+        fclose(f);
+    }
+    if (d != NULL) closedir(d);
+    return found;
+}
+
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *entry;
+    while (d != NULL && (entry = readdir(d)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        unlink(path);
+    }
+    if (d != NULL) closedir(d);
+    rmdir(dir);
+}
+
+/* The durable-session suite on `store`; `dir` is the SQLite file's directory (NULL for PostgreSQL, whose
+ * database other suites share: ids are unique to this process and only its own sessions are checked). */
+static void durable_suite(const char *root, const char *self, const char *store, const char *dir) {
+    char first[64], second[64];
+    snprintf(first, sizeof first, "c-first-%ld", (long)getpid());
+    snprintf(second, sizeof second, "c-child-%ld", (long)getpid());
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bindings-ffi/tests/fixtures/two-turns.yaml", root);
+    mp_replay *replay = NULL;
+    CHECK_OK(mp_replay_start(path, NULL, &replay));
+    const char *url = mp_replay_url(replay);
+    char *options = client_options(store);
+    char *resume_config = provider_config(url, false);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new(options, &client));
+
+    /* One session, one send, then freed: it stays in the store. */
+    char *config = session_config(url, first);
+    mp_session *session = NULL;
+    char *result = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result));
+    mp_string_free(result);
+    mp_session_free(session);
+
+    char *json = NULL;
+    CHECK_OK(mp_client_list_sessions(client, &json));
+    CHECKF(dir == NULL ? contains(json, first) : json_is(json, "/0/sessionId", first), "%s", json);
+    mp_string_free(json);
+    CHECK_OK(mp_client_get_session_metadata(client, first, &json));
+    CHECKF(json_is(json, "/summary", "What is 2+2?") && json_is(json, "/model", "YOUR-DEPLOYMENT-NAME"), "%s",
+           json ? json : "(null)");
+    CHECK(contains(json, "\"startTime\":\"") && contains(json, "\"modifiedTime\":\""));
+    mp_string_free(json);
+    json = (char *)&json; /* must be reset to NULL */
+    CHECK_OK(mp_client_get_session_metadata(client, "no-such-session", &json));
+    CHECK(json == NULL);
+    CHECK_OK(mp_client_get_last_session_id(client, &json));
+    CHECK(json != NULL && (dir == NULL || strcmp(json, first) == 0));
+    mp_string_free(json);
+
+    /* The typed errors. */
+    session = (mp_session *)&session;
+    CHECK_STATUS(MP_ERR_SESSION_EXISTS, mp_client_create_session(client, config, NULL, 0, &session));
+    CHECK(session == NULL);
+    CHECK_STATUS(MP_ERR_SESSION_NOT_FOUND, mp_client_resume_session(client, "no-such-session", resume_config, NULL, 0, &session));
+    CHECK(contains(mp_last_error_json(), "\"errorType\":\"session\""));
+    CHECK(strcmp(mp_status_name(MP_ERR_SESSION_NOT_FOUND), "session_not_found") == 0);
+
+    /* Held by this client: another client on the same store gets MP_ERR_SESSION_BUSY. */
+    CHECK_OK(mp_client_resume_session(client, first, resume_config, NULL, 0, &session));
+    mp_client *other = NULL;
+    CHECK_OK(mp_client_new(options, &other));
+    mp_session *refused = NULL;
+    CHECK_STATUS(MP_ERR_SESSION_BUSY, mp_client_resume_session(other, first, resume_config, NULL, 0, &refused));
+    CHECK_STATUS(MP_ERR_SESSION_BUSY, mp_client_delete_session(other, first, NULL));
+    mp_client_free(other);
+
+    /* The resumed session continues the conversation: the second answer matches only after the first. */
+    CHECK_OK(mp_session_get_events(session, &json));
+    CHECK(contains(json, "\"type\":\"session.resume\"") && json_is(json, "/5/data/eventCount", "5"));
+    mp_string_free(json);
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"And 3+3?\"}", 0, &result));
+    CHECKF(json_is(result, "/data/content", "3 + 3 = 6."), "%s", result ? result : "(null)");
+    mp_string_free(result);
+
+    int deleted = -1;
+    CHECK_OK(mp_client_delete_session(client, first, &deleted));
+    CHECK(deleted == 1);
+    CHECK_OK(mp_client_delete_session(client, first, &deleted));
+    CHECK(deleted == 0);
+    CHECK_OK(mp_client_get_session_metadata(client, first, &json));
+    CHECK(json == NULL);
+    mp_session_free(session);
+
+    /* Another process writes a session and exits without stopping; this one resumes it. */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(self, self, "--child", store, url, second, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    CHECK_OK(mp_client_resume_session(client, second, resume_config, NULL, 0, &session));
+    CHECK_OK(mp_session_get_events(session, &json));
+    CHECKF(json_is(json, "/0/type", "session.start") && json_is(json, "/1/data/content", "What is 2+2?") &&
+               json_is(json, "/3/data/content", "2 + 2 = 4.") && json_is(json, "/5/type", "session.resume"),
+           "%s", json);
+    mp_string_free(json);
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"And 3+3?\"}", 0, &result));
+    CHECKF(json_is(result, "/data/content", "3 + 3 = 6."), "%s", result ? result : "(null)");
+    mp_string_free(result);
+    mp_session_free(session);
+    int deleted_child = 0;
+    CHECK_OK(mp_client_delete_session(client, second, &deleted_child));
+    CHECK(deleted_child == 1);
+
+    CHECK(dir == NULL || !dir_contains(dir, "sk-test-SECRET-42"));
+    mp_client_free(client);
+    CHECK(dir == NULL || !dir_contains(dir, "sk-test-SECRET-42"));
+    free(config);
+    free(resume_config);
+    free(options);
+    mp_replay_stop(replay);
+}
+
+/* On a SQLite file, then on PostgreSQL when MODELPORT_TEST_PG_URL is set (required under CI=true). */
+static void test_durable_sessions(const char *root, const char *self) {
+    char dir[] = "/tmp/modelport-ffi-durable-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char store[4200];
+    snprintf(store, sizeof store, "sqlite://%s/sessions.db", dir);
+    durable_suite(root, self, store, dir);
+    remove_dir(dir);
+    const char *pg = getenv("MODELPORT_TEST_PG_URL");
+    const char *ci = getenv("CI");
+    if (pg != NULL && *pg != '\0') {
+        durable_suite(root, self, pg, NULL);
+    } else {
+        bool required = ci != NULL && strcmp(ci, "true") == 0;
+        check(!required, __FILE__, __LINE__, "MODELPORT_TEST_PG_URL is set",
+              "CI=true requires the PostgreSQL tests (make test starts a cluster with scripts/with-pg.sh)");
+        if (!required) printf("test_ffi: skipping PostgreSQL: MODELPORT_TEST_PG_URL is not set\n");
+    }
+}
+
 static void test_header_secrets(const char *root) {
     const char *types[] = {"openai", "anthropic"};
     for (size_t t = 0; t < 2; t++)
@@ -974,8 +1182,9 @@ static void test_header_secrets(const char *root) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 5 && strcmp(argv[1], "--child") == 0) return durable_child(argv[2], argv[3], argv[4]);
     if (argc != 2) {
-        fprintf(stderr, "usage: %s REPO_ROOT\n", argv[0]);
+        fprintf(stderr, "usage: %s REPO_ROOT (or --child STORE_URL REPLAY_URL SESSION_ID)\n", argv[0]);
         return 2;
     }
     main_thread = pthread_self();
@@ -992,6 +1201,7 @@ int main(int argc, char **argv) {
     test_unsubscribe_resume_and_stop(root);
     test_free_inside_callback(root);
     test_header_secrets(root);
+    test_durable_sessions(root, argv[0]);
     printf("test_ffi: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use modelport::SessionConfig;
+use modelport::{SessionConfig, SessionMetadata};
 
 use crate::error::ModelportError;
 use crate::session::Session;
@@ -40,6 +40,21 @@ impl From<modelport::ModelInfo> for ModelInfo {
     }
 }
 
+/// A stored session, as `list_sessions` and `get_session_metadata` return it.
+#[uniffi::remote(Record)]
+pub struct SessionMetadata {
+    /// The session id.
+    pub session_id: String,
+    /// When the session was created (RFC 3339 UTC).
+    pub start_time: String,
+    /// When the session last changed (RFC 3339 UTC).
+    pub modified_time: String,
+    /// The first user message, shortened.
+    pub summary: Option<String>,
+    /// The session's model.
+    pub model: String,
+}
+
 /// The entry point: the default provider, the connection pool and the sessions.
 #[derive(uniffi::Object)]
 pub struct Client {
@@ -65,8 +80,12 @@ fn session_config(
 
 #[uniffi::export(async_runtime = "tokio")]
 impl Client {
-    /// A client. `options_json` is none or `{"provider": {...}, "retry": {...}, "timeouts": {...}}`
-    /// (camelCase, as in the Copilot SDK); `provider` is the default for sessions that name none.
+    /// A client. `options_json` is none or `{"provider": {...}, "retry": {...}, "timeouts": {...},
+    /// "sessionStore": "...", "sessionLease": {"ttlMs": 30000, "waitMs": 0}}` (camelCase, as in the
+    /// Copilot SDK); `provider` is the default for sessions that name none. `sessionStore` is where
+    /// sessions are kept: "memory", "sqlite:///absolute/path.db" or a "postgres://" URL (default:
+    /// SQLite at `$MODELPORT_HOME/sessions.db`); `sessionLease.waitMs` is how long `resume_session`
+    /// waits for a session another client holds.
     #[uniffi::constructor(default(options_json = None))]
     pub fn new(options_json: Option<String>) -> Result<Arc<Self>, ModelportError> {
         let options =
@@ -79,7 +98,8 @@ impl Client {
     }
 
     /// Creates a session. `config_json` is the session config in camelCase JSON (`{"model",
-    /// "provider", "streaming", "systemMessage", ...}`); errors name the field and the fix.
+    /// "provider", "streaming", "systemMessage", "sessionId", ...}`); errors name the field and the
+    /// fix. `SessionExists` when the store already has the `sessionId`.
     #[uniffi::method(default(tools = []))]
     pub async fn create_session(
         &self,
@@ -92,7 +112,10 @@ impl Client {
         Ok(Session::new(session))
     }
 
-    /// Resumes a session by id with a new config (tools are given again).
+    /// Resumes a stored session by id, in this process or any other sharing the session store, with
+    /// a new config (credentials and tools are given again; the model and endpoint default to the
+    /// stored ones). Emits `session.resume` unless the config has `"suppressResumeEvent": true`.
+    /// `SessionNotFound` for an unknown id, `SessionBusy` while another client holds it.
     #[uniffi::method(default(tools = []))]
     pub async fn resume_session(
         &self,
@@ -105,6 +128,34 @@ impl Client {
         let session =
             run(async move { client.resume_session(&session_id, config).await }).await??;
         Ok(Session::new(session))
+    }
+
+    /// The stored sessions, most recently modified first.
+    pub async fn list_sessions(&self) -> Result<Vec<SessionMetadata>, ModelportError> {
+        let client = self.inner.clone();
+        Ok(run(async move { client.list_sessions().await }).await??)
+    }
+
+    /// The id of the most recently modified session, if any.
+    pub async fn get_last_session_id(&self) -> Result<Option<String>, ModelportError> {
+        let client = self.inner.clone();
+        Ok(run(async move { client.get_last_session_id().await }).await??)
+    }
+
+    /// One stored session's metadata (none when there is no such session).
+    pub async fn get_session_metadata(
+        &self,
+        session_id: String,
+    ) -> Result<Option<SessionMetadata>, ModelportError> {
+        let client = self.inner.clone();
+        Ok(run(async move { client.get_session_metadata(&session_id).await }).await??)
+    }
+
+    /// Deletes a session from the store (a live session of this client is disconnected first);
+    /// false when there was none. `SessionBusy` while another client holds it.
+    pub async fn delete_session(&self, session_id: String) -> Result<bool, ModelportError> {
+        let client = self.inner.clone();
+        Ok(run(async move { client.delete_session(&session_id).await }).await??)
     }
 
     /// The models of the default provider, normalised; cached for the client's life.

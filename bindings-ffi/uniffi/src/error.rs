@@ -38,6 +38,14 @@ pub enum ModelportError {
     Cancelled { message: String },
     /// A safety limit was reached (tool-loop iterations).
     Limit { message: String },
+    /// `resume_session` named a session the session store does not have.
+    SessionNotFound { message: String },
+    /// `create_session` named a `sessionId` the session store already has.
+    SessionExists { message: String },
+    /// Another client holds the session (see `sessionLease.waitMs`), or took it over from this one.
+    SessionBusy { message: String },
+    /// The session store failed; the session stays usable in memory.
+    Storage { message: String },
     /// An error kind newer than these bindings, or an internal error.
     Other { message: String },
 }
@@ -66,6 +74,10 @@ impl ModelportError {
             | ModelportError::Tool { message }
             | ModelportError::Cancelled { message }
             | ModelportError::Limit { message }
+            | ModelportError::SessionNotFound { message }
+            | ModelportError::SessionExists { message }
+            | ModelportError::SessionBusy { message }
+            | ModelportError::Storage { message }
             | ModelportError::Other { message } => message,
         }
     }
@@ -98,6 +110,10 @@ impl From<Error> for ModelportError {
             ErrorKind::Tool => ModelportError::Tool { message },
             ErrorKind::Cancelled => ModelportError::Cancelled { message },
             ErrorKind::Limit => ModelportError::Limit { message },
+            ErrorKind::SessionNotFound => ModelportError::SessionNotFound { message },
+            ErrorKind::SessionExists => ModelportError::SessionExists { message },
+            ErrorKind::SessionBusy => ModelportError::SessionBusy { message },
+            ErrorKind::Storage => ModelportError::Storage { message },
             _ => ModelportError::Other { message },
         }
     }

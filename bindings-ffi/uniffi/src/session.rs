@@ -217,13 +217,18 @@ impl Session {
         run(async move { session.abort().await }).await
     }
 
-    /// The persisted (non-ephemeral) events so far.
+    /// The persisted (non-ephemeral) events so far; after a resume, earlier processes' too.
     pub fn get_events(&self) -> Vec<SessionEvent> {
         self.inner
             .get_events()
             .iter()
             .map(SessionEvent::from)
             .collect()
+    }
+
+    /// [`get_events`](Session::get_events) under the Copilot SDK's name.
+    pub fn get_messages(&self) -> Vec<SessionEvent> {
+        self.get_events()
     }
 
     /// Switches the model for the next model calls.

@@ -2,9 +2,12 @@
 
 Creates sessions, runs a tool call through a Python-implemented ToolHandler (an async foreign trait),
 streams an answer to an EventListener (a foreign trait, subscribed through a TaskHandle), aborts a
-send while its tool runs, and checks errors. Run by bindings-ffi/scripts/test.sh:
+send while its tool runs, checks errors, and durable sessions (list, metadata, delete, the session
+errors, the lease between two clients, and a resume after the process that wrote the session exited:
+this script run again as a child). Run by bindings-ffi/scripts/test.sh:
 
     PYTHONPATH=DIR_WITH_GENERATED_MODULE_AND_LIBRARY python3 smoke_test.py REPO_ROOT
+    smoke_test.py REPO_ROOT --child STORE_URL REPLAY_URL SESSION_ID   (creates, sends, exits at once)
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import os
+import pathlib
 import sys
+import tempfile
 import threading
 
 import modelport_uniffi as mp
@@ -38,7 +44,11 @@ def check(condition: bool, what: str) -> None:
         raise AssertionError(what)
 
 
-def config(replay: mp.ReplayServer, streaming: bool = False) -> str:
+def config(replay: mp.ReplayServer, streaming: bool = False, **extra: str) -> str:
+    return config_for(replay.url(), streaming, **extra)
+
+
+def config_for(url: str, streaming: bool = False, **extra: str) -> str:
     # Shaped like the seed's Azure AI Foundry example; the key must never come back out.
     return json.dumps(
         {
@@ -46,10 +56,11 @@ def config(replay: mp.ReplayServer, streaming: bool = False) -> str:
             "streaming": streaming,
             "provider": {
                 "type": "openai",
-                "baseUrl": f"{replay.url()}/openai/v1/",
+                "baseUrl": f"{url}/openai/v1/",
                 "wireApi": "responses",
                 "apiKey": "sk-test-SECRET-42",
             },
+            **extra,
         }
     )
 
@@ -197,6 +208,81 @@ async def errors(client: mp.Client) -> None:
         check("bseUrl" in str(e) and "SECRET" not in str(e), str(e))
 
 
+async def expect_error(call: object, error: type, what: str) -> None:
+    try:
+        await call  # type: ignore[misc]
+        check(False, f"{what} raises {error.__name__}")
+    except error:
+        check(True, what)
+
+
+async def durable(store_url: str, tmp: str | None) -> None:
+    """On `store_url`: a SQLite file in `tmp`, or PostgreSQL (tmp None), whose database other suites
+    share: ids are unique to this run and only its own sessions are checked."""
+    store = json.dumps({"sessionStore": store_url})
+    first, second = f"u-first-{os.getpid()}", f"u-child-{os.getpid()}"
+    replay = await mp.ReplayServer.start(f"{ROOT}/bindings-ffi/tests/fixtures/two-turns.yaml")
+    client = mp.Client(store)
+    session = await client.create_session(config(replay, sessionId=first))
+    await session.send_and_wait(mp.SendOptions(prompt="What is 2+2?"))
+    await session.disconnect()
+    listed = [m for m in await client.list_sessions() if m.session_id == first or tmp]
+    check([m.session_id for m in listed] == [first], f"listed: {listed}")
+    meta = await client.get_session_metadata(first)
+    check(meta == listed[0] and meta.summary == "What is 2+2?", f"metadata: {meta}")
+    check(meta.model == "YOUR-DEPLOYMENT-NAME" and meta.start_time <= meta.modified_time, str(meta))
+    check(await client.get_session_metadata("no-such-session") is None, "no metadata")
+    check(not tmp or await client.get_last_session_id() == first, "last session id")
+    await expect_error(
+        client.create_session(config(replay, sessionId=first)),
+        mp.ModelportError.SessionExists,
+        "create with a stored id",
+    )
+    await expect_error(
+        client.resume_session("no-such-session", config(replay)),
+        mp.ModelportError.SessionNotFound,
+        "resume of an unknown id",
+    )
+
+    # Held by this client: another client on the same store is refused.
+    session = await client.resume_session(first, config(replay))
+    other = mp.Client(store)
+    await expect_error(
+        other.resume_session(first, config(replay)), mp.ModelportError.SessionBusy, "busy"
+    )
+    await other.stop()
+    kinds = [e.event_type for e in session.get_messages()]
+    check(kinds[0] == "session.start" and kinds[-1] == "session.resume", f"resumed: {kinds}")
+    # The second answer matches only a request that carries the first turn.
+    answer = await session.send_and_wait(mp.SendOptions(prompt="And 3+3?"))
+    check(answer is not None and answer.content == "3 + 3 = 6.", "the conversation continues")
+    check(await client.delete_session(first) is True, "deleted")
+    check(await client.delete_session(first) is False, "deleted once")
+
+    # Another process writes a session and exits at once; this one resumes it.
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, ROOT, "--child", store, replay.url(), second
+    )
+    check(await child.wait() == 0, "the child completed its send")
+    session = await client.resume_session(second, config(replay))
+    kinds = [e.event_type for e in session.get_messages()]
+    check(kinds[:2] == ["session.start", "user.message"] and kinds[-1] == "session.resume", str(kinds))
+    answer = await session.send_and_wait(mp.SendOptions(prompt="And 3+3?"))
+    check(answer is not None and answer.content == "3 + 3 = 6.", "the child's conversation continues")
+    check(await client.delete_session(second) is True, "the child's session deleted")
+    check(await client.stop() == [], "stop")
+    for f in pathlib.Path(tmp or "/nonexistent").glob("*"):
+        check(b"sk-test-SECRET-42" not in f.read_bytes(), f"no API key in {f.name}")
+    await replay.stop()
+
+
+async def child(store: str, url: str, session_id: str) -> None:
+    client = mp.Client(store)
+    session = await client.create_session(config_for(url, sessionId=session_id))
+    answer = await session.send_and_wait(mp.SendOptions(prompt="What is 2+2?"))
+    os._exit(0 if answer is not None and answer.content == "2 + 2 = 4." else 3)
+
+
 async def main() -> None:
     # Foreign async callbacks (the tool handlers) are called from Rust threads: tell uniffi which
     # event loop runs them.
@@ -207,8 +293,18 @@ async def main() -> None:
     await abort(client)
     await errors(client)
     check(await client.stop() == [], "stop")
+    with tempfile.TemporaryDirectory() as tmp:
+        await durable(f"sqlite://{tmp}/sessions.db", tmp)
+    if os.environ.get("MODELPORT_TEST_PG_URL"):
+        await durable(os.environ["MODELPORT_TEST_PG_URL"], None)
+    elif os.environ.get("CI") == "true":
+        check(False, "MODELPORT_TEST_PG_URL is set: CI=true requires the PostgreSQL tests")
+    else:
+        print("uniffi python smoke test: skipping PostgreSQL: MODELPORT_TEST_PG_URL is not set")
     print(f"uniffi python smoke test: {checks} checks passed")
 
 
 if __name__ == "__main__":
+    if sys.argv[2:3] == ["--child"]:
+        asyncio.run(child(*sys.argv[3:6]))
     asyncio.run(main())
