@@ -315,8 +315,16 @@ impl Client {
             tool_choice: config.tool_choice.clone(),
             parallel_tool_calls: config.parallel_tool_calls,
             permission: config.on_permission_request.clone(),
+            window: self.window(&provider, &model).await,
+            compaction: config.infinite_sessions.clone(),
+            fixed_tokens: 0,
             provider,
         };
+        config.infinite_sessions.validate()?;
+        let mut settings = settings;
+        settings.fixed_tokens = (settings.system.as_deref().map_or(0, str::len)
+            + serde_json::to_string(&settings.specs).map_or(0, |s| s.len()))
+        .div_ceil(4) as u64;
         let id = config
             .session_id
             .clone()
@@ -397,6 +405,23 @@ impl Client {
             sessions.insert(id, Arc::downgrade(session.inner()));
         }
         Ok(session)
+    }
+
+    /// The prompt window of `model`: the provider's `maxPromptTokens`, else what the model list
+    /// says (the application's `on_list_models`, or the provider's list when it was already fetched).
+    async fn window(&self, provider: &ProviderConfig, model: &str) -> Option<u64> {
+        if let Some(w) = provider.max_prompt_tokens {
+            return Some(w);
+        }
+        let listed = match (&self.models.handler, self.models.cache.get()) {
+            (_, Some(list)) => Some(list.clone()),
+            (Some(_), None) => self.list_models().await.ok(),
+            (None, None) => None,
+        }?;
+        let limits = &listed.iter().find(|m| m.id == model)?.capabilities.limits;
+        limits
+            .max_prompt_tokens
+            .or(limits.max_context_window_tokens)
     }
 
     /// The stored sessions, most recently modified first.

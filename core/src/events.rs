@@ -193,6 +193,16 @@ pub enum EventData {
     /// `session.error`: the send failed.
     #[serde(rename = "session.error")]
     SessionError(SessionErrorData),
+    /// `session.usage_info` (ephemeral): how full the context window is, after each model call
+    /// (when the window is known).
+    #[serde(rename = "session.usage_info")]
+    UsageInfo(UsageInfoData),
+    /// `session.compaction_start`: the history is being compacted.
+    #[serde(rename = "session.compaction_start")]
+    CompactionStart(CompactionStartData),
+    /// `session.compaction_complete`: the compaction ended.
+    #[serde(rename = "session.compaction_complete")]
+    CompactionComplete(CompactionCompleteData),
     /// `session.idle` (ephemeral): the send is over; always its last event.
     #[serde(rename = "session.idle")]
     SessionIdle(SessionIdleData),
@@ -204,6 +214,9 @@ impl EventData {
         match self {
             EventData::SessionStart(_) => "session.start",
             EventData::SessionResume(_) => "session.resume",
+            EventData::UsageInfo(_) => "session.usage_info",
+            EventData::CompactionStart(_) => "session.compaction_start",
+            EventData::CompactionComplete(_) => "session.compaction_complete",
             EventData::UserMessage(_) => "user.message",
             EventData::TurnStart(_) => "assistant.turn_start",
             EventData::TurnEnd(_) => "assistant.turn_end",
@@ -230,6 +243,7 @@ impl EventData {
                 | EventData::MessageDelta(_)
                 | EventData::ReasoningDelta(_)
                 | EventData::Usage(_)
+                | EventData::UsageInfo(_)
                 | EventData::SessionIdle(_)
         )
     }
@@ -251,6 +265,41 @@ pub struct SessionStartData {
     pub session_id: String,
     /// The model the session starts with.
     pub selected_model: String,
+}
+
+/// `session.usage_info` data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageInfoData {
+    /// The prompt window in tokens.
+    pub token_limit: u64,
+    /// The tokens the next request would use: the provider's count for the last call plus an
+    /// estimate of what was added since.
+    pub current_tokens: u64,
+    /// Messages in the history.
+    pub messages_length: u64,
+}
+
+/// `session.compaction_start` data (none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompactionStartData {}
+
+/// `session.compaction_complete` data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompactionCompleteData {
+    /// Whether the older history was summarised. False when nothing could be removed, or when the
+    /// summary call failed and the oldest turns were dropped instead (`error` says which).
+    pub success: bool,
+    /// What went wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Estimated tokens before.
+    pub pre_compaction_tokens: u64,
+    /// Estimated tokens after.
+    pub post_compaction_tokens: u64,
+    /// History messages replaced by the summary (or dropped).
+    pub messages_removed: u64,
 }
 
 /// `session.resume` data.

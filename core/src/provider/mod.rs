@@ -391,6 +391,15 @@ pub struct ProviderConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_output_tokens: Option<u32>,
+    /// The model's prompt window in tokens (the Copilot SDK's BYOK field): sessions compact their
+    /// history before it fills up (see `infiniteSessions`). Unknown when absent, unless the model
+    /// list reports it.
+    #[serde(
+        default,
+        alias = "max_prompt_tokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_prompt_tokens: Option<u64>,
     /// Retry policy for this provider; overrides the Client's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryPolicy>,
@@ -471,7 +480,13 @@ impl ProviderConfig {
         self
     }
 
-    /// Sets the output token cap.
+    /// Sets the prompt window.
+    pub fn with_max_prompt_tokens(mut self, max: u64) -> Self {
+        self.max_prompt_tokens = Some(max);
+        self
+    }
+
+    /// Sets the output cap.
     pub fn with_max_output_tokens(mut self, max: u32) -> Self {
         self.max_output_tokens = Some(max);
         self

@@ -54,6 +54,9 @@ pub struct ReplayConfig {
     /// Served (as a text answer) when no conversation matches, instead of the explaining 500: for
     /// benchmarks of clients whose requests carry their own history (the Copilot SDK's runtime).
     pub fallback: Option<String>,
+    /// The model's context window in tokens: a request larger than this (its JSON body's bytes / 4)
+    /// gets the wire format's real context-length error (HTTP 400).
+    pub context_window: Option<u64>,
 }
 
 impl Default for ReplayConfig {
@@ -64,6 +67,7 @@ impl Default for ReplayConfig {
             chunk_delay: None,
             record: true,
             fallback: None,
+            context_window: None,
         }
     }
 }
@@ -102,6 +106,8 @@ struct ReplayJson {
     record: Option<bool>,
     #[serde(default)]
     fallback: Option<String>,
+    #[serde(default, alias = "context_window")]
+    context_window: Option<u64>,
 }
 
 impl From<ReplayJson> for ReplayConfig {
@@ -113,6 +119,7 @@ impl From<ReplayJson> for ReplayConfig {
             chunk_delay: json.chunk_delay_ms,
             record: json.record.unwrap_or(defaults.record),
             fallback: json.fallback,
+            context_window: json.context_window,
         }
     }
 }
@@ -732,6 +739,12 @@ fn call(
     if let Some(err) = scripted_error(state, &history, false) {
         return error_response(state, format, &err, stream, headers);
     }
+    if let Some(window) = state.config.context_window {
+        let tokens = (body.to_string().len() as u64).div_ceil(4);
+        if tokens > window {
+            return context_length_error(format, tokens, window);
+        }
+    }
     let fallback = state.config.fallback.as_ref().map(|text| Norm::Assistant {
         content: text.clone(),
         calls: Vec::new(),
@@ -815,6 +828,22 @@ fn openai_type(status: u16) -> &'static str {
         400..=499 => "invalid_request_error",
         _ => "server_error",
     }
+}
+
+/// The provider's own answer to a prompt longer than the window (OpenAI's and Anthropic's texts).
+fn context_length_error(format: WireFormat, tokens: u64, window: u64) -> Response<Body> {
+    let body = match format {
+        WireFormat::AnthropicMessages => json!({"type": "error", "error": {
+            "type": "invalid_request_error",
+            "message": format!("prompt is too long: {tokens} tokens > {window} maximum")},
+            "request_id": "req_replay"}),
+        _ => json!({"error": {
+            "message": format!("This model's maximum context length is {window} tokens. However, \
+                your messages resulted in {tokens} tokens. Please reduce the length of the messages."),
+            "type": "invalid_request_error", "param": "messages",
+            "code": "context_length_exceeded"}}),
+    };
+    json_response(StatusCode::BAD_REQUEST, &body)
 }
 
 fn error_body(format: WireFormat, status: u16, code: &str, message: &str) -> Response<Body> {

@@ -22,6 +22,8 @@ pub(crate) struct Durable {
     committed: tokio::sync::Mutex<Committed>,
     /// Stops the lease renewal.
     pub renewal: CancellationToken,
+    /// The lowest history index rewritten since the last commit (a compaction), or usize::MAX.
+    rewritten: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +53,7 @@ impl Durable {
                 summary,
             }),
             renewal: CancellationToken::new(),
+            rewritten: std::sync::atomic::AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -88,9 +91,19 @@ impl Durable {
         }
     }
 
+    /// Records that the history changed from index `from` on (the next commit rewrites it).
+    pub(crate) fn history_rewritten_from(&self, from: usize) {
+        self.rewritten
+            .fetch_min(from, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Writes what the store does not have yet: new events and new history.
     pub(crate) async fn commit(&self, session: &SessionInner) -> Result<()> {
         let mut c = self.committed.lock().await;
+        let rewritten = self
+            .rewritten
+            .swap(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+        c.history = c.history.min(rewritten);
         let events = session.bus.log_since(c.events);
         let (history_from, history, model) = {
             let state = lock(&session.state);

@@ -28,15 +28,42 @@ pub(crate) const TOOL_CONCURRENCY: usize = 8;
 pub(crate) const INTERRUPTED: &str =
     "The execution of this tool, or a previous tool was interrupted.";
 
-/// Runs queued sends one after the other until the queue is empty.
+/// Runs queued sends one after the other until the queue is empty; after a send that left the
+/// window past the background threshold, compacts before the next.
 pub(crate) async fn run_queue(session: Arc<SessionInner>) {
-    while run_next(&session).await {}
+    while run_next(&session).await {
+        compact_in_background(&session).await;
+    }
+}
+
+/// The background compaction between sends (its events stand outside any send).
+async fn compact_in_background(session: &Arc<SessionInner>) {
+    let threshold = session.settings.compaction.background_compaction_threshold;
+    if session.cancel.is_cancelled() || !session.compaction_due(threshold) {
+        return;
+    }
+    let cancel = session.cancel.child_token();
+    super::compaction::compact(session, &cancel).await;
+    if let Err(e) = session.persist().await {
+        tracing::warn!(session = %session.id, error = %e, "committing a compaction failed");
+    }
 }
 
 /// After a send driven by its caller: hands the rest of the queue to a task, or marks the session
 /// idle when nothing is queued.
 pub(crate) fn continue_queue(session: Arc<SessionInner>) {
+    let threshold = session.settings.compaction.background_compaction_threshold;
+    let compact = !session.cancel.is_cancelled() && session.compaction_due(threshold);
     let mut state = lock(&session.state);
+    if compact && !state.closed {
+        drop(state);
+        let runtime = session.runtime.clone();
+        runtime.spawn(async move {
+            compact_in_background(&session).await;
+            run_queue(session).await;
+        });
+        return;
+    }
     if state.queue.is_empty() || state.closed {
         state.queue.clear();
         state.running = false;
@@ -152,6 +179,12 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             ));
             break;
         }
+        // A window nearly full waits for a compaction before the call (right after the user
+        // message, or between turns); a message that alone does not fit fails the send.
+        if let Err(e) = super::compaction::before_call(session, cancel).await {
+            failure = Some(e);
+            break;
+        }
         let turn_id = {
             let mut state = lock(&session.state);
             state.turns += 1;
@@ -161,8 +194,17 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             turn_id: turn_id.clone(),
         };
         session.bus.emit(EventData::TurnStart(turn()));
-        // Boxed: keeps this future small, so running it inline or spawning it copies little.
-        let output = match Box::pin(model_call::call(session, &turn_id, &headers, cancel)).await {
+        // Boxed: keeps this future small, so running it inline or spawning it copies little. A
+        // prompt the provider finds too long is compacted and the call retried, once.
+        let mut result = Box::pin(model_call::call(session, &turn_id, &headers, cancel)).await;
+        if let Err(CallError::Failed(e)) = &result
+            && e.kind() == ErrorKind::ContextLength
+            && session.settings.compaction.enabled
+            && super::compaction::compact(session, cancel).await
+        {
+            result = Box::pin(model_call::call(session, &turn_id, &headers, cancel)).await;
+        }
+        let output = match result {
             Ok(o) => o,
             Err(CallError::Cancelled(usage)) => {
                 session.bus.emit(EventData::Abort(AbortData {
@@ -237,6 +279,7 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             tool_calls: r.tool_calls,
             reasoning: r.reasoning,
         });
+        session.count_tokens(r.usage);
         if calls.is_empty() {
             session.bus.emit(EventData::TurnEnd(turn()));
             break;

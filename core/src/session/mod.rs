@@ -1,6 +1,7 @@
 //! Sessions: a conversation with one model, its tools, and the events of every send.
 
 pub(crate) mod bus;
+pub mod compaction;
 pub(crate) mod context;
 pub(crate) mod durable;
 mod engine;
@@ -100,6 +101,9 @@ pub struct SessionConfig {
     /// Whether the model may call several tools at once (default true).
     #[serde(default = "yes", alias = "parallel_tool_calls")]
     pub parallel_tool_calls: bool,
+    /// Automatic compaction of the history before the context window fills up.
+    #[serde(default, alias = "infinite_sessions")]
+    pub infinite_sessions: compaction::InfiniteSessions,
     /// `resume_session` only: do not emit `session.resume`.
     #[serde(default, alias = "suppress_resume_event")]
     pub suppress_resume_event: bool,
@@ -125,6 +129,7 @@ impl Default for SessionConfig {
             tool_choice: ToolChoice::Auto,
             parallel_tool_calls: true,
             suppress_resume_event: false,
+            infinite_sessions: compaction::InfiniteSessions::default(),
         }
     }
 }
@@ -278,6 +283,11 @@ pub(crate) struct Settings {
     pub parallel_tool_calls: bool,
     pub permission: Option<PermissionHandler>,
     pub provider: ProviderConfig,
+    /// The prompt window in tokens, when known.
+    pub window: Option<u64>,
+    pub compaction: compaction::InfiniteSessions,
+    /// Estimated tokens of what every request carries besides the history (system prompt, tools).
+    pub fixed_tokens: u64,
 }
 
 pub(crate) struct PendingSend {
@@ -298,6 +308,7 @@ pub(crate) struct State {
     pub sends: u64,
     pub turns: u64,
     pub closed: bool,
+    pub tokens: compaction::TokenCount,
 }
 
 type HandlerFn = dyn Fn(&Event) + Send + Sync;
@@ -449,6 +460,7 @@ impl Session {
                 sends: 0,
                 turns,
                 closed: false,
+                tokens: compaction::TokenCount::default(),
             }),
             bus: EventBus::with_log(log),
             idle: Notify::new(),
@@ -692,6 +704,33 @@ impl Session {
         }
     }
 
+    /// Compacts the history now (the Copilot SDK's `session.compact()`): waits for the running send,
+    /// then summarises the older history as an automatic compaction would, whatever the window's
+    /// use. Its events stand between sends.
+    pub async fn compact(&self) -> Result<()> {
+        loop {
+            let notified = self.inner.idle.notified();
+            {
+                let mut state = lock(&self.inner.state);
+                if state.closed {
+                    return Err(Error::config(
+                        "the session is disconnected: resume it with client.resume_session(id, config)",
+                    ));
+                }
+                if !state.running {
+                    state.running = true;
+                    break;
+                }
+            }
+            notified.await;
+        }
+        let cancel = self.inner.cancel.child_token();
+        compaction::compact(&self.inner, &cancel).await;
+        let stored = self.inner.persist().await;
+        engine::continue_queue(self.inner.clone());
+        stored
+    }
+
     /// Switches the model for the next model calls (validated like at creation).
     pub async fn set_model(&self, model: impl Into<String>) -> Result<()> {
         let model = model.into();
@@ -836,5 +875,7 @@ impl Drop for SessionInner {
     }
 }
 
+#[cfg(test)]
+mod compaction_tests;
 #[cfg(test)]
 mod tests;

@@ -291,3 +291,70 @@ fn on_stream_event(
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+/// The compaction's summary call: `system` and one user message `text`, no tools, not streamed, no
+/// events but what the caller emits. Returns the answer text, its usage and the model.
+pub(crate) async fn summarize(
+    session: &SessionInner,
+    system: &str,
+    text: &str,
+    cancel: &CancellationToken,
+) -> Result<(String, Usage, String)> {
+    let (endpoint, model) = {
+        let state = lock(&session.state);
+        (state.endpoint.clone(), state.model.clone())
+    };
+    let messages = [crate::types::Message::User {
+        content: vec![crate::types::ContentPart::Text {
+            text: text.to_owned(),
+        }],
+    }];
+    let request = endpoint.build_request(&ModelCall {
+        model: endpoint.wire_model(),
+        system: Some(system),
+        messages: &messages,
+        tools: &[],
+        tool_choice: &crate::types::ToolChoice::Auto,
+        parallel_tool_calls: false,
+        reasoning_effort: None,
+        max_output_tokens: endpoint.max_output_tokens(),
+        stream: false,
+        stream_usage: false,
+    })?;
+    let policy = endpoint
+        .retry()
+        .cloned()
+        .unwrap_or_else(|| session.client.retry.clone());
+    let timeouts = endpoint
+        .timeouts()
+        .cloned()
+        .unwrap_or_else(|| session.client.timeouts.clone());
+    let exchange = Exchange {
+        endpoint: &endpoint,
+        transport: &*session.client.transport,
+        policy: &policy,
+        timeouts: &timeouts,
+        cancel,
+        session_id: Some(&session.id),
+        secrets: Vec::new(),
+    };
+    let format = endpoint.wire_format();
+    let response = exchange
+        .run(
+            request,
+            |mut response: HttpResponse, mut watch| async move {
+                let bytes = read_body(&mut watch, &mut response.body, MAX_BODY, false)
+                    .await
+                    .map_err(AttemptError::before_output)?;
+                wire::parse_response(format, &bytes).map_err(AttemptError::before_output)
+            },
+            |_| None,
+            |_, _, _| {},
+        )
+        .await
+        .map_err(|e| match e {
+            CallError::Cancelled(_) => Error::cancelled("the compaction was cancelled"),
+            CallError::Failed(e) => e,
+        })?;
+    Ok((response.text, response.usage.unwrap_or_default(), model))
+}

@@ -48,6 +48,7 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
     let mut send_aborted = false;
     let mut prev: Option<&Event> = None;
     let mut turn_ended_without_answer = false;
+    let mut compacting = false;
     for (i, e) in events.iter().enumerate() {
         let at = |msg: &str| format!("event {i} ({}): {msg}", e.kind());
         if let Some(p) = prev
@@ -72,6 +73,32 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
             ));
         }
         turn_ended_without_answer = false;
+        // A compaction: start, the summary call's usage, complete. It stands between sends
+        // (background), right after a send's user.message or between its turns (the window is
+        // nearly full), or inside a turn before any output (the provider said the prompt is too
+        // long, and the call is retried after it).
+        if compacting {
+            match &e.data {
+                EventData::Usage(_) => continue,
+                EventData::CompactionComplete(_) => {
+                    compacting = false;
+                    continue;
+                }
+                _ => return Err(at("inside a compaction (only its usage and its end)")),
+            }
+        }
+        if let EventData::CompactionStart(_) = &e.data {
+            let allowed = match phase {
+                Phase::Outside | Phase::InSend => true,
+                Phase::InTurn => !turn.output_seen && !turn.message_seen,
+                Phase::Failed => false,
+            };
+            if !allowed {
+                return Err(at("compaction after output began"));
+            }
+            compacting = true;
+            continue;
+        }
         match (&e.data, phase) {
             (EventData::SessionStart(_), Phase::Outside) if i == 0 => {}
             (EventData::SessionResume(_), Phase::Outside) => {}
@@ -161,6 +188,11 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
                     .map(|r| r.tool_call_id.clone())
                     .collect();
             }
+            (EventData::UsageInfo(_), Phase::InTurn) => {
+                if !turn.usage_seen {
+                    return Err(at("usage_info before assistant.usage"));
+                }
+            }
             (EventData::Usage(_), Phase::InTurn) => {
                 if turn.usage_seen || !(turn.message_seen || turn.aborted) {
                     return Err(at("usage before the message (or twice)"));
@@ -236,6 +268,9 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
     }
     if turn_ended_without_answer {
         return Err("the last turn ended without answer or session.error".into());
+    }
+    if compacting {
+        return Err("the sequence ends inside a compaction".into());
     }
     if phase != Phase::Outside {
         return Err(format!("the sequence ends inside a send (phase {phase:?})"));
