@@ -4,7 +4,7 @@ CARGO ?= cargo
 # napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint fuzz-check test test-all test-rust test-examples test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
+.PHONY: all fmt fmt-check lint fuzz-check test test-all test-rust test-examples test-examples-python test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
 
 all: test
 
@@ -44,7 +44,7 @@ test-llama-bindings:
 test:
 	bash scripts/with-pg.sh $(MAKE) test-all
 
-test-all: fmt-check lint fuzz-check test-rust test-examples test-python test-node test-ffi test-llama-bindings
+test-all: fmt-check lint fuzz-check test-rust test-examples test-python test-examples-python test-node test-ffi test-llama-bindings
 
 # The Rust examples run offline; durable.rs runs twice and must remember the name across runs.
 test-examples:
@@ -53,6 +53,16 @@ test-examples:
 	export MODELPORT_EXAMPLE_STORE="sqlite://$$d/sessions.db"; \
 	env -u MODELPORT_PROVIDER $(CARGO) run -q --example durable > "$$d/first"; \
 	env -u MODELPORT_PROVIDER $(CARGO) run -q --example durable > "$$d/second"; \
+	grep -q "Started session" "$$d/first" || { cat "$$d/first"; exit 1; }; \
+	grep -q "Your name is Ada." "$$d/second" || { cat "$$d/second"; exit 1; }
+
+# The same across two Python processes (with the venv test-python built).
+test-examples-python:
+	set -euo pipefail; d="$$(mktemp -d)"; trap 'rm -rf "$$d"' EXIT; \
+	py="$${CARGO_TARGET_DIR:-target}/py-venv/bin/python"; \
+	export MODELPORT_EXAMPLE_STORE="sqlite://$$d/sessions.db"; \
+	env -u MODELPORT_PROVIDER "$$py" examples/python/durable.py > "$$d/first"; \
+	env -u MODELPORT_PROVIDER "$$py" examples/python/durable.py > "$$d/second"; \
 	grep -q "Started session" "$$d/first" || { cat "$$d/first"; exit 1; }; \
 	grep -q "Your name is Ada." "$$d/second" || { cat "$$d/second"; exit 1; }
 

@@ -94,7 +94,8 @@ int main(void) {
                  mp_replay_url(replay));
     }
 
-    if (mp_client_new(NULL, &client) != MP_OK) goto fail;
+    /* Sessions in memory here; by default they go to $MODELPORT_HOME/sessions.db (SQLite). */
+    if (mp_client_new("{\"sessionStore\": \"memory\"}", &client) != MP_OK) goto fail;
     if (mp_client_create_session(client, config, NULL, 0, &session) != MP_OK) goto fail;
     if (mp_session_on(session, "assistant.message", on_message, NULL, &subscription) != MP_OK) goto fail;
     if (mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &answer) != MP_OK) goto fail;

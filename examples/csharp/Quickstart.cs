@@ -164,7 +164,8 @@ namespace Modelport.Sample
                 Check(Native.mp_replay_start(recorded, null, out replay), "mp_replay_start");
                 string url = Marshal.PtrToStringUTF8(Native.mp_replay_url(replay));
                 Console.WriteLine("(answering from the built-in replay provider at " + url + ", offline)");
-                Check(Native.mp_client_new(null, out client), "mp_client_new");
+                // Sessions in memory here; by default they go to $MODELPORT_HOME/sessions.db (SQLite).
+                Check(Native.mp_client_new("{\"sessionStore\": \"memory\"}", out client), "mp_client_new");
 
                 // 1. The quickstart turn.
                 Check(Native.mp_client_create_session(client, SessionConfig(url), null, UIntPtr.Zero, out session),

@@ -43,7 +43,9 @@ if (process.env.MODELPORT_PROVIDER) {
   };
 }
 
-const client = new Client();
+// Sessions are kept in memory here; by default they go to $MODELPORT_HOME/sessions.db (SQLite),
+// where a later run can resume them.
+const client = new Client({ sessionStore: "memory" });
 const session = await client.createSession({ model, provider });
 
 session.on("assistant.message", (event) => {

@@ -39,7 +39,9 @@ async def main() -> None:
         )
         model = "YOUR-DEPLOYMENT-NAME"
 
-    async with Client() as client:
+    # Sessions are kept in memory here; by default they go to $MODELPORT_HOME/sessions.db (SQLite)
+    # and a later run can resume them (see durable.py).
+    async with Client(session_store="memory") as client:
         session = await client.create_session(model=model, provider=provider)
         session.on("assistant.message", lambda event: print(event.data.content))
         await session.send_and_wait("What is 2+2?")

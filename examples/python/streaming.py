@@ -26,7 +26,9 @@ async def main() -> None:
         provider = ProviderConfig(type="anthropic", base_url=replay.url)
         model = "YOUR-DEPLOYMENT-NAME"
 
-    async with Client() as client:
+    # Sessions are kept in memory here; by default they go to $MODELPORT_HOME/sessions.db (SQLite)
+    # and a later run can resume them (see durable.py).
+    async with Client(session_store="memory") as client:
         session = await client.create_session(model=model, provider=provider, streaming=True)
         events = session.events()
         await session.send("Write a haiku about streaming tokens.")

@@ -42,7 +42,9 @@ async def main() -> None:
         print(f"(offline: answering from the built-in replay provider at {replay.url})")
         provider, model = {"type": "openai", "base_url": replay.openai_url}, "YOUR-DEPLOYMENT-NAME"
 
-    async with Client() as client:
+    # Sessions are kept in memory here; by default they go to $MODELPORT_HOME/sessions.db (SQLite)
+    # and a later run can resume them (see durable.py).
+    async with Client(session_store="memory") as client:
         session = await client.create_session(model=model, provider=provider, tools=[get_weather])
         session.on(
             EventType.TOOL_EXECUTION_START,
