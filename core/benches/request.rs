@@ -76,6 +76,8 @@ fn bench(c: &mut Criterion) {
         max_output_tokens: Some(1000),
         stream: true,
         stream_usage: true,
+        sampling: &modelport::types::Sampling::NONE,
+        extra_body: None,
     };
     let mut g = c.benchmark_group("build_request_100_messages_20_tools");
     for (name, format) in [

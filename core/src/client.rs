@@ -314,6 +314,17 @@ impl Client {
             reasoning_effort: config.reasoning_effort,
             tool_choice: config.tool_choice.clone(),
             parallel_tool_calls: config.parallel_tool_calls,
+            sampling: crate::types::Sampling {
+                temperature: config.temperature,
+                top_p: config.top_p,
+                stop: config.stop.clone(),
+                seed: config.seed,
+            },
+            max_output_tokens: config.max_output_tokens,
+            extra_body: config.extra_body.clone(),
+            max_turns: config
+                .max_turns
+                .map_or(crate::session::DEFAULT_MAX_TURNS, |n| n as usize),
             permission: config.on_permission_request.clone(),
             window: self.window(&provider, &model).await,
             compaction: config.infinite_sessions.clone(),
@@ -321,6 +332,16 @@ impl Client {
             provider,
         };
         config.infinite_sessions.validate()?;
+        crate::session::Controls {
+            sampling: settings.sampling.clone(),
+            max_output_tokens: None,
+            reasoning_effort: settings.reasoning_effort,
+            tool_choice: settings.tool_choice.clone(),
+            parallel_tool_calls: settings.parallel_tool_calls,
+            extra_body: settings.extra_body.clone(),
+            max_turns: settings.max_turns,
+        }
+        .check(endpoint.wire_format())?;
         let mut settings = settings;
         settings.fixed_tokens = (settings.system.as_deref().map_or(0, str::len)
             + serde_json::to_string(&settings.specs).map_or(0, |s| s.len()))

@@ -148,6 +148,9 @@ pub enum EventData {
     /// `session.start`
     #[serde(rename = "session.start")]
     SessionStart(SessionStartData),
+    /// `session.model_change`: `set_model` switched the model.
+    #[serde(rename = "session.model_change")]
+    ModelChange(ModelChangeData),
     /// `session.resume`: the session was resumed by `resume_session`.
     #[serde(rename = "session.resume")]
     SessionResume(SessionResumeData),
@@ -214,6 +217,7 @@ impl EventData {
         match self {
             EventData::SessionStart(_) => "session.start",
             EventData::SessionResume(_) => "session.resume",
+            EventData::ModelChange(_) => "session.model_change",
             EventData::UsageInfo(_) => "session.usage_info",
             EventData::CompactionStart(_) => "session.compaction_start",
             EventData::CompactionComplete(_) => "session.compaction_complete",
@@ -300,6 +304,16 @@ pub struct CompactionCompleteData {
     pub post_compaction_tokens: u64,
     /// History messages replaced by the summary (or dropped).
     pub messages_removed: u64,
+}
+
+/// `session.model_change` data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelChangeData {
+    /// The model before.
+    pub previous_model: String,
+    /// The model from the next model call on.
+    pub new_model: String,
 }
 
 /// `session.resume` data.

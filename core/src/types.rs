@@ -137,15 +137,19 @@ pub enum ReasoningEffort {
     Medium,
     /// Anthropic budget 16384 tokens.
     High,
+    /// OpenAI "xhigh" (models that have it); Anthropic budget 32768 tokens.
+    #[serde(rename = "xhigh")]
+    XHigh,
 }
 
 impl ReasoningEffort {
-    /// "low", "medium" or "high".
+    /// "low", "medium", "high" or "xhigh".
     pub fn as_str(self) -> &'static str {
         match self {
             ReasoningEffort::Low => "low",
             ReasoningEffort::Medium => "medium",
             ReasoningEffort::High => "high",
+            ReasoningEffort::XHigh => "xhigh",
         }
     }
 
@@ -155,7 +159,88 @@ impl ReasoningEffort {
             ReasoningEffort::Low => 1024,
             ReasoningEffort::Medium => 4096,
             ReasoningEffort::High => 16384,
+            ReasoningEffort::XHigh => 32768,
         }
+    }
+}
+
+/// Sampling controls. Each wire format sends what it has: Chat Completions `temperature`, `top_p`,
+/// `stop`, `seed`; Responses `temperature`, `top_p`; Anthropic `temperature`, `top_p`,
+/// `stop_sequences`. A control the format lacks is a Config error, never silently dropped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Sampling temperature (0 to 2; Anthropic 0 to 1).
+    pub temperature: Option<f64>,
+    /// Nucleus sampling (0 to 1).
+    pub top_p: Option<f64>,
+    /// Stop sequences.
+    pub stop: Option<Vec<String>>,
+    /// Seed for reproducible sampling (Chat Completions only).
+    pub seed: Option<i64>,
+}
+
+impl Sampling {
+    /// No control set.
+    pub const NONE: Sampling = Sampling {
+        temperature: None,
+        top_p: None,
+        stop: None,
+        seed: None,
+    };
+
+    /// `over`'s controls where it sets them, this one's elsewhere.
+    pub fn merged(&self, over: &Sampling) -> Sampling {
+        Sampling {
+            temperature: over.temperature.or(self.temperature),
+            top_p: over.top_p.or(self.top_p),
+            stop: over.stop.clone().or_else(|| self.stop.clone()),
+            seed: over.seed.or(self.seed),
+        }
+    }
+
+    /// Checks the values and that `format` has each control set; `thinking` says whether
+    /// extended thinking is on (Anthropic then takes temperature 1 only).
+    pub fn check(&self, format: WireFormat, thinking: bool) -> crate::Result<()> {
+        let err = |m: String| Err(crate::Error::config(m));
+        let name = format.display_name();
+        if let Some(t) = self.temperature {
+            let max = if format == WireFormat::AnthropicMessages {
+                1.0
+            } else {
+                2.0
+            };
+            if !(0.0..=max).contains(&t) {
+                return err(format!(
+                    "temperature {t} is out of range for {name}: use 0 to {max}"
+                ));
+            }
+            if thinking && format == WireFormat::AnthropicMessages && t != 1.0 {
+                return err(format!(
+                    "temperature {t} with reasoningEffort: Anthropic's extended thinking takes                      temperature 1 only; remove temperature or reasoningEffort"
+                ));
+            }
+        }
+        if let Some(p) = self.top_p
+            && !(0.0..=1.0).contains(&p)
+        {
+            return err(format!("topP {p} is out of range: use 0 to 1"));
+        }
+        if let Some(stop) = &self.stop {
+            if format == WireFormat::OpenAiResponses {
+                return err(format!(
+                    "stop is not supported by {name}: remove it, or use wireApi \"completions\""
+                ));
+            }
+            if stop.iter().any(String::is_empty) {
+                return err("stop: a stop sequence is empty".to_owned());
+            }
+        }
+        if self.seed.is_some() && format != WireFormat::OpenAiChat {
+            return err(format!(
+                "seed is not supported by {name}: only Chat Completions takes a seed; remove it"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -225,6 +310,15 @@ impl WireFormat {
             WireFormat::OpenAiChat => "openai_chat",
             WireFormat::OpenAiResponses => "openai_responses",
             WireFormat::AnthropicMessages => "anthropic_messages",
+        }
+    }
+
+    /// The API's name, for messages: "Chat Completions", "the Responses API", "Anthropic Messages".
+    pub fn display_name(self) -> &'static str {
+        match self {
+            WireFormat::OpenAiChat => "Chat Completions",
+            WireFormat::OpenAiResponses => "the Responses API",
+            WireFormat::AnthropicMessages => "Anthropic Messages",
         }
     }
 }

@@ -129,6 +129,8 @@ async fn no_secret_in_debug_errors_events_or_logs() {
             max_output_tokens: None,
             stream: false,
             stream_usage: false,
+            sampling: &modelport::types::Sampling::NONE,
+            extra_body: None,
         };
         let request = endpoint.build_request(&call).expect("request");
         texts.push(("HttpRequest Debug".into(), format!("{request:?}")));

@@ -20,8 +20,6 @@ use crate::error::{Error, ErrorKind};
 use crate::types::{ContentPart, Message, ToolCall};
 use crate::util::lock;
 
-/// Model calls per send before the loop gives up.
-pub(crate) const MAX_ITERATIONS: usize = 100;
 /// Tool calls of one message run at most this many at a time.
 pub(crate) const TOOL_CONCURRENCY: usize = 8;
 /// What the model sees for a call cut short by an abort.
@@ -135,6 +133,8 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
         options,
         headers,
     } = pending;
+    let controls = super::Controls::of(session, &options);
+    let max_turns = controls.max_turns;
     let mut content = Vec::with_capacity(1 + options.attachments.len());
     if !options.prompt.is_empty() {
         content.push(ContentPart::Text {
@@ -163,18 +163,15 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
     // The user message is committed before the model is called: a process that dies mid-send
     // leaves it in the store.
     let mut failure = session.persist().await.err();
-    let iterations = if failure.is_some() {
-        0
-    } else {
-        MAX_ITERATIONS + 1
-    };
+    let iterations = if failure.is_some() { 0 } else { max_turns + 1 };
     for iteration in 0..iterations {
-        if iteration == MAX_ITERATIONS {
+        if iteration == max_turns {
             failure = Some(Error::new(
                 ErrorKind::Limit,
                 format!(
-                    "the tool loop reached {MAX_ITERATIONS} model calls in one send without a final \
-                     answer: the model keeps calling tools (check tool_choice and the tool results)"
+                    "the tool loop reached {max_turns} model calls in one send without a final \
+                     answer (maxTurns): the model keeps calling tools (check tool_choice and the \
+                     tool results, or raise maxTurns)"
                 ),
             ));
             break;
@@ -196,13 +193,19 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
         session.bus.emit(EventData::TurnStart(turn()));
         // Boxed: keeps this future small, so running it inline or spawning it copies little. A
         // prompt the provider finds too long is compacted and the call retried, once.
-        let mut result = Box::pin(model_call::call(session, &turn_id, &headers, cancel)).await;
+        let mut result = Box::pin(model_call::call(
+            session, &turn_id, &headers, &controls, cancel,
+        ))
+        .await;
         if let Err(CallError::Failed(e)) = &result
             && e.kind() == ErrorKind::ContextLength
             && session.settings.compaction.enabled
             && super::compaction::compact(session, cancel).await
         {
-            result = Box::pin(model_call::call(session, &turn_id, &headers, cancel)).await;
+            result = Box::pin(model_call::call(
+                session, &turn_id, &headers, &controls, cancel,
+            ))
+            .await;
         }
         let output = match result {
             Ok(o) => o,

@@ -104,6 +104,28 @@ pub struct SessionConfig {
     /// Automatic compaction of the history before the context window fills up.
     #[serde(default, alias = "infinite_sessions")]
     pub infinite_sessions: compaction::InfiniteSessions,
+    /// Sampling temperature (a send's `temperature` overrides it).
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, alias = "top_p")]
+    pub top_p: Option<f64>,
+    /// Stop sequences (Chat Completions and Anthropic).
+    #[serde(default)]
+    pub stop: Option<Vec<String>>,
+    /// Sampling seed (Chat Completions).
+    #[serde(default)]
+    pub seed: Option<i64>,
+    /// Output cap; overrides the provider's `maxOutputTokens`.
+    #[serde(default, alias = "max_output_tokens")]
+    pub max_output_tokens: Option<u32>,
+    /// Provider-specific parameters merged last into every request body (never model, messages,
+    /// input, stream or tools).
+    #[serde(default, alias = "extra_body")]
+    pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Model calls per send before it fails with a Limit error (default 100).
+    #[serde(default, alias = "max_turns")]
+    pub max_turns: Option<u32>,
     /// `resume_session` only: do not emit `session.resume`.
     #[serde(default, alias = "suppress_resume_event")]
     pub suppress_resume_event: bool,
@@ -129,6 +151,13 @@ impl Default for SessionConfig {
             tool_choice: ToolChoice::Auto,
             parallel_tool_calls: true,
             suppress_resume_event: false,
+            temperature: None,
+            top_p: None,
+            stop: None,
+            seed: None,
+            max_output_tokens: None,
+            extra_body: None,
+            max_turns: None,
             infinite_sessions: compaction::InfiniteSessions::default(),
         }
     }
@@ -203,7 +232,7 @@ impl SessionConfig {
 }
 
 /// One message to send.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendOptions {
     /// The prompt.
@@ -215,6 +244,36 @@ pub struct SendOptions {
     /// sensitive names are secrets, as in the provider's `headers`.
     #[serde(default, alias = "request_headers")]
     pub request_headers: Headers,
+    /// Model controls for this message's model calls; each overrides the session's.
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, alias = "top_p")]
+    pub top_p: Option<f64>,
+    /// Stop sequences.
+    #[serde(default)]
+    pub stop: Option<Vec<String>>,
+    /// Sampling seed.
+    #[serde(default)]
+    pub seed: Option<i64>,
+    /// Output cap.
+    #[serde(default, alias = "max_output_tokens")]
+    pub max_output_tokens: Option<u32>,
+    /// Reasoning effort.
+    #[serde(default, alias = "reasoning_effort")]
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Tool choice.
+    #[serde(default, alias = "tool_choice")]
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the model may call several tools at once.
+    #[serde(default, alias = "parallel_tool_calls")]
+    pub parallel_tool_calls: Option<bool>,
+    /// Provider-specific parameters, merged over the session's `extraBody`.
+    #[serde(default, alias = "extra_body")]
+    pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Model calls for this send.
+    #[serde(default, alias = "max_turns")]
+    pub max_turns: Option<u32>,
 }
 
 impl SendOptions {
@@ -236,6 +295,20 @@ impl SendOptions {
 }
 
 impl SendOptions {
+    /// Whether this send sets any model control of its own.
+    fn has_controls(&self) -> bool {
+        self.temperature.is_some()
+            || self.top_p.is_some()
+            || self.stop.is_some()
+            || self.seed.is_some()
+            || self.max_output_tokens.is_some()
+            || self.reasoning_effort.is_some()
+            || self.tool_choice.is_some()
+            || self.parallel_tool_calls.is_some()
+            || self.extra_body.is_some()
+            || self.max_turns.is_some()
+    }
+
     /// Parses `{prompt, attachments?, requestHeaders?}` (or snake_case keys), naming the path of a
     /// bad field.
     pub fn from_json(json: &str) -> Result<Self> {
@@ -269,6 +342,9 @@ impl From<String> for SendOptions {
     }
 }
 
+/// Model calls per send unless `maxTurns` says otherwise.
+pub const DEFAULT_MAX_TURNS: usize = 100;
+
 /// The default `send_and_wait` timeout.
 pub const DEFAULT_SEND_AND_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -278,9 +354,14 @@ pub(crate) struct Settings {
     pub system: Option<String>,
     pub tools: Vec<Tool>,
     pub specs: Vec<ToolSpec>,
+    /// The reasoning effort the session starts with.
     pub reasoning_effort: Option<ReasoningEffort>,
     pub tool_choice: ToolChoice,
     pub parallel_tool_calls: bool,
+    pub sampling: crate::types::Sampling,
+    pub max_output_tokens: Option<u32>,
+    pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
+    pub max_turns: usize,
     pub permission: Option<PermissionHandler>,
     pub provider: ProviderConfig,
     /// The prompt window in tokens, when known.
@@ -296,6 +377,67 @@ pub(crate) struct PendingSend {
     pub headers: http::HeaderMap,
 }
 
+/// The model controls of one send: its own, else the session's, else the provider's.
+#[derive(Clone, Debug)]
+pub(crate) struct Controls {
+    pub sampling: crate::types::Sampling,
+    pub max_output_tokens: Option<u32>,
+    pub reasoning_effort: Option<ReasoningEffort>,
+    pub tool_choice: ToolChoice,
+    pub parallel_tool_calls: bool,
+    pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
+    pub max_turns: usize,
+}
+
+impl Controls {
+    /// The effective controls of `send` in `session` (SendOptions > SessionConfig > provider).
+    pub(crate) fn of(session: &SessionInner, send: &SendOptions) -> Controls {
+        let s = &session.settings;
+        let state = lock(&session.state);
+        let extra_body = match (&s.extra_body, &send.extra_body) {
+            (Some(base), Some(over)) => {
+                let mut merged = base.clone();
+                merged.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Some(merged)
+            }
+            (base, over) => over.clone().or_else(|| base.clone()),
+        };
+        Controls {
+            sampling: s.sampling.merged(&crate::types::Sampling {
+                temperature: send.temperature,
+                top_p: send.top_p,
+                stop: send.stop.clone(),
+                seed: send.seed,
+            }),
+            max_output_tokens: send
+                .max_output_tokens
+                .or(s.max_output_tokens)
+                .or_else(|| state.endpoint.max_output_tokens()),
+            reasoning_effort: send.reasoning_effort.or(state.reasoning_effort),
+            tool_choice: send
+                .tool_choice
+                .clone()
+                .unwrap_or_else(|| s.tool_choice.clone()),
+            parallel_tool_calls: send.parallel_tool_calls.unwrap_or(s.parallel_tool_calls),
+            extra_body,
+            max_turns: send.max_turns.map_or(s.max_turns, |n| n as usize),
+        }
+    }
+
+    /// Checks the controls against the session's wire format.
+    pub(crate) fn check(&self, format: crate::WireFormat) -> Result<()> {
+        self.sampling
+            .check(format, self.reasoning_effort.is_some())?;
+        if let Some(extra) = &self.extra_body {
+            crate::wire::check_extra_body(extra)?;
+        }
+        if self.max_turns == 0 {
+            return Err(Error::config("maxTurns must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
 /// What changes during a session.
 pub(crate) struct State {
     pub model: String,
@@ -309,6 +451,8 @@ pub(crate) struct State {
     pub turns: u64,
     pub closed: bool,
     pub tokens: compaction::TokenCount,
+    /// The reasoning effort (set_model may change it).
+    pub reasoning_effort: Option<ReasoningEffort>,
 }
 
 type HandlerFn = dyn Fn(&Event) + Send + Sync;
@@ -436,6 +580,7 @@ impl Session {
         durable: Option<Arc<durable::Durable>>,
     ) -> Session {
         let fresh = log.is_empty();
+        let reasoning_effort = settings.reasoning_effort;
         // Turn ids continue from the stored log's.
         let turns = log
             .iter()
@@ -461,6 +606,7 @@ impl Session {
                 turns,
                 closed: false,
                 tokens: compaction::TokenCount::default(),
+                reasoning_effort,
             }),
             bus: EventBus::with_log(log),
             idle: Notify::new(),
@@ -522,6 +668,10 @@ impl Session {
             ));
         }
         let headers = request_headers(&options)?;
+        if options.has_controls() {
+            let format = lock(&self.inner.state).endpoint.wire_format();
+            Controls::of(&self.inner, &options).check(format)?;
+        }
         let event_id = crate::util::new_id();
         let mut state = lock(&self.inner.state);
         if state.closed {
@@ -731,14 +881,42 @@ impl Session {
         stored
     }
 
-    /// Switches the model for the next model calls (validated like at creation).
+    /// Switches the model for the next model calls (validated like at creation); emits
+    /// `session.model_change`.
     pub async fn set_model(&self, model: impl Into<String>) -> Result<()> {
+        self.set_model_with(model, None).await
+    }
+
+    /// Switches the model and, when given, the reasoning effort (the Copilot SDK's
+    /// `setModel(model, {reasoningEffort})`); emits `session.model_change`.
+    pub async fn set_model_with(
+        &self,
+        model: impl Into<String>,
+        reasoning_effort: Option<ReasoningEffort>,
+    ) -> Result<()> {
         let model = model.into();
         let endpoint = self.inner.settings.provider.resolve(Some(&model))?;
-        let mut state = lock(&self.inner.state);
-        let endpoint = endpoint.with_state(state.endpoint.state().clone());
-        state.model = model;
-        state.endpoint = endpoint;
+        if reasoning_effort.is_some() {
+            self.inner
+                .settings
+                .sampling
+                .check(endpoint.wire_format(), true)?;
+        }
+        let previous = {
+            let mut state = lock(&self.inner.state);
+            let endpoint = endpoint.with_state(state.endpoint.state().clone());
+            state.endpoint = endpoint;
+            if reasoning_effort.is_some() {
+                state.reasoning_effort = reasoning_effort;
+            }
+            std::mem::replace(&mut state.model, model.clone())
+        };
+        self.inner
+            .bus
+            .emit(EventData::ModelChange(events::ModelChangeData {
+                previous_model: previous,
+                new_model: model,
+            }));
         Ok(())
     }
 

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use super::SessionInner;
 use super::events::{
     EventData, MessageDeltaData, MessageStartData, ReasoningData, ReasoningDeltaData, TurnRetryData,
 };
+use super::{Controls, SessionInner};
 use crate::error::{Error, ErrorKind, Result, TimeoutKind};
 use crate::provider::Endpoint;
 pub(crate) use crate::transport::call::CallError;
@@ -62,6 +62,7 @@ impl Progress {
 fn build(
     session: &SessionInner,
     headers: &http::HeaderMap,
+    controls: &Controls,
     stream_usage: bool,
 ) -> Result<(HttpRequest, Endpoint, String)> {
     let state = lock(&session.state);
@@ -72,12 +73,14 @@ fn build(
         system: s.system.as_deref(),
         messages: &state.history,
         tools: &s.specs,
-        tool_choice: &s.tool_choice,
-        parallel_tool_calls: s.parallel_tool_calls,
-        reasoning_effort: s.reasoning_effort,
-        max_output_tokens: endpoint.max_output_tokens(),
+        tool_choice: &controls.tool_choice,
+        parallel_tool_calls: controls.parallel_tool_calls,
+        reasoning_effort: controls.reasoning_effort,
+        max_output_tokens: controls.max_output_tokens,
         stream: s.streaming,
         stream_usage,
+        sampling: &controls.sampling,
+        extra_body: controls.extra_body.as_ref(),
     };
     let mut request = endpoint.build_request(&call)?;
     for (name, value) in headers {
@@ -93,12 +96,13 @@ pub(crate) async fn call(
     session: &SessionInner,
     turn_id: &str,
     headers: &http::HeaderMap,
+    controls: &Controls,
     cancel: &CancellationToken,
 ) -> Result<CallOutput, CallError> {
     let started = Instant::now();
     let known_to_reject = lock(&session.state).endpoint.state().no_stream_options();
     let (request, endpoint, model) =
-        build(session, headers, !known_to_reject).map_err(CallError::Failed)?;
+        build(session, headers, controls, !known_to_reject).map_err(CallError::Failed)?;
     let policy: RetryPolicy = endpoint
         .retry()
         .cloned()
@@ -137,7 +141,7 @@ pub(crate) async fn call(
                 sends_stream_options = false;
                 endpoint.state().set_no_stream_options();
                 tracing::debug!("provider rejects stream_options: resending without it");
-                Some(build(session, headers, false).map(|(request, _, _)| request))
+                Some(build(session, headers, controls, false).map(|(request, _, _)| request))
             },
             |err, delay, attempt| {
                 session.bus.emit(EventData::TurnRetry(TurnRetryData {
@@ -150,7 +154,7 @@ pub(crate) async fn call(
             },
         )
         .await?;
-    response.apply_output_cap(endpoint.max_output_tokens());
+    response.apply_output_cap(controls.max_output_tokens);
     Ok(CallOutput {
         response,
         message_id: ctx.message_id,
@@ -320,6 +324,8 @@ pub(crate) async fn summarize(
         max_output_tokens: endpoint.max_output_tokens(),
         stream: false,
         stream_usage: false,
+        sampling: &crate::types::Sampling::NONE,
+        extra_body: None,
     })?;
     let policy = endpoint
         .retry()

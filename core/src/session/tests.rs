@@ -17,8 +17,8 @@ use crate::testing::{MockReply, MockTransport, check_event_order};
 use crate::wire::encode::Answer;
 use crate::wire::{FinishReason, Message, ToolCall, Usage, WireFormat};
 use crate::{
-    Client, ClientOptions, Event, PermissionDecision, PermissionHandler, ProviderConfig, Session,
-    SessionConfig, Tool, WireApi,
+    Client, ClientOptions, Event, PermissionDecision, PermissionHandler, ProviderConfig,
+    ReasoningEffort, SendOptions, Session, SessionConfig, Tool, WireApi,
 };
 
 const COMBOS: [(WireFormat, bool); 6] = [
@@ -1333,4 +1333,142 @@ fn send_options_from_json_names_the_bad_field_and_takes_snake_case() {
 /// Options with the memory store: unit tests never write files.
 fn memory() -> ClientOptions {
     ClientOptions::default().with_session_store("memory")
+}
+
+#[tokio::test]
+async fn model_controls_follow_send_over_session_over_provider() {
+    let mock = MockTransport::new();
+    for _ in 0..3 {
+        mock.push(answer("ok", (1, 1)));
+    }
+    let client = Client::new(memory().with_transport(Arc::new(mock.clone()))).unwrap();
+    let provider = provider(WireFormat::OpenAiChat).with_max_output_tokens(50);
+    let config: SessionConfig = SessionConfig::from_json(
+        r#"{"temperature": 0.2, "maxOutputTokens": 100, "extraBody": {"user": "s", "service_tier": "flex"}}"#,
+    )
+    .unwrap();
+    let session = client
+        .create_session(SessionConfig {
+            model: Some("m".into()),
+            provider: Some(provider),
+            ..config
+        })
+        .await
+        .unwrap();
+    session.send_and_wait("one", None).await.unwrap();
+    let send = SendOptions::from_json(
+        r#"{"prompt": "two", "temperature": 0.7, "maxOutputTokens": 10, "seed": 7,
+            "extraBody": {"user": "x"}}"#,
+    )
+    .unwrap();
+    session.send_and_wait(send, None).await.unwrap();
+    let bodies: Vec<Value> = mock.requests().iter().map(|r| r.body.clone()).collect();
+    assert_eq!(bodies[0]["temperature"], 0.2);
+    assert_eq!(bodies[0]["max_completion_tokens"], 100);
+    assert_eq!(bodies[0]["user"], "s");
+    assert!(bodies[0].get("seed").is_none());
+    assert_eq!(bodies[1]["temperature"], 0.7);
+    assert_eq!(bodies[1]["max_completion_tokens"], 10);
+    assert_eq!(bodies[1]["seed"], 7);
+    assert_eq!(bodies[1]["user"], "x", "the send's extraBody key wins");
+    assert_eq!(
+        bodies[1]["service_tier"], "flex",
+        "the session's other keys stay"
+    );
+
+    // set_model with an effort: the event, then the next request.
+    session
+        .set_model_with("m2", Some(ReasoningEffort::High))
+        .await
+        .unwrap();
+    session.send_and_wait("three", None).await.unwrap();
+    let last = &mock.requests()[2].body;
+    assert_eq!(last["model"], "m2");
+    assert_eq!(last["reasoning_effort"], "high");
+    let change = session
+        .get_events()
+        .into_iter()
+        .find_map(|e| match &e.data {
+            EventData::ModelChange(c) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        (change.previous_model.as_str(), change.new_model.as_str()),
+        ("m", "m2")
+    );
+}
+
+#[tokio::test]
+async fn a_control_the_wire_format_lacks_is_a_config_error_naming_it() {
+    let mock = MockTransport::new();
+    mock.push(answer("ok", (1, 1)));
+    let client = Client::new(memory().with_transport(Arc::new(mock.clone()))).unwrap();
+    let responses = provider(WireFormat::OpenAiResponses);
+    let e = client
+        .create_session(SessionConfig {
+            seed: Some(1),
+            ..SessionConfig::new("m", responses.clone())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        e.message().contains("seed") && e.message().contains("Responses API"),
+        "{e}"
+    );
+    let e = client
+        .create_session(SessionConfig {
+            extra_body: serde_json::from_value(json!({"stream": false})).unwrap(),
+            ..SessionConfig::new("m", responses.clone())
+        })
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("extraBody.stream"), "{e}");
+
+    let session = client
+        .create_session(SessionConfig::new("m", responses))
+        .await
+        .unwrap();
+    let e = session
+        .send(SendOptions {
+            stop: Some(vec!["END".into()]),
+            ..SendOptions::from("hi")
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        e.message()
+            .starts_with("stop is not supported by the Responses API"),
+        "{e}"
+    );
+    assert_eq!(mock.request_count(), 0, "nothing was sent");
+    session.send_and_wait("hi", None).await.unwrap();
+}
+
+#[tokio::test]
+async fn max_turns_limits_the_model_calls_of_a_send() {
+    let mock = MockTransport::new();
+    for i in 0..3 {
+        mock.push(MockReply::tool_calls(&[(
+            &format!("c{i}"),
+            "echo",
+            r#"{"input": "x"}"#,
+        )]));
+    }
+    let client = Client::new(memory().with_transport(Arc::new(mock.clone()))).unwrap();
+    let session = client
+        .create_session(SessionConfig {
+            max_turns: Some(2),
+            ..SessionConfig::new("m", provider(WireFormat::OpenAiChat)).with_tool(echo_tool("echo"))
+        })
+        .await
+        .unwrap();
+    let e = session.send_and_wait("loop", None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Limit);
+    assert!(
+        e.message().contains("2 model calls") && e.message().contains("maxTurns"),
+        "{e}"
+    );
+    assert_eq!(mock.request_count(), 2);
 }

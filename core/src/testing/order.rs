@@ -77,6 +77,10 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
         // (background), right after a send's user.message or between its turns (the window is
         // nearly full), or inside a turn before any output (the provider said the prompt is too
         // long, and the call is retried after it).
+        // set_model may be called at any moment.
+        if let EventData::ModelChange(_) = &e.data {
+            continue;
+        }
         if compacting {
             match &e.data {
                 EventData::Usage(_) => continue,

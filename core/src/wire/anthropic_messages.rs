@@ -44,6 +44,12 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     thinking: Option<Thinking>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_sequences: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<bool>,
 }
 
@@ -276,6 +282,9 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
             kind: "enabled",
             budget_tokens,
         }),
+        temperature: call.sampling.temperature,
+        top_p: call.sampling.top_p,
+        stop_sequences: call.sampling.stop.as_deref(),
         stream: call.stream.then_some(true),
     };
     to_json(&body)

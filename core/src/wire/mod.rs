@@ -14,6 +14,7 @@ pub(crate) mod openai_responses;
 pub mod sse;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::types::{
@@ -47,6 +48,11 @@ pub struct ModelCall<'a> {
     pub stream: bool,
     /// Chat Completions: ask for the usage chunk (`stream_options.include_usage`).
     pub stream_usage: bool,
+    /// Temperature, top_p, stop, seed.
+    pub sampling: &'a crate::types::Sampling,
+    /// Provider-specific parameters merged last into the body (never model, messages, input,
+    /// stream or tools).
+    pub extra_body: Option<&'a serde_json::Map<String, Value>>,
 }
 
 /// A decoded piece of a streamed answer.
@@ -245,11 +251,42 @@ pub fn parse_response(format: WireFormat, body: &[u8]) -> Result<ModelResponse> 
 
 /// Builds the JSON body of a model call.
 pub fn build_body(format: WireFormat, call: &ModelCall<'_>) -> Result<Vec<u8>> {
-    match format {
+    call.sampling
+        .check(format, call.reasoning_effort.is_some())?;
+    let body = match format {
         WireFormat::OpenAiChat => openai_chat::build_body(call),
         WireFormat::OpenAiResponses => openai_responses::build_body(call),
         WireFormat::AnthropicMessages => anthropic_messages::build_body(call),
+    }?;
+    match call.extra_body {
+        Some(extra) if !extra.is_empty() => merge_extra(body, extra),
+        _ => Ok(body),
     }
+}
+
+/// Keys `extraBody` may not set: modelport owns them.
+pub const RESERVED_BODY_KEYS: [&str; 5] = ["model", "messages", "input", "stream", "tools"];
+
+/// Checks `extraBody`: an object without the keys modelport owns.
+pub fn check_extra_body(extra: &serde_json::Map<String, Value>) -> Result<()> {
+    match RESERVED_BODY_KEYS.iter().find(|k| extra.contains_key(**k)) {
+        Some(k) => Err(Error::config(format!(
+            "extraBody.{k}: modelport sets \"{k}\" itself; extraBody is for provider-specific \
+             parameters (remove \"{k}\")"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `extra`'s keys set on the body (replacing what modelport wrote), in order.
+fn merge_extra(body: Vec<u8>, extra: &serde_json::Map<String, Value>) -> Result<Vec<u8>> {
+    check_extra_body(extra)?;
+    let mut value: serde_json::Map<String, Value> = serde_json::from_slice(&body)
+        .map_err(|e| Error::new(ErrorKind::InvalidRequest, format!("request body: {e}")))?;
+    for (k, v) in extra {
+        value.insert(k.clone(), v.clone());
+    }
+    to_json(&value)
 }
 
 /// Serialises `value` to JSON bytes; a failure here is a bug in modelport, reported as such.

@@ -51,6 +51,14 @@ struct Body<'a> {
     reasoning_effort: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -219,6 +227,10 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
         parallel_tool_calls: has_tools.then_some(call.parallel_tool_calls),
         reasoning_effort: call.reasoning_effort.map(|e| e.as_str()),
         max_completion_tokens: call.max_output_tokens,
+        temperature: call.sampling.temperature,
+        top_p: call.sampling.top_p,
+        stop: call.sampling.stop.as_deref(),
+        seed: call.sampling.seed,
     };
     to_json(&body)
 }

@@ -41,6 +41,10 @@ struct Body<'a> {
     reasoning: Option<Reasoning>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_output_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
     store: bool,
     include: [&'static str; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -209,6 +213,8 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
             summary: "auto",
         }),
         max_output_tokens: call.max_output_tokens,
+        temperature: call.sampling.temperature,
+        top_p: call.sampling.top_p,
         store: false,
         include: ["reasoning.encrypted_content"],
         stream: call.stream.then_some(true),

@@ -91,6 +91,8 @@ fn full_call<'a>(
         max_output_tokens: Some(1000),
         stream: true,
         stream_usage: true,
+        sampling: &crate::types::Sampling::NONE,
+        extra_body: None,
     }
 }
 
@@ -106,6 +108,8 @@ fn minimal_call<'a>(messages: &'a [Message], choice: &'a ToolChoice) -> ModelCal
         max_output_tokens: None,
         stream: false,
         stream_usage: false,
+        sampling: &crate::types::Sampling::NONE,
+        extra_body: None,
     }
 }
 
@@ -1134,4 +1138,148 @@ fn a_stop_at_the_output_cap_is_a_length_finish() {
     assert_eq!(roomy.finish_reason, Some(FinishReason::Stop));
     r.apply_output_cap(Some(4));
     assert_eq!(r.finish_reason, Some(FinishReason::Length));
+}
+
+/// Each model control lands in the request exactly as the API documents it, per wire format; a
+/// control the format lacks is a Config error naming it and the format.
+#[test]
+fn model_controls_reach_each_wire_format_exactly() {
+    use crate::types::Sampling;
+    let messages = [Message::user("hi")];
+    let choice = ToolChoice::Auto;
+    let sampling = Sampling {
+        temperature: Some(0.5),
+        top_p: Some(0.9),
+        stop: Some(vec!["END".into(), "STOP".into()]),
+        seed: Some(42),
+    };
+    let no_stop_seed = Sampling {
+        stop: None,
+        seed: None,
+        ..sampling.clone()
+    };
+    let no_seed = Sampling {
+        seed: None,
+        ..sampling.clone()
+    };
+    let extra: serde_json::Map<String, Value> =
+        serde_json::from_value(json!({"user": "u-1", "service_tier": "flex"})).unwrap();
+    let body = |format: WireFormat, call: &ModelCall<'_>| -> Value {
+        serde_json::from_slice(&build_body(format, call).unwrap()).unwrap()
+    };
+    let pick = |v: &Value, keys: &[&str]| -> Value {
+        Value::Object(
+            keys.iter()
+                .filter_map(|k| v.get(*k).map(|x| ((*k).to_owned(), x.clone())))
+                .collect(),
+        )
+    };
+
+    // Chat Completions: temperature, top_p, stop, seed, max_completion_tokens, reasoning_effort.
+    let mut call = minimal_call(&messages, &choice);
+    call.sampling = &sampling;
+    call.max_output_tokens = Some(256);
+    call.reasoning_effort = Some(ReasoningEffort::XHigh);
+    call.extra_body = Some(&extra);
+    let chat = body(WireFormat::OpenAiChat, &call);
+    assert_eq!(
+        pick(
+            &chat,
+            &[
+                "temperature",
+                "top_p",
+                "stop",
+                "seed",
+                "max_completion_tokens",
+                "reasoning_effort",
+                "user",
+                "service_tier"
+            ]
+        ),
+        json!({"temperature": 0.5, "top_p": 0.9, "stop": ["END", "STOP"], "seed": 42,
+               "max_completion_tokens": 256, "reasoning_effort": "xhigh",
+               "user": "u-1", "service_tier": "flex"})
+    );
+    assert_eq!(chat["model"], "m");
+
+    // Responses: temperature, top_p, max_output_tokens, reasoning.effort; no stop, no seed.
+    call.sampling = &no_stop_seed;
+    let responses = body(WireFormat::OpenAiResponses, &call);
+    assert_eq!(
+        pick(
+            &responses,
+            &[
+                "temperature",
+                "top_p",
+                "max_output_tokens",
+                "user",
+                "service_tier"
+            ]
+        ),
+        json!({"temperature": 0.5, "top_p": 0.9, "max_output_tokens": 256,
+               "user": "u-1", "service_tier": "flex"})
+    );
+    assert_eq!(responses["reasoning"]["effort"], "xhigh");
+    let only_seed = Sampling {
+        seed: Some(42),
+        ..Sampling::default()
+    };
+    for (bad, field) in [(&only_seed, "seed"), (&no_seed, "stop")] {
+        call.sampling = bad;
+        let e = build_body(WireFormat::OpenAiResponses, &call).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(
+            e.message().starts_with(field) && e.message().contains("Responses API"),
+            "{e}"
+        );
+    }
+
+    // Anthropic: temperature, top_p, stop_sequences, max_tokens; no seed; thinking takes
+    // temperature 1 only.
+    let mut call = minimal_call(&messages, &choice);
+    call.sampling = &no_seed;
+    call.max_output_tokens = Some(256);
+    let extra_anthropic: serde_json::Map<String, Value> =
+        serde_json::from_value(json!({"metadata": {"user_id": "u-1"}, "top_k": 5})).unwrap();
+    call.extra_body = Some(&extra_anthropic);
+    let anthropic = body(WireFormat::AnthropicMessages, &call);
+    assert_eq!(
+        pick(
+            &anthropic,
+            &[
+                "temperature",
+                "top_p",
+                "stop_sequences",
+                "max_tokens",
+                "metadata",
+                "top_k"
+            ]
+        ),
+        json!({"temperature": 0.5, "top_p": 0.9, "stop_sequences": ["END", "STOP"],
+               "max_tokens": 256, "metadata": {"user_id": "u-1"}, "top_k": 5})
+    );
+    assert!(anthropic.get("stop").is_none() && anthropic.get("seed").is_none());
+    call.sampling = &only_seed;
+    let e = build_body(WireFormat::AnthropicMessages, &call).unwrap_err();
+    assert!(e.message().starts_with("seed"), "{e}");
+    call.sampling = &no_seed;
+    call.reasoning_effort = Some(ReasoningEffort::Low);
+    let e = build_body(WireFormat::AnthropicMessages, &call).unwrap_err();
+    assert!(e.message().contains("temperature 1"), "{e}");
+    let hot = Sampling {
+        temperature: Some(1.5),
+        ..Sampling::default()
+    };
+    call.reasoning_effort = None;
+    call.sampling = &hot;
+    let e = build_body(WireFormat::AnthropicMessages, &call).unwrap_err();
+    assert!(e.message().contains("0 to 1"), "{e}");
+
+    // extraBody may not replace what modelport owns.
+    let reserved: serde_json::Map<String, Value> =
+        serde_json::from_value(json!({"messages": []})).unwrap();
+    let mut call = minimal_call(&messages, &choice);
+    call.extra_body = Some(&reserved);
+    let e = build_body(WireFormat::OpenAiChat, &call).unwrap_err();
+    assert!(e.message().starts_with("extraBody.messages"), "{e}");
 }
