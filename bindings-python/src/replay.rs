@@ -30,8 +30,8 @@ impl ReplayServer {
 #[pymethods]
 impl ReplayServer {
     /// Starts a server playing the snapshot files or folders in `paths` and the YAML `documents`;
-    /// `options` is the JSON text `{port?, deltaChars?, chunkDelayMs?, record?, fallback?}` for core's
-    /// [`ReplayConfig::from_json`].
+    /// `options` is the JSON text `{port?, deltaChars?, chunkDelayMs?, record?, fallback?,
+    /// contextWindow?}` for core's [`ReplayConfig::from_json`].
     #[staticmethod]
     #[pyo3(signature = (paths, documents, options=""))]
     fn start<'py>(

@@ -38,6 +38,20 @@ ToolChoice = Union[Literal["auto", "none", "required"], Mapping[str, str]]
 """``"auto"`` (default), ``"none"``, ``"required"``, or ``{"function": NAME}``."""
 
 
+class InfiniteSessions(TypedDict, total=False):
+    """Automatic compaction of a session's history before it outgrows the model's context window
+    (the window: the provider's ``max_prompt_tokens``, else the model list's limits)."""
+
+    enabled: bool
+    """Compact automatically (default True). False: the provider's context-length error fails the
+    send."""
+    background_compaction_threshold: float
+    """At this fraction of the window a compaction runs in the background after the send (default
+    0.80)."""
+    buffer_exhaustion_threshold: float
+    """A send that would cross this fraction waits for a compaction first (default 0.95)."""
+
+
 class SessionConfig(TypedDict, total=False):
     """How to create a session (the Copilot SDK's ``SessionConfig``, snake_case)."""
 
@@ -58,6 +72,7 @@ class SessionConfig(TypedDict, total=False):
     parallel_tool_calls: bool
     suppress_resume_event: bool
     """``resume_session`` only: do not emit ``session.resume``."""
+    infinite_sessions: InfiniteSessions
 
 
 class SessionLease(TypedDict, total=False):
@@ -226,6 +241,7 @@ class Client:
         on_permission_request: Optional[PermissionHandlerFn] = None,
         tool_choice: Optional[ToolChoice] = None,
         parallel_tool_calls: Optional[bool] = None,
+        infinite_sessions: Optional[InfiniteSessions] = None,
     ) -> Session:
         """Creates a session, from a :class:`SessionConfig` dict and/or keyword arguments (which win).
 
@@ -257,6 +273,7 @@ class Client:
         tool_choice: Optional[ToolChoice] = None,
         parallel_tool_calls: Optional[bool] = None,
         suppress_resume_event: Optional[bool] = None,
+        infinite_sessions: Optional[InfiniteSessions] = None,
     ) -> Session:
         """Resumes a stored session by id, in this process or any other sharing the session store.
         The config gives again what is never stored (credentials, tools, handlers); the model and
@@ -322,6 +339,7 @@ _SESSION_KEYS = (
     "tool_choice",
     "parallel_tool_calls",
     "suppress_resume_event",
+    "infinite_sessions",
 )
 
 
@@ -341,6 +359,7 @@ __all__ = [
     "Client",
     "ClientOptions",
     "CopilotClient",
+    "InfiniteSessions",
     "SessionConfig",
     "SessionLease",
     "SessionMetadata",

@@ -51,6 +51,9 @@ class EventType(_StrEnum):
     ABORT = "abort"
     SESSION_ERROR = "session.error"
     SESSION_IDLE = "session.idle"
+    SESSION_USAGE_INFO = "session.usage_info"
+    SESSION_COMPACTION_START = "session.compaction_start"
+    SESSION_COMPACTION_COMPLETE = "session.compaction_complete"
 
 
 SessionEvent = Event

@@ -95,6 +95,9 @@ class ProviderConfig(TypedDict, total=False):
     """The model name sent on the wire, when it differs from the session's model."""
     max_output_tokens: int
     """Anthropic ``max_tokens`` (default 8192); OpenAI ``max_completion_tokens``/``max_output_tokens``."""
+    max_prompt_tokens: int
+    """The model's prompt window in tokens: sessions compact their history before it fills up (see
+    ``SessionConfig.infinite_sessions``). Keep a margin below the model's real window."""
     retry: RetryPolicy
     timeouts: Timeouts
 

@@ -198,6 +198,12 @@ class Session:
         """The Copilot SDK's name for :meth:`get_events`."""
         return self._native.get_events()
 
+    async def compact(self) -> None:
+        """Compacts the history now, after the running send: the older turns become one summary
+        (``session.compaction_start``, then ``session.compaction_complete``), whatever the window's
+        use."""
+        await self._native.compact()
+
     async def set_model(self, model: str) -> None:
         """Switches the model for the next model calls (validated like at creation)."""
         await self._native.set_model(model)

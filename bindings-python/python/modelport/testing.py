@@ -59,18 +59,21 @@ class ReplayServer:
         chunk_delay: Optional[float] = None,
         record: bool = True,
         fallback: Optional[str] = None,
+        context_window: Optional[int] = None,
     ) -> ReplayServer:
         """Starts a server playing the snapshot files or folders in ``paths`` and the YAML
         ``documents``. ``port`` 0 picks a free one; text is streamed in deltas of ``delta_chars``
         characters, ``chunk_delay`` seconds apart; ``record`` keeps the requests for ``requests()``;
         ``fallback`` is the text answer to a request no conversation matches (instead of an
-        HTTP 500 explaining the mismatch)."""
+        HTTP 500 explaining the mismatch); a request larger than ``context_window`` tokens (its JSON
+        body's bytes / 4) gets the wire format's context-length error."""
         options = {
             "port": port,
             "deltaChars": delta_chars,
             "chunkDelayMs": None if chunk_delay is None else chunk_delay * 1000,
             "record": record,
             "fallback": fallback,
+            "contextWindow": context_window,
         }
         native = await _native.ReplayServer.start(
             [os.fspath(p) for p in paths], list(documents), json.dumps(options)

@@ -268,20 +268,27 @@ event_data_methods! {
     }
     /// `tool.execution_start`.
     tool_name -> &str { Data::ToolExecutionStart(d) => Some(&d.tool_name) }
-    /// `tool.execution_complete`.
-    success -> bool { Data::ToolExecutionComplete(d) => Some(d.success) }
+    /// `tool.execution_complete`, `session.compaction_complete`.
+    success -> bool {
+        Data::ToolExecutionComplete(d) => Some(d.success),
+        Data::CompactionComplete(d) => Some(d.success)
+    }
     /// `tool.execution_complete`: what the model saw.
     result -> ToolExecutionResult {
         Data::ToolExecutionComplete(d) => d.result.as_ref().map(|r| ToolExecutionResult {
             content: r.content.clone(),
         })
     }
-    /// `tool.execution_complete`: why the call did not succeed.
-    error -> ToolExecutionError {
-        Data::ToolExecutionComplete(d) => d.error.as_ref().map(|e| ToolExecutionError {
-            message: e.message.clone(),
-            code: e.code.clone(),
-        })
+    /// `tool.execution_complete`: why the call did not succeed; `session.compaction_complete`: what
+    /// went wrong (a str).
+    error -> ErrorField {
+        Data::ToolExecutionComplete(d) => d.error.as_ref().map(|e| {
+            ErrorField::Tool(ToolExecutionError {
+                message: e.message.clone(),
+                code: e.code.clone(),
+            })
+        }),
+        Data::CompactionComplete(d) => d.error.clone().map(ErrorField::Text)
     }
     /// `session.error`.
     error_type -> &str { Data::SessionError(d) => Some(&d.error_type) }
@@ -291,6 +298,18 @@ event_data_methods! {
     provider_code -> &str { Data::SessionError(d) => d.provider_code.as_deref() }
     /// `session.error`.
     request_id -> &str { Data::SessionError(d) => d.request_id.as_deref() }
+    /// `session.usage_info`: the prompt window in tokens.
+    token_limit -> u64 { Data::UsageInfo(d) => Some(d.token_limit) }
+    /// `session.usage_info`: the tokens the next request would carry.
+    current_tokens -> u64 { Data::UsageInfo(d) => Some(d.current_tokens) }
+    /// `session.usage_info`: messages in the history.
+    messages_length -> u64 { Data::UsageInfo(d) => Some(d.messages_length) }
+    /// `session.compaction_complete`.
+    pre_compaction_tokens -> u64 { Data::CompactionComplete(d) => Some(d.pre_compaction_tokens) }
+    /// `session.compaction_complete`.
+    post_compaction_tokens -> u64 { Data::CompactionComplete(d) => Some(d.post_compaction_tokens) }
+    /// `session.compaction_complete`: history messages replaced by the summary (or dropped).
+    messages_removed -> u64 { Data::CompactionComplete(d) => Some(d.messages_removed) }
     /// `session.idle`: `True` when the send was aborted.
     aborted -> bool { Data::SessionIdle(d) => d.aborted }
 }
@@ -338,6 +357,14 @@ pub(crate) struct ToolRequest {
 #[pyclass(frozen, get_all, module = "modelport._native")]
 pub(crate) struct ToolExecutionResult {
     content: String,
+}
+
+/// `EventData.error`: a tool call's [`ToolExecutionError`], or a compaction's message (as the Copilot
+/// SDK's `Data.error` is either).
+#[derive(IntoPyObject)]
+pub(crate) enum ErrorField {
+    Tool(ToolExecutionError),
+    Text(String),
 }
 
 /// Why a tool call did not succeed: `code` is failure, denied, rejected or interrupted.

@@ -1,5 +1,5 @@
 //! Sessions: `send`, `send_and_wait`, `on()` handlers (called on the asyncio loop), the event stream
-//! (delivered to `async for` in batches), `abort`, `get_events`, `set_model`, `disconnect`.
+//! (delivered to `async for` in batches), `abort`, `get_events`, `compact`, `set_model`, `disconnect`.
 
 pub(crate) mod events;
 pub(crate) mod tools;
@@ -175,6 +175,13 @@ impl Session {
             .into_iter()
             .map(Event::from)
             .collect())
+    }
+
+    /// Compacts the history now (after the running send), emitting `session.compaction_start` and
+    /// `session.compaction_complete`.
+    fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let session = self.session(py)?;
+        future_into_py(py, async move { session.compact().await.map_err(to_py_err) })
     }
 
     /// Switches the model for the next model calls.
