@@ -147,6 +147,33 @@ export type SessionErrorEvent = PersistedEvent<
   }
 >;
 export type SessionIdleEvent = EphemeralEvent<"session.idle", { aborted?: boolean }>;
+export type SessionUsageInfoEvent = EphemeralEvent<
+  "session.usage_info",
+  {
+    /** The prompt window in tokens. */
+    tokenLimit: number;
+    /** The tokens the next request would carry (the provider's last count plus an estimate). */
+    currentTokens: number;
+    /** Messages in the history. */
+    messagesLength: number;
+  }
+>;
+export type SessionCompactionStartEvent = PersistedEvent<"session.compaction_start", Record<string, never>>;
+export type SessionCompactionCompleteEvent = PersistedEvent<
+  "session.compaction_complete",
+  {
+    /** Whether the older history was summarised (false: nothing to remove, or the oldest turns were dropped). */
+    success: boolean;
+    /** What went wrong. */
+    error?: string;
+    /** Estimated tokens before. */
+    preCompactionTokens: number;
+    /** Estimated tokens after. */
+    postCompactionTokens: number;
+    /** History messages replaced by the summary (or dropped). */
+    messagesRemoved: number;
+  }
+>;
 
 /** Every session event, discriminated by `type`. */
 export type SessionEvent =
@@ -166,7 +193,10 @@ export type SessionEvent =
   | ToolExecutionCompleteEvent
   | AbortEvent
   | SessionErrorEvent
-  | SessionIdleEvent;
+  | SessionIdleEvent
+  | SessionUsageInfoEvent
+  | SessionCompactionStartEvent
+  | SessionCompactionCompleteEvent;
 
 /** Every event `type`. */
 export type SessionEventType = SessionEvent["type"];

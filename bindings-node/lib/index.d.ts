@@ -71,6 +71,11 @@ export interface ProviderConfig {
   wireModel?: string;
   /** Output cap (Anthropic max_tokens, default 8192). */
   maxOutputTokens?: number;
+  /**
+   * The model's prompt window in tokens: sessions compact their history before it fills up (see
+   * `SessionConfig.infiniteSessions`). Keep a margin below the model's real window.
+   */
+  maxPromptTokens?: number;
   /** This provider's retry policy (overrides the client's). */
   retry?: RetryPolicy;
   /** This provider's timeouts (override the client's). */
@@ -211,6 +216,17 @@ export type PermissionHandler = (
 /** Approves every tool call (the Copilot SDK's approveAll). */
 export declare const approveAll: PermissionHandler;
 
+/** Automatic compaction of a session's history before it outgrows the model's context window (the
+ * window: the provider's `maxPromptTokens`, else the model list's limits). */
+export interface InfiniteSessions {
+  /** Compact automatically (default true). false: the provider's context-length error fails the send. */
+  enabled?: boolean;
+  /** At this fraction of the window a compaction runs in the background after the send (default 0.80). */
+  backgroundCompactionThreshold?: number;
+  /** A send that would cross this fraction waits for a compaction first (default 0.95). */
+  bufferExhaustionThreshold?: number;
+}
+
 /** How to create a session (the Copilot SDK's SessionConfig for BYOK). */
 export interface SessionConfig {
   /** A session id to use (a UUID otherwise). */
@@ -237,6 +253,8 @@ export interface SessionConfig {
   parallelToolCalls?: boolean;
   /** resumeSession only: do not emit session.resume. */
   suppressResumeEvent?: boolean;
+  /** Compaction of the history before it outgrows the context window (on by default). */
+  infiniteSessions?: InfiniteSessions;
 }
 
 /** One message to send. */
@@ -280,6 +298,8 @@ export declare class Session {
   getMessages(): Promise<SessionEvent[]>;
   /** Aborts the running send; resolves once it has ended. */
   abort(): Promise<void>;
+  /** Compacts the history now, after the running send (session.compaction_start, then session.compaction_complete). */
+  compact(): Promise<void>;
   /** Switches the model for the next calls. */
   setModel(model: string): Promise<void>;
   /** Ends the session and gives it up (it stays in the session store for resumeSession). */

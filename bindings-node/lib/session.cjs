@@ -204,6 +204,18 @@ class Session {
     await this.#flush();
   }
 
+  /**
+   * Compacts the history now, after the running send; the `on()` handlers have seen
+   * `session.compaction_start` and `session.compaction_complete` when it resolves.
+   */
+  async compact() {
+    try {
+      await settle(this.#native.compact());
+    } finally {
+      await this.#flush();
+    }
+  }
+
   /** Switches the model for the next model calls. */
   setModel(model) {
     return settle(this.#native.setModel(model));

@@ -18,7 +18,8 @@ class ReplayServer {
 
   /** Starts a server from `path` (a YAML file or a directory of them) or `yaml` (documents). */
   static async start(options = {}) {
-    // Core reads the server options (port, deltaChars, chunkDelayMs, record) from JSON.
+    // Core reads the server options (port, deltaChars, chunkDelayMs, record, fallback, contextWindow)
+    // from JSON.
     const { path, yaml, ...rest } = options;
     const docs = yaml === undefined ? undefined : Array.isArray(yaml) ? yaml : [yaml];
     return new ReplayServer(await settle(native.ReplayServer.start({ path, yaml: docs, json: JSON.stringify(rest) })));

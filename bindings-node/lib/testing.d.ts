@@ -15,6 +15,9 @@ export interface ReplayOptions {
   record?: boolean;
   /** The text answer to a request no conversation matches (instead of an HTTP 500 explaining why). */
   fallback?: string;
+  /** The model's context window in tokens: a larger request (its JSON body's bytes / 4) gets the wire
+   * format's context-length error. */
+  contextWindow?: number;
 }
 
 /** A request the replay server received. */

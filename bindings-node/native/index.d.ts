@@ -96,6 +96,8 @@ export declare class Session {
   getEvents(): string
   /** Aborts the running send and waits until it has ended. */
   abort(): Promise<void>
+  /** Compacts the history now (after the running send). */
+  compact(): Promise<void>
   /** Switches the model for the next model calls. */
   setModel(model: string): Promise<void>
   /** Ends the session and releases its event callback. */
@@ -137,7 +139,7 @@ export interface ReplayOptions {
   yaml?: Array<string>
   /**
    * The server options as JSON, for core's `ReplayConfig::from_json`: `{port?, deltaChars?,
-   * chunkDelayMs?, record?, fallback?}`.
+   * chunkDelayMs?, record?, fallback?, contextWindow?}`.
    */
   json?: string
 }

@@ -15,7 +15,7 @@ pub struct ReplayOptions {
     /// Snapshot YAML documents.
     pub yaml: Option<Vec<String>>,
     /// The server options as JSON, for core's `ReplayConfig::from_json`: `{port?, deltaChars?,
-    /// chunkDelayMs?, record?, fallback?}`.
+    /// chunkDelayMs?, record?, fallback?, contextWindow?}`.
     pub json: Option<String>,
 }
 

@@ -118,6 +118,12 @@ impl Session {
         self.inner.abort().await;
     }
 
+    /// Compacts the history now (after the running send).
+    #[napi]
+    pub async fn compact(&self) -> Result<()> {
+        self.inner.compact().await.into_napi()
+    }
+
     /// Switches the model for the next model calls.
     #[napi]
     pub async fn set_model(&self, model: String) -> Result<()> {

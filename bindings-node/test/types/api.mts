@@ -85,6 +85,13 @@ session.on((event: SessionEvent) => {
         case "session.resume":
             console.log(event.data.resumeTime, event.data.eventCount + 1);
             break;
+        case "session.usage_info":
+            console.log(event.data.tokenLimit - event.data.currentTokens, event.data.messagesLength);
+            break;
+        case "session.compaction_complete":
+            console.log(event.data.success, event.data.error?.length, event.data.messagesRemoved);
+            console.log(event.data.preCompactionTokens - event.data.postCompactionTokens);
+            break;
     }
 });
 
@@ -117,6 +124,16 @@ const deleted: boolean = await durable.deleteSession("an-id");
 const busy: ModelportErrorCode = "session_busy";
 console.log(messages.length, meta?.summary, meta?.startTime, last, deleted, busy);
 await durable.stop();
+
+// Infinite sessions.
+const small = await ReplayServer.start({ yaml: [], fallback: "ok", contextWindow: 3000 });
+const compacting = await client.createSession({
+    model: "test-model",
+    provider: { baseUrl: small.openaiUrl, maxPromptTokens: 2700 },
+    infiniteSessions: { enabled: true, backgroundCompactionThreshold: 0.8, bufferExhaustionThreshold: 0.95 },
+});
+await compacting.compact();
+await small.stop();
 const errors: ModelportError[] = await client.stop();
 await server.stop();
 void errors;
