@@ -16,6 +16,7 @@ use crate::provider::{Endpoint, ProviderConfig};
 use crate::session::context::ClientShared;
 use crate::session::durable::Durable;
 use crate::session::events::{EventData, SessionResumeData};
+use crate::session::hooks::{self, HookKind};
 use crate::session::{Session, SessionConfig, SessionInner, Settings, select_tools};
 use crate::store::{
     self, Holder, Lease, LeaseOptions, LeaseRequest, NewSession, SessionMetadata, SessionStore,
@@ -326,6 +327,7 @@ impl Client {
                 .max_turns
                 .map_or(crate::session::DEFAULT_MAX_TURNS, |n| n as usize),
             permission: config.on_permission_request.clone(),
+            hooks: config.hooks.clone().unwrap_or_default(),
             window: self.window(&provider, &model).await,
             compaction: config.infinite_sessions.clone(),
             fixed_tokens: 0,
@@ -411,6 +413,23 @@ impl Client {
                     event_count: event_count as u64,
                 }));
         }
+        // onSessionStart may give context for every request of the session; a failing hook is
+        // reported by its hook.end event and changes nothing.
+        let inner = session.inner();
+        if inner.settings.hooks.has(HookKind::SessionStart) {
+            let source = if resumed { "resume" } else { "new" };
+            let kind = HookKind::SessionStart;
+            if let Ok(out) = inner
+                .settings
+                .hooks
+                .call(inner, kind, serde_json::json!({"source": source}))
+                .await
+                .and_then(|v| hooks::output::<hooks::SessionStartOutput>(kind, v))
+            {
+                lock(&inner.state).session_context =
+                    out.additional_context.filter(|c| !c.trim().is_empty());
+            }
+        }
         // session.start (new) or session.resume and a repaired history (resumed) reach the store
         // before the session is handed out.
         if let Err(e) = session.inner().persist().await {
@@ -491,7 +510,7 @@ impl Client {
             .filter_map(|(_, w)| w.upgrade())
             .collect();
         for inner in live {
-            Session::from_inner(inner).disconnect().await;
+            Session::from_inner(inner).disconnect_with("complete").await;
         }
         Vec::new()
     }

@@ -43,6 +43,8 @@ pub enum ErrorKind {
     SessionExists,
     /// Another client holds the session's lease (or took it over from this one).
     SessionBusy,
+    /// A session hook failed or did not answer in time.
+    Hook,
     /// The session store failed (unreachable, corrupt, full or unwritable); the session stays
     /// usable in memory and nothing it had committed is lost.
     Storage,
@@ -70,6 +72,7 @@ impl ErrorKind {
             ErrorKind::SessionExists => "session_exists",
             ErrorKind::SessionBusy => "session_busy",
             ErrorKind::Storage => "storage",
+            ErrorKind::Hook => "hook",
         }
     }
 }
@@ -310,6 +313,7 @@ impl Error {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Limit => "limit",
             ErrorKind::Storage => "storage",
+            ErrorKind::Hook => "hook",
             ErrorKind::SessionNotFound | ErrorKind::SessionExists | ErrorKind::SessionBusy => {
                 "session"
             }

@@ -148,6 +148,18 @@ pub enum EventData {
     /// `session.start`
     #[serde(rename = "session.start")]
     SessionStart(SessionStartData),
+    /// `permission.requested`: the permission handler is asked about a tool call.
+    #[serde(rename = "permission.requested")]
+    PermissionRequested(PermissionRequestedData),
+    /// `permission.completed`: the permission handler answered.
+    #[serde(rename = "permission.completed")]
+    PermissionCompleted(PermissionCompletedData),
+    /// `hook.start`: a session hook is called.
+    #[serde(rename = "hook.start")]
+    HookStart(HookStartData),
+    /// `hook.end`: a session hook answered (or failed).
+    #[serde(rename = "hook.end")]
+    HookEnd(HookEndData),
     /// `session.model_change`: `set_model` switched the model.
     #[serde(rename = "session.model_change")]
     ModelChange(ModelChangeData),
@@ -218,6 +230,10 @@ impl EventData {
             EventData::SessionStart(_) => "session.start",
             EventData::SessionResume(_) => "session.resume",
             EventData::ModelChange(_) => "session.model_change",
+            EventData::HookStart(_) => "hook.start",
+            EventData::PermissionRequested(_) => "permission.requested",
+            EventData::PermissionCompleted(_) => "permission.completed",
+            EventData::HookEnd(_) => "hook.end",
             EventData::UsageInfo(_) => "session.usage_info",
             EventData::CompactionStart(_) => "session.compaction_start",
             EventData::CompactionComplete(_) => "session.compaction_complete",
@@ -304,6 +320,75 @@ pub struct CompactionCompleteData {
     pub post_compaction_tokens: u64,
     /// History messages replaced by the summary (or dropped).
     pub messages_removed: u64,
+}
+
+/// `permission.requested` data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionRequestedData {
+    /// Pairs this event with its `permission.completed`.
+    pub request_id: String,
+    /// What the handler is asked: {kind, sessionId, toolName, toolCallId, arguments}.
+    pub permission_request: Value,
+}
+
+/// `permission.completed` data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionCompletedData {
+    /// The request it answers.
+    pub request_id: String,
+    /// The decision.
+    pub result: PermissionResultData,
+}
+
+/// A permission decision's kind: approve-once, approve-for-session, reject, user-not-available,
+/// no-result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionResultData {
+    /// The kind.
+    pub kind: String,
+}
+
+/// `hook.start` data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookStartData {
+    /// Pairs this event with its `hook.end`.
+    pub hook_invocation_id: String,
+    /// "preToolUse", "postToolUse", "userPromptSubmitted", ...
+    pub hook_type: String,
+    /// What the hook is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+}
+
+/// `hook.end` data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookEndData {
+    /// The `hook.start` it ends.
+    pub hook_invocation_id: String,
+    /// The hook type.
+    pub hook_type: String,
+    /// Whether the hook answered.
+    pub success: bool,
+    /// What it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<HookEndError>,
+}
+
+/// A hook's failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookEndError {
+    /// The message.
+    pub message: String,
+    /// A stack trace, when the host has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
 }
 
 /// `session.model_change` data.

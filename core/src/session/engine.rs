@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::events::{
-    AbortData, AssistantMessageData, EventData, ReasoningData, SessionErrorData, SessionIdleData,
-    ToolErrorData, ToolExecutionCompleteData, ToolExecutionStartData, ToolRequest,
-    ToolResultContent, TurnData, UsageData, UserMessageData,
+    AbortData, AssistantMessageData, EventData, PermissionCompletedData, PermissionRequestedData,
+    PermissionResultData, ReasoningData, SessionErrorData, SessionIdleData, ToolErrorData,
+    ToolExecutionCompleteData, ToolExecutionStartData, ToolRequest, ToolResultContent, TurnData,
+    UsageData, UserMessageData,
 };
+use super::hooks::{self, HookKind};
 use super::model_call::{self, CallError, millis};
 use super::tools::{PermissionDecision, PermissionRequest, Tool, ToolInvocation, ToolResultType};
 use super::{PendingSend, SessionInner};
@@ -135,11 +137,34 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
     } = pending;
     let controls = super::Controls::of(session, &options);
     let max_turns = controls.max_turns;
-    let mut content = Vec::with_capacity(1 + options.attachments.len());
-    if !options.prompt.is_empty() {
+    let hooks = &session.settings.hooks;
+    // onUserPromptSubmitted may rewrite the prompt and add context; if it fails, the send fails
+    // before anything reaches the history.
+    let mut prompt = options.prompt.clone();
+    let mut prompt_context = None;
+    let mut hook_failure = None;
+    if hooks.has(HookKind::UserPromptSubmitted) {
+        let kind = HookKind::UserPromptSubmitted;
+        match hooks
+            .call(session, kind, json!({"prompt": options.prompt}))
+            .await
+            .and_then(|v| hooks::output::<hooks::UserPromptSubmittedOutput>(kind, v))
+        {
+            Ok(out) => {
+                prompt = out.modified_prompt.unwrap_or(prompt);
+                prompt_context = out.additional_context.filter(|c| !c.trim().is_empty());
+            }
+            Err(e) => hook_failure = Some(e),
+        }
+    }
+    let mut content = Vec::with_capacity(2 + options.attachments.len());
+    if !prompt.is_empty() {
         content.push(ContentPart::Text {
-            text: options.prompt.clone(),
+            text: prompt.clone(),
         });
+    }
+    if let Some(context) = prompt_context {
+        content.push(ContentPart::Text { text: context });
     }
     for a in &options.attachments {
         let super::events::Attachment::Blob {
@@ -153,16 +178,23 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
     session.bus.emit_with_id(
         event_id,
         EventData::UserMessage(UserMessageData {
-            content: options.prompt,
+            content: prompt,
             attachments: (!options.attachments.is_empty()).then_some(options.attachments),
         }),
     );
-    lock(&session.state).history.push(Message::User { content });
+    if hook_failure.is_none() {
+        lock(&session.state).history.push(Message::User { content });
+    }
 
     let mut aborted = false;
     // The user message is committed before the model is called: a process that dies mid-send
     // leaves it in the store.
-    let mut failure = session.persist().await.err();
+    let mut failure = match hook_failure {
+        Some(e) => Some(e),
+        None => session.persist().await.err(),
+    };
+    let mut error_retries = 0;
+    let mut agent_stop_blocks = 0;
     let iterations = if failure.is_some() { 0 } else { max_turns + 1 };
     for iteration in 0..iterations {
         if iteration == max_turns {
@@ -207,6 +239,27 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             ))
             .await;
         }
+        // onErrorOccurred may retry a failed model call (a few times per send) or skip it (the
+        // send then ends without an error).
+        let mut skipped = false;
+        while let Err(CallError::Failed(e)) = &result
+            && hooks.has(HookKind::ErrorOccurred)
+        {
+            match error_hook(session, e, "model_call").await {
+                hooks::ErrorHandling::Retry if error_retries < hooks.max_error_retries => {
+                    error_retries += 1;
+                    result = Box::pin(model_call::call(
+                        session, &turn_id, &headers, &controls, cancel,
+                    ))
+                    .await;
+                }
+                hooks::ErrorHandling::Skip => {
+                    skipped = true;
+                    break;
+                }
+                _ => break,
+            }
+        }
         let output = match result {
             Ok(o) => o,
             Err(CallError::Cancelled(usage)) => {
@@ -233,7 +286,9 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             }
             Err(CallError::Failed(e)) => {
                 session.bus.emit(EventData::TurnEnd(turn()));
-                failure = Some(e);
+                if !skipped {
+                    failure = Some(e);
+                }
                 break;
             }
         };
@@ -277,6 +332,7 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             finish_reason: r.finish_reason.map(|f| f.as_str().to_owned()),
         }));
         let calls = r.tool_calls.clone();
+        let answer_text = r.text.clone();
         lock(&session.state).history.push(Message::Assistant {
             text: r.text,
             tool_calls: r.tool_calls,
@@ -285,6 +341,16 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
         session.count_tokens(r.usage);
         if calls.is_empty() {
             session.bus.emit(EventData::TurnEnd(turn()));
+            // onAgentStop may block the end: its reason becomes the next user message.
+            if agent_stop_blocks < hooks.max_agent_stop_blocks
+                && let Some(reason) = agent_stop_hook(session, &answer_text).await
+            {
+                agent_stop_blocks += 1;
+                lock(&session.state).history.push(Message::User {
+                    content: vec![ContentPart::Text { text: reason }],
+                });
+                continue;
+            }
             break;
         }
 
@@ -371,6 +437,8 @@ struct CallOutcome {
     host_error: Option<String>,
     /// The turn ends after this message's calls (rejected, or refused by the permission handler).
     stop: bool,
+    /// `onPreToolUse` asked to keep the result out of `tool.execution_complete`.
+    suppress: bool,
 }
 
 impl CallOutcome {
@@ -380,8 +448,104 @@ impl CallOutcome {
             result_type: ToolResultType::Failure,
             host_error: None,
             stop: false,
+            suppress: false,
         }
     }
+}
+
+/// What `onPreToolUse` decided for a call, before it starts.
+#[derive(Default)]
+struct PreTool {
+    /// The arguments the handler receives (the model's, or the hook's `modifiedArgs`).
+    arguments: Option<String>,
+    decision: Option<hooks::HookDecision>,
+    reason: Option<String>,
+    context: Option<String>,
+    suppress: bool,
+    /// The hook failed: the call fails with this.
+    failed: Option<String>,
+}
+
+/// Runs `onPreToolUse` for `call`.
+async fn pre_tool_hook(session: &SessionInner, call: &ToolCall) -> PreTool {
+    let hooks = &session.settings.hooks;
+    if !hooks.has(HookKind::PreToolUse) {
+        return PreTool::default();
+    }
+    let kind = HookKind::PreToolUse;
+    let input = json!({"toolName": call.name, "toolArgs": arguments_value(&call.arguments)});
+    match hooks
+        .call(session, kind, input)
+        .await
+        .and_then(|v| hooks::output::<hooks::PreToolUseOutput>(kind, v))
+    {
+        Ok(out) => PreTool {
+            arguments: out.modified_args.map(|a| a.to_string()),
+            decision: out.permission_decision,
+            reason: out.permission_decision_reason,
+            context: out.additional_context,
+            suppress: out.suppress_output,
+            failed: None,
+        },
+        Err(e) => PreTool {
+            failed: Some(e.to_string()),
+            ..PreTool::default()
+        },
+    }
+}
+
+/// Runs `onPostToolUse` (success) or `onPostToolUseFailure` on a finished call; the outcome the
+/// model then sees.
+async fn post_tool_hook(
+    session: &SessionInner,
+    call: &ToolCall,
+    mut outcome: CallOutcome,
+) -> CallOutcome {
+    let hooks = &session.settings.hooks;
+    let success = outcome.result_type == ToolResultType::Success;
+    let kind = if success {
+        HookKind::PostToolUse
+    } else {
+        HookKind::PostToolUseFailure
+    };
+    if !hooks.has(kind) || outcome.result_type == ToolResultType::Denied {
+        return outcome;
+    }
+    let args = arguments_value(&call.arguments);
+    let input = if success {
+        json!({"toolName": call.name, "toolArgs": args,
+               "toolResult": {"textResultForLlm": outcome.text, "resultType": outcome.result_type}})
+    } else {
+        json!({"toolName": call.name, "toolArgs": args,
+               "error": outcome.host_error.clone().unwrap_or_else(|| outcome.text.clone())})
+    };
+    let answer = hooks.call(session, kind, input).await;
+    if success {
+        match answer.and_then(|v| hooks::output::<hooks::PostToolUseOutput>(kind, v)) {
+            Ok(out) => {
+                if let Some(modified) = out.modified_result {
+                    let r = super::tools::ToolResult::from_value(modified);
+                    outcome.text = r.text_result_for_llm;
+                    outcome.result_type = r.result_type;
+                    outcome.stop |= r.result_type == ToolResultType::Rejected;
+                }
+                outcome.text = hooks::with_context(outcome.text, out.additional_context.as_deref());
+            }
+            Err(e) => {
+                let message = e.to_string();
+                outcome = CallOutcome::failure(format!(
+                    "The tool `{}` ran, but its result could not be checked: {message}",
+                    call.name
+                ));
+                outcome.host_error = Some(message);
+            }
+        }
+    } else if let Ok(out) =
+        answer.and_then(|v| hooks::output::<hooks::PostToolUseFailureOutput>(kind, v))
+    {
+        outcome.text = hooks::with_context(outcome.text, out.additional_context.as_deref());
+    }
+    outcome
 }
 
 struct ToolsOutcome {
@@ -401,18 +565,61 @@ fn handler_failure(call: &ToolCall, message: String) -> CallOutcome {
         result_type: ToolResultType::Failure,
         host_error: Some(message),
         stop: false,
+        suppress: false,
     }
 }
 
 /// Runs one call: arguments, lookup, permission, handler.
 async fn execute(
+    session: Arc<SessionInner>,
     call: ToolCall,
     tool: Option<Tool>,
     available: Vec<String>,
-    permission: Option<super::tools::PermissionHandler>,
-    session_id: String,
+    pre: PreTool,
 ) -> CallOutcome {
-    let arguments: Value = match serde_json::from_str(&call.arguments) {
+    let context = pre.context.clone();
+    let suppress = pre.suppress;
+    let mut outcome = run_call(&session, &call, tool, available, pre).await;
+    outcome = post_tool_hook(&session, &call, outcome).await;
+    outcome.text = hooks::with_context(outcome.text, context.as_deref());
+    outcome.suppress = suppress;
+    outcome
+}
+
+/// Checks, asks and runs one call.
+async fn run_call(
+    session: &SessionInner,
+    call: &ToolCall,
+    tool: Option<Tool>,
+    available: Vec<String>,
+    pre: PreTool,
+) -> CallOutcome {
+    if let Some(message) = pre.failed {
+        let mut outcome = CallOutcome::failure(format!(
+            "The tool `{}` could not run: a check before it failed.",
+            call.name
+        ));
+        outcome.host_error = Some(message);
+        return outcome;
+    }
+    if pre.decision == Some(hooks::HookDecision::Deny) {
+        let mut text = format!("The tool call `{}` was denied by policy.", call.name);
+        if let Some(reason) = pre.reason.filter(|r| !r.is_empty()) {
+            text.push_str(" Reason: ");
+            text.push_str(&reason);
+        }
+        return CallOutcome {
+            text,
+            result_type: ToolResultType::Denied,
+            host_error: None,
+            stop: false,
+            suppress: false,
+        };
+    }
+    let session_id = session.id.clone();
+    let permission = session.settings.permission.clone();
+    let raw = pre.arguments.as_deref().unwrap_or(&call.arguments);
+    let arguments: Value = match serde_json::from_str(raw) {
         Ok(v) => v,
         Err(e) => {
             return CallOutcome::failure(format!(
@@ -434,28 +641,68 @@ async fn execute(
         };
         return CallOutcome::failure(text);
     };
-    if let (Some(handler), false) = (&permission, tool.skips_permission()) {
-        let decision = handler
-            .decide(PermissionRequest {
-                kind: "custom-tool".to_owned(),
-                session_id: session_id.clone(),
-                tool_name: call.name.clone(),
-                tool_call_id: call.id.clone(),
-                arguments: arguments.clone(),
-            })
-            .await;
-        if let PermissionDecision::Reject { feedback } = decision {
-            let mut text = "The user rejected this tool call.".to_owned();
-            if let Some(f) = feedback.filter(|f| !f.is_empty()) {
-                text.push_str(" Feedback: ");
-                text.push_str(&f);
+    let allowed = pre.decision == Some(hooks::HookDecision::Allow)
+        || lock(&session.state).approved_tools.contains(&call.name);
+    if let (Some(handler), false, false) = (&permission, tool.skips_permission(), allowed) {
+        let request = PermissionRequest {
+            kind: "custom-tool".to_owned(),
+            session_id: session_id.clone(),
+            tool_name: call.name.clone(),
+            tool_call_id: call.id.clone(),
+            arguments: arguments.clone(),
+        };
+        let request_id = crate::util::new_id();
+        session
+            .bus
+            .emit(EventData::PermissionRequested(PermissionRequestedData {
+                request_id: request_id.clone(),
+                permission_request: serde_json::to_value(&request).unwrap_or(Value::Null),
+            }));
+        let decision = handler.decide(request).await;
+        session
+            .bus
+            .emit(EventData::PermissionCompleted(PermissionCompletedData {
+                request_id,
+                result: PermissionResultData {
+                    kind: decision.kind().to_owned(),
+                },
+            }));
+        let denied = |text: String, stop: bool| CallOutcome {
+            text,
+            result_type: ToolResultType::Denied,
+            host_error: None,
+            stop,
+            suppress: false,
+        };
+        match decision {
+            PermissionDecision::ApproveOnce => {}
+            PermissionDecision::ApproveForSession => {
+                lock(&session.state)
+                    .approved_tools
+                    .insert(call.name.clone());
             }
-            return CallOutcome {
-                text,
-                result_type: ToolResultType::Denied,
-                host_error: None,
-                stop: true,
-            };
+            PermissionDecision::Reject { feedback } => {
+                let mut text = "The user rejected this tool call.".to_owned();
+                if let Some(f) = feedback.filter(|f| !f.is_empty()) {
+                    text.push_str(" Feedback: ");
+                    text.push_str(&f);
+                }
+                return denied(text, true);
+            }
+            PermissionDecision::UserNotAvailable => {
+                return denied(
+                    "The user is not available to approve this tool call, so it was not run."
+                        .to_owned(),
+                    false,
+                );
+            }
+            PermissionDecision::NoResult => {
+                return denied(
+                    "No permission decision was made for this tool call, so it was not run."
+                        .to_owned(),
+                    false,
+                );
+            }
         }
     }
     let invocation = ToolInvocation {
@@ -464,14 +711,32 @@ async fn execute(
         tool_name: call.name.clone(),
         arguments: arguments.clone(),
     };
-    match tool.call(arguments, invocation).await {
+    let running = tool.call(arguments, invocation);
+    let finished = match tool.timeout() {
+        Some(limit) => match tokio::time::timeout(limit, running).await {
+            Ok(r) => r,
+            Err(_) => {
+                let text = format!(
+                    "The tool `{}` did not finish within {} ms and was stopped.",
+                    call.name,
+                    limit.as_millis()
+                );
+                let mut outcome = CallOutcome::failure(text.clone());
+                outcome.host_error = Some(text);
+                return outcome;
+            }
+        },
+        None => running.await,
+    };
+    match finished {
         Ok(result) => CallOutcome {
             stop: result.result_type == ToolResultType::Rejected,
             host_error: result.error,
             text: result.text_result_for_llm,
             result_type: result.result_type,
+            suppress: false,
         },
-        Err(e) => handler_failure(&call, e.to_string()),
+        Err(e) => handler_failure(call, e.to_string()),
     }
 }
 
@@ -492,15 +757,23 @@ async fn run_tools(
     loop {
         while tasks.len() < TOOL_CONCURRENCY && next < calls.len() && !cancel.is_cancelled() {
             let call = calls[next].clone();
-            emit_start(session, &call);
+            // onPreToolUse runs in the order of the calls, before each starts; the start event
+            // shows the arguments the handler will get.
+            let pre = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                pre = pre_tool_hook(session, &call) => pre,
+            };
+            let shown = ToolCall {
+                arguments: pre
+                    .arguments
+                    .clone()
+                    .unwrap_or_else(|| call.arguments.clone()),
+                ..call.clone()
+            };
+            emit_start(session, &shown);
             let tool = s.tools.iter().find(|t| t.name() == call.name).cloned();
-            let task = tokio::spawn(execute(
-                call,
-                tool,
-                available.clone(),
-                s.permission.clone(),
-                session.id.clone(),
-            ));
+            let task = tokio::spawn(execute(session.clone(), call, tool, available.clone(), pre));
             handles.push(task.abort_handle());
             let index = next;
             tasks.push(task.map(move |r| (index, r)));
@@ -536,6 +809,7 @@ async fn run_tools(
                         result_type: ToolResultType::Failure,
                         host_error: Some(INTERRUPTED.to_owned()),
                         stop: false,
+                        suppress: false,
                     },
                     Some("interrupted"),
                 );
@@ -589,7 +863,7 @@ fn emit_complete(
         ToolExecutionCompleteData {
             tool_call_id: call.id.clone(),
             success,
-            result: Some(ToolResultContent {
+            result: (!outcome.suppress).then(|| ToolResultContent {
                 content: outcome.text.clone(),
             }),
             error: (!success).then(|| ToolErrorData {
@@ -601,6 +875,43 @@ fn emit_complete(
             }),
         },
     ));
+}
+
+/// Asks `onErrorOccurred` what to do about `error` (abort when it fails or says nothing).
+async fn error_hook(session: &SessionInner, error: &Error, context: &str) -> hooks::ErrorHandling {
+    let kind = HookKind::ErrorOccurred;
+    let input = json!({
+        "error": error.to_string(),
+        "errorContext": context,
+        "recoverable": error.is_retryable(),
+    });
+    session
+        .settings
+        .hooks
+        .call(session, kind, input)
+        .await
+        .and_then(|v| hooks::output::<hooks::ErrorOccurredOutput>(kind, v))
+        .ok()
+        .and_then(|o| o.error_handling)
+        .unwrap_or(hooks::ErrorHandling::Abort)
+}
+
+/// Asks `onAgentStop` whether the send may end; the reason to go on when it blocks.
+async fn agent_stop_hook(session: &SessionInner, answer: &str) -> Option<String> {
+    let hooks = &session.settings.hooks;
+    if !hooks.has(HookKind::AgentStop) {
+        return None;
+    }
+    let kind = HookKind::AgentStop;
+    let out = hooks
+        .call(session, kind, json!({"finalAnswer": answer}))
+        .await
+        .and_then(|v| hooks::output::<hooks::AgentStopOutput>(kind, v))
+        .ok()?;
+    match (out.decision.as_deref(), out.reason) {
+        (Some("block"), Some(reason)) if !reason.trim().is_empty() => Some(reason),
+        _ => None,
+    }
 }
 
 /// Makes a history cut short by a dying process valid again: tool calls of the last assistant

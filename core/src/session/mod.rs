@@ -5,6 +5,7 @@ pub mod compaction;
 pub(crate) mod context;
 pub(crate) mod durable;
 mod engine;
+pub mod hooks;
 pub(crate) use engine::repair_history;
 /// The event types and their delivery.
 pub mod events {
@@ -95,6 +96,9 @@ pub struct SessionConfig {
     /// Asked before each tool call; approve by default.
     #[serde(skip)]
     pub on_permission_request: Option<PermissionHandler>,
+    /// Session hooks (set from code: functions cannot be JSON).
+    #[serde(skip)]
+    pub hooks: Option<hooks::SessionHooks>,
     /// Tool choice (auto by default).
     #[serde(default, alias = "tool_choice")]
     pub tool_choice: ToolChoice,
@@ -148,6 +152,7 @@ impl Default for SessionConfig {
             available_tools: None,
             excluded_tools: None,
             on_permission_request: None,
+            hooks: None,
             tool_choice: ToolChoice::Auto,
             parallel_tool_calls: true,
             suppress_resume_event: false,
@@ -363,6 +368,7 @@ pub(crate) struct Settings {
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
     pub max_turns: usize,
     pub permission: Option<PermissionHandler>,
+    pub hooks: hooks::SessionHooks,
     pub provider: ProviderConfig,
     /// The prompt window in tokens, when known.
     pub window: Option<u64>,
@@ -453,6 +459,10 @@ pub(crate) struct State {
     pub tokens: compaction::TokenCount,
     /// The reasoning effort (set_model may change it).
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// `onSessionStart`'s additionalContext, sent after the system prompt.
+    pub session_context: Option<String>,
+    /// Tools approved for the session (`approve-for-session`).
+    pub approved_tools: std::collections::HashSet<String>,
 }
 
 type HandlerFn = dyn Fn(&Event) + Send + Sync;
@@ -514,6 +524,63 @@ impl Subscription {
     }
 }
 
+/// The tools an earlier process approved for the session, from its log: each
+/// `permission.completed` of kind approve-for-session, matched with its request.
+fn approved_in(log: &[Event]) -> std::collections::HashSet<String> {
+    let mut requested = std::collections::HashMap::new();
+    let mut approved = std::collections::HashSet::new();
+    for e in log {
+        match &e.data {
+            EventData::PermissionRequested(r) => {
+                if let Some(name) = r.permission_request["toolName"].as_str() {
+                    requested.insert(r.request_id.clone(), name.to_owned());
+                }
+            }
+            EventData::PermissionCompleted(c) if c.result.kind == "approve-for-session" => {
+                if let Some(name) = requested.get(&c.request_id) {
+                    approved.insert(name.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    approved
+}
+
+/// Whether a tool named `name` matches an `availableTools` / `excludedTools` pattern: the exact
+/// name, a `*` glob, `custom:<name or glob>` (the application's tools), or `mcp:<server>/<tool or
+/// glob>` (a server's tools, exposed as `<server>-<tool>`).
+pub(crate) fn tool_matches(pattern: &str, name: &str, mcp: bool) -> bool {
+    if let Some(p) = pattern.strip_prefix("custom:") {
+        return !mcp && glob(p, name);
+    }
+    if let Some(p) = pattern.strip_prefix("mcp:") {
+        let (server, tool) = p.split_once('/').unwrap_or((p, "*"));
+        return mcp && glob(&format!("{server}-{tool}"), name);
+    }
+    glob(pattern, name)
+}
+
+/// `*` matches any run of characters (none included); everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
 /// Checks a tool list: unique names, and the available/excluded filters (exclusion wins).
 pub(crate) fn select_tools(config: &SessionConfig) -> Result<Vec<Tool>> {
     let mut seen = std::collections::HashSet::new();
@@ -537,13 +604,13 @@ pub(crate) fn select_tools(config: &SessionConfig) -> Result<Vec<Tool>> {
             config
                 .available_tools
                 .as_ref()
-                .is_none_or(|a| a.iter().any(|n| n == t.name()))
+                .is_none_or(|a| a.iter().any(|p| tool_matches(p, t.name(), false)))
         })
         .filter(|t| {
             !config
                 .excluded_tools
                 .as_ref()
-                .is_some_and(|x| x.iter().any(|n| n == t.name()))
+                .is_some_and(|x| x.iter().any(|p| tool_matches(p, t.name(), false)))
         })
         .cloned()
         .collect())
@@ -607,6 +674,8 @@ impl Session {
                 closed: false,
                 tokens: compaction::TokenCount::default(),
                 reasoning_effort,
+                session_context: None,
+                approved_tools: approved_in(&log),
             }),
             bus: EventBus::with_log(log),
             idle: Notify::new(),
@@ -924,15 +993,29 @@ impl Session {
     /// have yet, gives up the session's lease and ends every event stream. The session stays in the
     /// store, for [`resume_session`](crate::Client::resume_session).
     pub async fn disconnect(&self) {
-        let current = {
+        self.disconnect_with("user_exit").await;
+    }
+
+    /// Ends the session, telling `onSessionEnd` why.
+    pub(crate) async fn disconnect_with(&self, reason: &str) {
+        let (current, already_closed) = {
             let mut state = lock(&self.inner.state);
-            state.closed = true;
+            let was = std::mem::replace(&mut state.closed, true);
             state.queue.clear();
-            state.current.clone()
+            (state.current.clone(), was)
         };
         self.inner.cancel.cancel();
         if let Some((no, _)) = current {
             self.wait_send_end(no).await;
+        }
+        if self.inner.settings.hooks.has(hooks::HookKind::SessionEnd) && !already_closed {
+            let input = serde_json::json!({"reason": reason});
+            let _ = self
+                .inner
+                .settings
+                .hooks
+                .call(&self.inner, hooks::HookKind::SessionEnd, input)
+                .await;
         }
         if let Some(d) = &self.inner.durable {
             d.close(&self.inner).await;
@@ -1055,5 +1138,7 @@ impl Drop for SessionInner {
 
 #[cfg(test)]
 mod compaction_tests;
+#[cfg(test)]
+mod hooks_tests;
 #[cfg(test)]
 mod tests;

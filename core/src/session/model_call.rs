@@ -68,9 +68,19 @@ fn build(
     let state = lock(&session.state);
     let s = &session.settings;
     let endpoint = state.endpoint.clone();
+    // onSessionStart's additionalContext follows the system prompt.
+    let with_context;
+    let system = match (&s.system, &state.session_context) {
+        (Some(system), Some(context)) => {
+            with_context = format!("{system}\n\n{context}");
+            Some(with_context.as_str())
+        }
+        (None, Some(context)) => Some(context.as_str()),
+        (system, None) => system.as_deref(),
+    };
     let call = ModelCall {
         model: endpoint.wire_model(),
-        system: s.system.as_deref(),
+        system,
         messages: &state.history,
         tools: &s.specs,
         tool_choice: &controls.tool_choice,

@@ -183,6 +183,7 @@ pub struct Tool {
     spec: ToolSpec,
     handler: Arc<HandlerFn>,
     skip_permission: bool,
+    timeout: Option<std::time::Duration>,
 }
 
 impl Tool {
@@ -209,7 +210,19 @@ impl Tool {
                 Box::pin(async move { fut.await.map(Into::into) })
             }),
             skip_permission: false,
+            timeout: None,
         }
+    }
+
+    /// Gives up on a call after `timeout`: the model gets a failure result saying it timed out.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The per-call timeout, if any.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
     }
 
     /// Marks the tool as safe: the permission handler is not asked before it runs.
@@ -324,6 +337,10 @@ pub enum PermissionDecision {
     /// `{kind: "approve-once"}`: run it.
     #[serde(rename = "approve-once", alias = "approved")]
     ApproveOnce,
+    /// `{kind: "approve-for-session"}`: run it, and every later call of this tool in this
+    /// session without asking (remembered across a resume).
+    #[serde(rename = "approve-for-session", alias = "approved-for-session")]
+    ApproveForSession,
     /// `{kind: "reject", feedback?}`: do not run it; the turn ends.
     #[serde(rename = "reject", alias = "denied-interactively-by-user")]
     Reject {
@@ -331,6 +348,25 @@ pub enum PermissionDecision {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         feedback: Option<String>,
     },
+    /// `{kind: "user-not-available"}`: nobody can answer; the call is denied and the loop goes on.
+    #[serde(rename = "user-not-available")]
+    UserNotAvailable,
+    /// `{kind: "no-result"}`: no decision was made; the call is denied and the loop goes on.
+    #[serde(rename = "no-result")]
+    NoResult,
+}
+
+impl PermissionDecision {
+    /// The decision's `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PermissionDecision::ApproveOnce => "approve-once",
+            PermissionDecision::ApproveForSession => "approve-for-session",
+            PermissionDecision::Reject { .. } => "reject",
+            PermissionDecision::UserNotAvailable => "user-not-available",
+            PermissionDecision::NoResult => "no-result",
+        }
+    }
 }
 
 impl PermissionDecision {
@@ -346,6 +382,11 @@ impl PermissionDecision {
             (Value::Bool(true), _) | (_, Some("approve-once" | "approved")) => {
                 PermissionDecision::ApproveOnce
             }
+            (_, Some("approve-for-session" | "approved-for-session")) => {
+                PermissionDecision::ApproveForSession
+            }
+            (_, Some("user-not-available")) => PermissionDecision::UserNotAvailable,
+            (_, Some("no-result")) => PermissionDecision::NoResult,
             (_, Some(kind)) if kind == "reject" || kind.starts_with("denied") => {
                 let feedback = ["feedback", "message"]
                     .iter()

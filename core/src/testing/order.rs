@@ -49,6 +49,7 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
     let mut prev: Option<&Event> = None;
     let mut turn_ended_without_answer = false;
     let mut compacting = false;
+    let mut skipped_failure = false;
     for (i, e) in events.iter().enumerate() {
         let at = |msg: &str| format!("event {i} ({}): {msg}", e.kind());
         if let Some(p) = prev
@@ -59,6 +60,28 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
         prev = Some(e);
         if e.ephemeral != e.data.is_ephemeral() {
             return Err(at("wrong ephemeral flag"));
+        }
+        // An onErrorOccurred hook that skips a failed model call ends the turn without answer and
+        // the send without session.error.
+        if let EventData::HookEnd(h) = &e.data
+            && h.hook_type == "errorOccurred"
+            && h.output
+                .as_ref()
+                .is_some_and(|o| o["errorHandling"] == "skip")
+        {
+            skipped_failure = true;
+        }
+        // set_model may be called at any moment, hooks run inside and outside sends, and a
+        // permission is asked while a tool call runs.
+        if matches!(
+            e.data,
+            EventData::ModelChange(_)
+                | EventData::HookStart(_)
+                | EventData::HookEnd(_)
+                | EventData::PermissionRequested(_)
+                | EventData::PermissionCompleted(_)
+        ) {
+            continue;
         }
         let is_delta = matches!(
             e.data,
@@ -77,10 +100,6 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
         // (background), right after a send's user.message or between its turns (the window is
         // nearly full), or inside a turn before any output (the provider said the prompt is too
         // long, and the call is retried after it).
-        // set_model may be called at any moment.
-        if let EventData::ModelChange(_) = &e.data {
-            continue;
-        }
         if compacting {
             match &e.data {
                 EventData::Usage(_) => continue,
@@ -253,9 +272,10 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
                 if turn.message_seen && turn.requested.iter().any(|r| !done.contains(r)) {
                     return Err(at("turn ended with requested tool calls not completed"));
                 }
-                if !turn.message_seen && !turn.aborted {
+                if !turn.message_seen && !turn.aborted && !skipped_failure {
                     turn_ended_without_answer = true;
                 }
+                skipped_failure = false;
                 phase = Phase::InSend;
             }
             (EventData::SessionError(_), Phase::InSend) => phase = Phase::Failed,
