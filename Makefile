@@ -54,7 +54,10 @@ test-examples:
 	env -u MODELPORT_PROVIDER $(CARGO) run -q --example durable > "$$d/first"; \
 	env -u MODELPORT_PROVIDER $(CARGO) run -q --example durable > "$$d/second"; \
 	grep -q "Started session" "$$d/first" || { cat "$$d/first"; exit 1; }; \
-	grep -q "Your name is Ada." "$$d/second" || { cat "$$d/second"; exit 1; }
+	grep -q "Your name is Ada." "$$d/second" || { cat "$$d/second"; exit 1; }; \
+	$(CARGO) run -q --example guardrail > "$$d/guard"; \
+	grep -q 'model saw: "customer c-42 is Ada Lovelace, \[email\]"' "$$d/guard" || { cat "$$d/guard"; exit 1; }; \
+	grep -q "denied by policy. Reason: deletions need a human" "$$d/guard" || { cat "$$d/guard"; exit 1; }
 
 # The same across two Python processes (with the venv test-python built).
 test-examples-python:
@@ -95,4 +98,5 @@ bench-load:
 	$$B soak --sessions 1000 --turns 20; \
 	$$B cancel --n 200; \
 	bash scripts/with-pg.sh bash -c "set -e; $$B store send --n 2000; $$B store resume; \
-		$$B store list --sessions 10000; $$B store concurrent --sessions 1000"
+		$$B store list --sessions 10000; $$B store concurrent --sessions 1000"; \
+	$$B compaction --sends 500 --window 8000
