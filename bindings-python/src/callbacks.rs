@@ -2,8 +2,9 @@
 //! list run on the asyncio event loop (a sync callable is called there, an async one awaited there),
 //! never on a tokio worker thread. The worker only waits, without the GIL.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -12,10 +13,6 @@ use tokio::sync::oneshot;
 
 static INVOKE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static RUN_COROUTINE_THREADSAFE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The asyncio event loop a client's callbacks run on: the loop that awaited its latest call.
 #[derive(Clone, Default)]
@@ -27,7 +24,7 @@ impl EventLoop {
         let Ok(running) = pyo3_async_runtimes::get_running_loop(py) else {
             return;
         };
-        let mut slot = lock(&self.0);
+        let mut slot = self.0.lock();
         if !slot.as_ref().is_some_and(|l| l.bind(py).is(&running)) {
             *slot = Some(running.unbind());
         }
@@ -35,7 +32,8 @@ impl EventLoop {
 
     /// The loop, or an error saying that none ever ran this client.
     pub(crate) fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        lock(&self.0)
+        self.0
+            .lock()
             .as_ref()
             .map(|l| l.bind(py).clone())
             .ok_or_else(|| {
@@ -110,7 +108,7 @@ struct Resolver {
 impl Resolver {
     fn __call__(&self, future: &Bound<'_, PyAny>) {
         let outcome = future.call_method0("result").map(Bound::unbind);
-        if let Some(tx) = lock(&self.tx).take() {
+        if let Some(tx) = self.tx.lock().take() {
             let _ = tx.send(outcome);
         }
     }

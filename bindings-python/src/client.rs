@@ -5,10 +5,15 @@ use pyo3::prelude::*;
 
 use crate::callbacks::EventLoop;
 use crate::error::to_py_err;
-use crate::runtime::{Owned, future_into_py};
+use crate::runtime::{Owned, future_into_py, spawn};
 use crate::session::Session;
 use crate::session::tools::{self, ToolDef};
 use crate::{models, provider};
+
+/// Core's serialised form of `value` (these types always serialise).
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
 
 /// The entry point: one connection pool, the default provider, the sessions.
 #[pyclass(frozen, module = "modelport._native")]
@@ -53,10 +58,8 @@ impl Client {
 
 #[pymethods]
 impl Client {
-    /// A client; `options` is the JSON text `{provider?, retry?, timeouts?, sessionStore?,
-    /// sessionLease?}` for core's
-    /// [`ClientOptions::from_json`], the callables are the provider's token provider and
-    /// `on_list_models`.
+    /// A client from the JSON for core's [`ClientOptions::from_json`] and the provider's token
+    /// provider and `on_list_models` callables.
     #[new]
     #[pyo3(signature = (*, options=None, bearer_token_provider=None, on_list_models=None))]
     fn new(
@@ -98,8 +101,8 @@ impl Client {
         let config =
             self.session_config(config, tools, on_permission_request, bearer_token_provider)?;
         let event_loop = self.event_loop.clone();
-        future_into_py(py, async move {
-            let session = client.create_session(config).await.map_err(to_py_err)?;
+        spawn(py, async move {
+            let session = client.create_session(config).await?;
             Ok(Session::new(session, event_loop))
         })
     }
@@ -119,30 +122,22 @@ impl Client {
         let config =
             self.session_config(config, tools, on_permission_request, bearer_token_provider)?;
         let event_loop = self.event_loop.clone();
-        future_into_py(py, async move {
-            let session = client
-                .resume_session(&session_id, config)
-                .await
-                .map_err(to_py_err)?;
+        spawn(py, async move {
+            let session = client.resume_session(&session_id, config).await?;
             Ok(Session::new(session, event_loop))
         })
     }
 
-    /// The stored sessions, most recently modified first, as a JSON array of `SessionMetadata`.
+    /// The stored sessions as a JSON array of `SessionMetadata`, most recently modified first.
     fn list_sessions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        future_into_py(py, async move {
-            let list = client.list_sessions().await.map_err(to_py_err)?;
-            serde_json::to_string(&list).map_err(|e| crate::error::config(e.to_string()))
-        })
+        spawn(py, async move { Ok(json(&client.list_sessions().await?)) })
     }
 
     /// The id of the most recently modified session, if any.
     fn get_last_session_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        future_into_py(py, async move {
-            client.get_last_session_id().await.map_err(to_py_err)
-        })
+        spawn(py, async move { client.get_last_session_id().await })
     }
 
     /// One stored session's `SessionMetadata` as JSON (`null` when there is none).
@@ -152,10 +147,8 @@ impl Client {
         session_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        future_into_py(py, async move {
-            let meta = client.get_session_metadata(&session_id).await;
-            serde_json::to_string(&meta.map_err(to_py_err)?)
-                .map_err(|e| crate::error::config(e.to_string()))
+        spawn(py, async move {
+            Ok(json(&client.get_session_metadata(&session_id).await?))
         })
     }
 
@@ -166,24 +159,19 @@ impl Client {
         session_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        future_into_py(py, async move {
-            client.delete_session(&session_id).await.map_err(to_py_err)
-        })
+        spawn(py, async move { client.delete_session(&session_id).await })
     }
 
     /// The models, as JSON.
     fn list_models<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        future_into_py(py, async move {
-            let models = client.list_models().await.map_err(to_py_err)?;
-            Ok(models::to_json(&models))
-        })
+        spawn(py, async move { Ok(json(&client.list_models().await?)) })
     }
 
     /// A no-op kept for the Copilot SDK's `client.start()`.
     fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        future_into_py(py, async move { client.start().await.map_err(to_py_err) })
+        spawn(py, async move { client.start().await })
     }
 
     /// Aborts every running send, ends every session; resolves to the errors met (exceptions).

@@ -1,4 +1,4 @@
-//! `on_list_models` from a Python callable, and model lists as JSON for `modelport.models`.
+//! `on_list_models` from a Python callable.
 
 use std::sync::Arc;
 
@@ -28,9 +28,4 @@ pub(crate) fn list_models_handler(event_loop: &EventLoop, handler: Py<PyAny>) ->
             })
         }
     })
-}
-
-/// A model list as JSON (`[{id, name, capabilities: {supports, limits}}]`).
-pub(crate) fn to_json(models: &[ModelInfo]) -> String {
-    serde_json::to_string(models).unwrap_or_else(|_| "[]".to_owned())
 }

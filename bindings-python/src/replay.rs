@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use modelport::replay::{self, ReplayConfig};
 
 use crate::error::to_py_err;
-use crate::runtime::{Owned, future_into_py};
+use crate::runtime::{Owned, future_into_py, spawn};
 use crate::session::events::json_to_py;
 
 /// A running replay server on 127.0.0.1.
@@ -41,10 +41,8 @@ impl ReplayServer {
         options: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let config = ReplayConfig::from_json(options).map_err(to_py_err)?;
-        future_into_py(py, async move {
-            let server = replay::ReplayServer::load(&paths, &documents, config)
-                .await
-                .map_err(to_py_err)?;
+        spawn(py, async move {
+            let server = replay::ReplayServer::load(&paths, &documents, config).await?;
             Ok(ReplayServer {
                 url: server.url(),
                 openai_url: server.openai_url(),
@@ -93,9 +91,7 @@ impl ReplayServer {
     /// server stops first.
     fn wait_disconnects<'py>(&self, py: Python<'py>, n: u64) -> PyResult<Bound<'py, PyAny>> {
         let server = self.inner.get()?.clone();
-        future_into_py(py, async move {
-            server.try_wait_disconnects(n).await.map_err(to_py_err)
-        })
+        spawn(py, async move { server.try_wait_disconnects(n).await })
     }
 
     /// Stops the server and closes its connections.

@@ -8,8 +8,9 @@
 use std::cell::OnceCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3_async_runtimes::TaskLocals;
 use pyo3_async_runtimes::generic::{self, ContextExt};
@@ -33,7 +34,7 @@ fn handle() -> tokio::runtime::Handle {
         return current;
     }
     let pid = std::process::id();
-    let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut slot = RUNTIME.lock();
     if let Some(current) = slot.as_ref().filter(|c| c.pid == pid) {
         return current.runtime.handle().clone();
     }
@@ -63,7 +64,6 @@ fn handle() -> tokio::runtime::Handle {
 pub(crate) fn _shutdown(py: Python<'_>) {
     let current = RUNTIME
         .lock()
-        .unwrap_or_else(PoisonError::into_inner)
         .take()
         .filter(|c| c.pid == std::process::id());
     if let Some(runtime) = current.and_then(|c| Arc::try_unwrap(c.runtime).ok()) {
@@ -122,6 +122,15 @@ where
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
     generic::future_into_py::<Tokio, F, T>(py, fut)
+}
+
+/// [`future_into_py`] for a core future: its error becomes the Python exception.
+pub(crate) fn spawn<F, T>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+where
+    F: Future<Output = modelport::Result<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    future_into_py(py, async move { fut.await.map_err(error::to_py_err) })
 }
 
 /// A value tied to the process that created it (see the module docs).

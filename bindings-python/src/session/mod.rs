@@ -6,19 +6,20 @@ pub(crate) mod tools;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use modelport::{EventFeed, FeedItem};
+use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::{PyTraverseError, PyVisit};
 
 use modelport::SendOptions;
 
-use crate::callbacks::{EventLoop, lock};
+use crate::callbacks::EventLoop;
 use crate::error::{config, to_py_err};
-use crate::runtime::{Owned, future_into_py};
+use crate::runtime::{Owned, future_into_py, spawn};
 use events::Event;
 
 /// The most events one `next_batch()` hands over.
@@ -30,11 +31,11 @@ const FEED_BUFFER: usize = 65_536;
 
 static DELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// `seconds` as a duration, or a `ConfigError` naming `what`.
-pub(crate) fn duration(seconds: f64, what: &str) -> PyResult<Duration> {
+/// `seconds` as a duration, or a `ConfigError`.
+fn timeout(seconds: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(seconds).map_err(|_| {
         config(format!(
-            "{what} must be a positive number of seconds, not {seconds}"
+            "timeout must be a positive number of seconds, not {seconds}"
         ))
     })
 }
@@ -73,7 +74,7 @@ impl Session {
 #[pymethods]
 impl Session {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        for (_, handler) in lock(&self.dispatch.handlers).values() {
+        for (_, handler) in self.dispatch.handlers.lock().values() {
             visit.call(handler)?;
         }
         Ok(())
@@ -81,7 +82,7 @@ impl Session {
 
     fn __clear__(&self) {
         // Dropped outside the lock: a handler's finaliser may call back into the session.
-        let handlers = std::mem::take(&mut *lock(&self.dispatch.handlers));
+        let handlers = std::mem::take(&mut *self.dispatch.handlers.lock());
         drop(handlers);
     }
 
@@ -97,19 +98,14 @@ impl Session {
         Ok(self.inner.get()?.model())
     }
 
-    /// Sends a message (JSON `{prompt, attachments?, requestHeaders?}`); resolves to the id of its
-    /// `user.message` event.
+    /// Sends a message (JSON send options); resolves to the id of its `user.message` event.
     fn send<'py>(&self, py: Python<'py>, options: &str) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session(py)?;
         let options = send_options(options)?;
-        future_into_py(
-            py,
-            async move { session.send(options).await.map_err(to_py_err) },
-        )
+        spawn(py, async move { session.send(options).await })
     }
 
-    /// Sends a message and resolves to the last `assistant.message` of the send (or `None`) once the
-    /// session is idle.
+    /// Sends a message; resolves to the send's last `assistant.message` (or `None`) once idle.
     #[pyo3(signature = (options, timeout=None))]
     fn send_and_wait<'py>(
         &self,
@@ -119,18 +115,14 @@ impl Session {
     ) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session(py)?;
         let options = send_options(options)?;
-        let timeout = timeout.map(|t| duration(t, "timeout")).transpose()?;
-        future_into_py(py, async move {
-            let reply = session
-                .send_and_wait(options, timeout)
-                .await
-                .map_err(to_py_err)?;
+        let timeout = timeout.map(self::timeout).transpose()?;
+        spawn(py, async move {
+            let reply = session.send_and_wait(options, timeout).await?;
             Ok(reply.map(Event::from))
         })
     }
 
-    /// Calls `handler(event)` on the asyncio loop for every event of type `kind` (every event when
-    /// `None`), in order.
+    /// Calls `handler(event)` on the asyncio loop for every event of type `kind` (`None`: all).
     #[pyo3(signature = (kind, handler))]
     fn on(&self, py: Python<'_>, kind: Option<&str>, handler: Py<PyAny>) -> PyResult<Subscription> {
         let session = self.session(py)?;
@@ -138,7 +130,7 @@ impl Session {
         let kind = kind
             .filter(|k| !k.is_empty() && *k != "*")
             .map(str::to_owned);
-        lock(&self.dispatch.handlers).insert(id, (kind, handler));
+        self.dispatch.handlers.lock().insert(id, (kind, handler));
         self.dispatch.subscribe(&session);
         Ok(Subscription {
             dispatch: Arc::downgrade(&self.dispatch),
@@ -146,8 +138,7 @@ impl Session {
         })
     }
 
-    /// The session's events from now on; up to `buffer` deltas wait for a slow reader before deltas
-    /// are dropped (and counted in `lagged`).
+    /// The session's events from now on, buffering up to `buffer` deltas for a slow reader.
     #[pyo3(signature = (buffer=256))]
     fn events(&self, py: Python<'_>, buffer: usize) -> PyResult<EventStream> {
         let session = self.session(py)?;
@@ -177,19 +168,16 @@ impl Session {
             .collect())
     }
 
-    /// Compacts the history now (after the running send), emitting `session.compaction_start` and
-    /// `session.compaction_complete`.
+    /// Compacts the history now (after the running send).
     fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session(py)?;
-        future_into_py(py, async move { session.compact().await.map_err(to_py_err) })
+        spawn(py, async move { session.compact().await })
     }
 
     /// Switches the model for the next model calls.
     fn set_model<'py>(&self, py: Python<'py>, model: String) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session(py)?;
-        future_into_py(py, async move {
-            session.set_model(model).await.map_err(to_py_err)
-        })
+        spawn(py, async move { session.set_model(model).await })
     }
 
     /// Ends the session (its history stays with the client for `resume_session`).
@@ -242,7 +230,7 @@ impl Dispatch {
     /// Starts the feed on the first handler.
     fn subscribe(self: &Arc<Self>, session: &modelport::Session) {
         let feed = {
-            let mut slot = lock(&self.feed);
+            let mut slot = self.feed.lock();
             if slot.is_some() {
                 return;
             }
@@ -263,10 +251,10 @@ impl Dispatch {
     /// Removes a handler; the last one ends the feed.
     fn unsubscribe(&self, id: u64) {
         let (handler, last) = {
-            let mut handlers = lock(&self.handlers);
+            let mut handlers = self.handlers.lock();
             (handlers.remove(&id), handlers.is_empty())
         };
-        let feed = if last { lock(&self.feed).take() } else { None };
+        let feed = if last { self.feed.lock().take() } else { None };
         // Closed and dropped outside every lock: closing may notify, and a handler's finaliser may
         // call back into the session.
         if let Some(feed) = feed {
@@ -288,7 +276,7 @@ impl Dispatch {
         if scheduled.is_err() {
             // The loop is closed: nothing can run the handlers any more. The feed is cloned out of
             // its lock before taking (taking may notify again).
-            let feed = lock(&self.feed).clone();
+            let feed = self.feed.lock().clone();
             if let Some(feed) = feed {
                 drop(feed.take(usize::MAX));
             }
@@ -304,11 +292,11 @@ pub(crate) struct HandlerBatch(Arc<Dispatch>);
 impl HandlerBatch {
     /// The pending `(handler, event)` pairs, in order: each event with each matching handler.
     fn take(&self, py: Python<'_>) -> Vec<(Py<PyAny>, Event)> {
-        let feed = lock(&self.0.feed).clone();
+        let feed = self.0.feed.lock().clone();
         let Some(batch) = feed.and_then(|f| f.take(usize::MAX)) else {
             return Vec::new();
         };
-        let handlers = lock(&self.0.handlers);
+        let handlers = self.0.handlers.lock();
         let mut calls = Vec::with_capacity(batch.items.len());
         for item in batch.items {
             let FeedItem::Event(event) = item else {
@@ -324,8 +312,7 @@ impl HandlerBatch {
     }
 }
 
-/// The session's events, for `async for`: each `next_batch()` resolves to every event available
-/// (at least one), or `None` once the session is disconnected or its client stopped.
+/// The session's events, for `async for`, in batches of at least one (`None` at the end).
 #[pyclass(frozen, module = "modelport._native")]
 pub(crate) struct EventStream {
     inner: Owned<Arc<EventFeed>>,
