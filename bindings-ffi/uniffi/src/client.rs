@@ -1,6 +1,5 @@
 //! [`Client`]: sessions, model listing and stop (see core's `Client`).
 
-use std::fmt;
 use std::sync::Arc;
 
 use modelport::{SessionConfig, SessionMetadata};
@@ -8,7 +7,7 @@ use modelport::{SessionConfig, SessionMetadata};
 use crate::error::ModelportError;
 use crate::session::Session;
 use crate::tools::Tool;
-use crate::{run, runtime};
+use crate::{call, run, runtime};
 
 /// A model as `list_models` returns it.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -56,17 +55,9 @@ pub struct SessionMetadata {
 }
 
 /// The entry point: the default provider, the connection pool and the sessions.
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct Client {
     inner: modelport::Client,
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("inner", &self.inner)
-            .finish()
-    }
 }
 
 fn session_config(
@@ -98,8 +89,12 @@ impl Client {
     }
 
     /// Creates a session. `config_json` is the session config in camelCase JSON (`{"model",
-    /// "provider", "streaming", "systemMessage", "sessionId", ...}`); errors name the field and the
-    /// fix. `SessionExists` when the store already has the `sessionId`.
+    /// "provider", "streaming", "systemMessage", "sessionId", "infiniteSessions", ...}`); errors name
+    /// the field and the fix. `SessionExists` when the store already has the `sessionId`. Infinite
+    /// sessions (`{"enabled": true, "backgroundCompactionThreshold": 0.80,
+    /// "bufferExhaustionThreshold": 0.95}`, the defaults) compact the history before it outgrows the
+    /// provider's `maxPromptTokens`, with `session.usage_info` and compaction events (see
+    /// [`Session::compact`]); disabled, an overlong conversation raises `ContextLength`.
     #[uniffi::method(default(tools = []))]
     pub async fn create_session(
         &self,
@@ -107,8 +102,11 @@ impl Client {
         tools: Vec<Arc<Tool>>,
     ) -> Result<Arc<Session>, ModelportError> {
         let config = session_config(&config_json, tools)?;
-        let client = self.inner.clone();
-        let session = run(async move { client.create_session(config).await }).await??;
+        let session = call(
+            &self.inner,
+            |c| async move { c.create_session(config).await },
+        )
+        .await?;
         Ok(Session::new(session))
     }
 
@@ -124,22 +122,25 @@ impl Client {
         tools: Vec<Arc<Tool>>,
     ) -> Result<Arc<Session>, ModelportError> {
         let config = session_config(&config_json, tools)?;
-        let client = self.inner.clone();
-        let session =
-            run(async move { client.resume_session(&session_id, config).await }).await??;
+        let session = call(&self.inner, |c| async move {
+            c.resume_session(&session_id, config).await
+        })
+        .await?;
         Ok(Session::new(session))
     }
 
     /// The stored sessions, most recently modified first.
     pub async fn list_sessions(&self) -> Result<Vec<SessionMetadata>, ModelportError> {
-        let client = self.inner.clone();
-        Ok(run(async move { client.list_sessions().await }).await??)
+        call(&self.inner, |c| async move { c.list_sessions().await }).await
     }
 
     /// The id of the most recently modified session, if any.
     pub async fn get_last_session_id(&self) -> Result<Option<String>, ModelportError> {
-        let client = self.inner.clone();
-        Ok(run(async move { client.get_last_session_id().await }).await??)
+        call(
+            &self.inner,
+            |c| async move { c.get_last_session_id().await },
+        )
+        .await
     }
 
     /// One stored session's metadata (none when there is no such session).
@@ -147,21 +148,24 @@ impl Client {
         &self,
         session_id: String,
     ) -> Result<Option<SessionMetadata>, ModelportError> {
-        let client = self.inner.clone();
-        Ok(run(async move { client.get_session_metadata(&session_id).await }).await??)
+        call(&self.inner, |c| async move {
+            c.get_session_metadata(&session_id).await
+        })
+        .await
     }
 
     /// Deletes a session from the store (a live session of this client is disconnected first);
     /// false when there was none. `SessionBusy` while another client holds it.
     pub async fn delete_session(&self, session_id: String) -> Result<bool, ModelportError> {
-        let client = self.inner.clone();
-        Ok(run(async move { client.delete_session(&session_id).await }).await??)
+        call(&self.inner, |c| async move {
+            c.delete_session(&session_id).await
+        })
+        .await
     }
 
     /// The models of the default provider, normalised; cached for the client's life.
     pub async fn list_models(&self) -> Result<Vec<ModelInfo>, ModelportError> {
-        let client = self.inner.clone();
-        let models = run(async move { client.list_models().await }).await??;
+        let models = call(&self.inner, |c| async move { c.list_models().await }).await?;
         Ok(models.into_iter().map(ModelInfo::from).collect())
     }
 

@@ -5,80 +5,89 @@ use std::fmt;
 
 use modelport::{Error, ErrorKind};
 
-/// A modelport error. Flat: each variant carries only its message (which names the field and the
-/// fix for `Config`, and the HTTP status, provider code and request id for provider errors).
-#[derive(Debug, uniffi::Error)]
-#[uniffi(flat_error)]
-pub enum ModelportError {
+/// Declares [`ModelportError`] with one variant per listed core [`ErrorKind`] (same name) plus
+/// `Other`, its message, and the conversion from a core error.
+macro_rules! modelport_error {
+    ($($(#[$doc:meta])* $kind:ident,)*) => {
+        /// A modelport error. Flat: each variant carries only its message (which names the field
+        /// and the fix for `Config`, and the HTTP status, provider code and request id for
+        /// provider errors).
+        #[derive(Debug, uniffi::Error)]
+        #[uniffi(flat_error)]
+        pub enum ModelportError {
+            $($(#[$doc])* $kind { message: String },)*
+            /// An error kind newer than these bindings, or an internal error.
+            Other { message: String },
+        }
+
+        impl ModelportError {
+            fn message(&self) -> &str {
+                match self {
+                    $(ModelportError::$kind { message })|* | ModelportError::Other { message } => {
+                        message
+                    }
+                }
+            }
+        }
+
+        impl From<Error> for ModelportError {
+            fn from(e: Error) -> Self {
+                // Display adds the HTTP status, provider code and request id; core messages hold
+                // no secret.
+                let message = e.to_string();
+                match e.kind() {
+                    $(ErrorKind::$kind => ModelportError::$kind { message },)*
+                    _ => ModelportError::Other { message },
+                }
+            }
+        }
+    };
+}
+
+modelport_error! {
     /// Bad configuration or arguments (including malformed JSON).
-    Config { message: String },
+    Config,
     /// The provider rejected the credentials (HTTP 401).
-    Auth { message: String },
+    Auth,
     /// The credentials lack access (HTTP 403).
-    PermissionDenied { message: String },
+    PermissionDenied,
     /// The model, deployment or route does not exist (HTTP 404).
-    NotFound { message: String },
+    NotFound,
     /// Too many requests, or quota exhausted (HTTP 429).
-    RateLimited { message: String },
+    RateLimited,
     /// The provider rejected the request (HTTP 400, 413, 422, ...).
-    InvalidRequest { message: String },
+    InvalidRequest,
     /// The conversation does not fit the model's context window.
-    ContextLength { message: String },
+    ContextLength,
     /// The provider failed or is overloaded (HTTP 5xx, 529).
-    Server { message: String },
+    Server,
     /// A timeout fired (the message says which).
-    Timeout { message: String },
+    Timeout,
     /// The connection failed or the stream ended early.
-    Transport { message: String },
+    Transport,
     /// The provider sent something invalid for its wire format.
-    Decode { message: String },
+    Decode,
     /// A tool could not be run.
-    Tool { message: String },
+    Tool,
     /// The work was aborted (`abort()`, `stop()`).
-    Cancelled { message: String },
+    Cancelled,
     /// A safety limit was reached (tool-loop iterations).
-    Limit { message: String },
+    Limit,
     /// `resume_session` named a session the session store does not have.
-    SessionNotFound { message: String },
+    SessionNotFound,
     /// `create_session` named a `sessionId` the session store already has.
-    SessionExists { message: String },
+    SessionExists,
     /// Another client holds the session (see `sessionLease.waitMs`), or took it over from this one.
-    SessionBusy { message: String },
+    SessionBusy,
     /// The session store failed; the session stays usable in memory.
-    Storage { message: String },
-    /// An error kind newer than these bindings, or an internal error.
-    Other { message: String },
+    Storage,
 }
 
 impl ModelportError {
-    /// A configuration error found by the binding (bad JSON).
-    pub(crate) fn config(message: impl Into<String>) -> Self {
-        ModelportError::Config {
+    /// A failure of the binding itself.
+    pub(crate) fn other(message: impl Into<String>) -> Self {
+        ModelportError::Other {
             message: message.into(),
-        }
-    }
-
-    fn message(&self) -> &str {
-        match self {
-            ModelportError::Config { message }
-            | ModelportError::Auth { message }
-            | ModelportError::PermissionDenied { message }
-            | ModelportError::NotFound { message }
-            | ModelportError::RateLimited { message }
-            | ModelportError::InvalidRequest { message }
-            | ModelportError::ContextLength { message }
-            | ModelportError::Server { message }
-            | ModelportError::Timeout { message }
-            | ModelportError::Transport { message }
-            | ModelportError::Decode { message }
-            | ModelportError::Tool { message }
-            | ModelportError::Cancelled { message }
-            | ModelportError::Limit { message }
-            | ModelportError::SessionNotFound { message }
-            | ModelportError::SessionExists { message }
-            | ModelportError::SessionBusy { message }
-            | ModelportError::Storage { message }
-            | ModelportError::Other { message } => message,
         }
     }
 }
@@ -90,34 +99,6 @@ impl fmt::Display for ModelportError {
 }
 
 impl std::error::Error for ModelportError {}
-
-impl From<Error> for ModelportError {
-    fn from(e: Error) -> Self {
-        // Display adds the HTTP status, provider code and request id; core messages hold no secret.
-        let message = e.to_string();
-        match e.kind() {
-            ErrorKind::Config => ModelportError::Config { message },
-            ErrorKind::Auth => ModelportError::Auth { message },
-            ErrorKind::PermissionDenied => ModelportError::PermissionDenied { message },
-            ErrorKind::NotFound => ModelportError::NotFound { message },
-            ErrorKind::RateLimited => ModelportError::RateLimited { message },
-            ErrorKind::InvalidRequest => ModelportError::InvalidRequest { message },
-            ErrorKind::ContextLength => ModelportError::ContextLength { message },
-            ErrorKind::Server => ModelportError::Server { message },
-            ErrorKind::Timeout => ModelportError::Timeout { message },
-            ErrorKind::Transport => ModelportError::Transport { message },
-            ErrorKind::Decode => ModelportError::Decode { message },
-            ErrorKind::Tool => ModelportError::Tool { message },
-            ErrorKind::Cancelled => ModelportError::Cancelled { message },
-            ErrorKind::Limit => ModelportError::Limit { message },
-            ErrorKind::SessionNotFound => ModelportError::SessionNotFound { message },
-            ErrorKind::SessionExists => ModelportError::SessionExists { message },
-            ErrorKind::SessionBusy => ModelportError::SessionBusy { message },
-            ErrorKind::Storage => ModelportError::Storage { message },
-            _ => ModelportError::Other { message },
-        }
-    }
-}
 
 /// What a [`ToolHandler`](crate::ToolHandler) raises when the tool fails. The model is told only
 /// that the tool failed; the message goes to the application in `tool.execution_complete`.

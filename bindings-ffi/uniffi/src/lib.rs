@@ -19,17 +19,17 @@ mod session;
 mod tools;
 
 use std::future::Future;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio::runtime::{Handle, Runtime};
 
 pub use client::{Client, ModelInfo};
 pub use error::{ModelportError, ToolCallError};
 pub use replay::{ReplayOptions, ReplayServer};
 pub use session::{EventListener, ImageAttachment, SendOptions, Session, SessionEvent, TaskHandle};
-pub use tools::{Tool, ToolHandler, ToolInvocation, ToolReply, ToolResultType};
+pub use tools::{Tool, ToolHandler, ToolInvocation, ToolReply};
 
 uniffi::setup_scaffolding!();
 
@@ -40,23 +40,20 @@ static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 
 /// A handle of the runtime, started on first use.
 fn runtime() -> Result<Handle, ModelportError> {
-    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    let mut slot = RUNTIME.lock();
     if let Some(rt) = slot.as_ref() {
         return Ok(rt.handle().clone());
     }
     if SHUT_DOWN.load(Ordering::SeqCst) {
-        return Err(ModelportError::Other {
-            message: "modelport was shut down (shutdown() was called): no more work can start"
-                .to_owned(),
-        });
+        return Err(ModelportError::other(
+            "modelport was shut down (shutdown() was called): no more work can start",
+        ));
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("modelport")
         .build()
-        .map_err(|e| ModelportError::Other {
-            message: format!("cannot start the runtime threads: {e}"),
-        })?;
+        .map_err(|e| ModelportError::other(format!("cannot start the runtime threads: {e}")))?;
     let handle = rt.handle().clone();
     *slot = Some(rt);
     Ok(handle)
@@ -71,9 +68,17 @@ where
     runtime()?
         .spawn(future)
         .await
-        .map_err(|e| ModelportError::Other {
-            message: format!("the task did not finish: {e}"),
-        })
+        .map_err(|e| ModelportError::other(format!("the task did not finish: {e}")))
+}
+
+/// Runs `f(handle)` on the runtime (see [`run`]), with core's error mapped.
+async fn call<H, F, T>(handle: &H, f: impl FnOnce(H) -> F) -> Result<T, ModelportError>
+where
+    H: Clone,
+    F: Future<Output = modelport::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(run(f(handle.clone())).await??)
 }
 
 /// Stops modelport's threads: running sends and tool calls are dropped, and later calls fail. Call it
@@ -84,7 +89,7 @@ where
 #[uniffi::export]
 pub fn shutdown() {
     SHUT_DOWN.store(true, Ordering::SeqCst);
-    let rt = RUNTIME.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let rt = RUNTIME.lock().take();
     if let Some(rt) = rt {
         rt.shutdown_timeout(Duration::from_secs(10));
     }

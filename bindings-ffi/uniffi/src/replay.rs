@@ -20,6 +20,13 @@ pub struct ReplayOptions {
     /// A pause between streamed events, in milliseconds (none: no pause).
     #[uniffi(default = None)]
     pub chunk_delay_ms: Option<u64>,
+    /// The text answer to a request no conversation matches (none: an HTTP 500 explaining why).
+    #[uniffi(default = None)]
+    pub fallback: Option<String>,
+    /// The model's context window in tokens: a larger request (its JSON body's bytes / 4) gets the
+    /// wire format's context-length error.
+    #[uniffi(default = None)]
+    pub context_window: Option<u64>,
 }
 
 /// A replay provider on 127.0.0.1 playing recorded conversations (Copilot snapshot YAML).
@@ -39,8 +46,13 @@ impl ReplayServer {
     ) -> Result<Arc<Self>, ModelportError> {
         let o = options.unwrap_or_default();
         // Core's parser applies the defaults and limits, as for the other bindings.
-        let json =
-            json!({"port": o.port, "deltaChars": o.delta_chars, "chunkDelayMs": o.chunk_delay_ms});
+        let json = json!({
+            "port": o.port,
+            "deltaChars": o.delta_chars,
+            "chunkDelayMs": o.chunk_delay_ms,
+            "fallback": o.fallback,
+            "contextWindow": o.context_window,
+        });
         let config = ReplayConfig::from_json(&json.to_string())?;
         let server =
             run(async move { modelport::replay::ReplayServer::from_source(&source, config).await })

@@ -1,14 +1,14 @@
 //! [`Session`], its events ([`SessionEvent`], [`EventListener`], [`TaskHandle`]) and send options.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use modelport::{Event, Subscription};
+use parking_lot::Mutex;
 
 use crate::error::ModelportError;
-use crate::run;
+use crate::{call, run};
 
 /// One session event: the envelope, and the data as JSON (the Copilot SDK's camelCase shape).
 #[derive(Clone, Debug, uniffi::Record)]
@@ -92,28 +92,16 @@ pub trait EventListener: Send + Sync {
 
 /// A subscription from [`Session::on`]: cancelled by [`cancel`](TaskHandle::cancel) or when the
 /// handle is dropped (garbage-collected), so keep it for as long as events should arrive.
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct TaskHandle {
     subscription: Mutex<Option<Subscription>>,
-}
-
-impl fmt::Debug for TaskHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskHandle")
-            .field("cancelled", &self.is_cancelled())
-            .finish()
-    }
 }
 
 #[uniffi::export]
 impl TaskHandle {
     /// Ends the subscription: the listener is not called for later events.
     pub fn cancel(&self) {
-        let subscription = self
-            .subscription
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let subscription = self.subscription.lock().take();
         if let Some(s) = subscription {
             s.unsubscribe();
         }
@@ -121,10 +109,7 @@ impl TaskHandle {
 
     /// Whether the subscription has ended.
     pub fn is_cancelled(&self) -> bool {
-        self.subscription
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_none()
+        self.subscription.lock().is_none()
     }
 }
 
@@ -135,17 +120,9 @@ impl Drop for TaskHandle {
 }
 
 /// A conversation with one model (see core's `Session`).
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct Session {
     inner: modelport::Session,
-}
-
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
-            .field("inner", &self.inner)
-            .finish()
-    }
 }
 
 impl Session {
@@ -164,10 +141,8 @@ impl Session {
     /// Sends a message and returns the id of its `user.message` event at once; the send runs in the
     /// background (queued after a running one).
     pub async fn send(&self, options: SendOptions) -> Result<String, ModelportError> {
-        let session = self.inner.clone();
-        run(async move { session.send(modelport::SendOptions::from(options)).await })
-            .await?
-            .map_err(Into::into)
+        let options = modelport::SendOptions::from(options);
+        call(&self.inner, |s| async move { s.send(options).await }).await
     }
 
     /// Sends a message and waits until the session is idle; returns the send's last
@@ -179,17 +154,12 @@ impl Session {
         options: SendOptions,
         timeout_ms: Option<u64>,
     ) -> Result<Option<SessionEvent>, ModelportError> {
-        let session = self.inner.clone();
-        let result = run(async move {
-            session
-                .send_and_wait(
-                    modelport::SendOptions::from(options),
-                    timeout_ms.map(Duration::from_millis),
-                )
-                .await
-        })
-        .await??;
-        Ok(result.as_ref().map(SessionEvent::from))
+        let options = modelport::SendOptions::from(options);
+        let timeout = timeout_ms.map(Duration::from_millis);
+        let last = call(&self.inner, |s| async move {
+            s.send_and_wait(options, timeout).await
+        });
+        Ok(last.await?.as_ref().map(SessionEvent::from))
     }
 
     /// Calls `listener` for every event of type `event_type` (none or "*" for all) until the
@@ -231,12 +201,17 @@ impl Session {
         self.get_events()
     }
 
+    /// Compacts the history now (after the running send), as an automatic compaction of
+    /// `infiniteSessions` would: `session.compaction_start`, the summary call's `assistant.usage`,
+    /// `session.compaction_complete` (`{"success", "error"?, "preCompactionTokens",
+    /// "postCompactionTokens", "messagesRemoved"}`).
+    pub async fn compact(&self) -> Result<(), ModelportError> {
+        call(&self.inner, |s| async move { s.compact().await }).await
+    }
+
     /// Switches the model for the next model calls.
     pub async fn set_model(&self, model: String) -> Result<(), ModelportError> {
-        let session = self.inner.clone();
-        run(async move { session.set_model(model).await })
-            .await?
-            .map_err(Into::into)
+        call(&self.inner, |s| async move { s.set_model(model).await }).await
     }
 
     /// Ends the session (aborts a running send); the client keeps its history for `resume_session`.

@@ -1,14 +1,14 @@
 //! Tools implemented in the foreign language: an async [`ToolHandler`] behind a [`Tool`].
 
-use std::fmt;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::error::{ModelportError, ToolCallError};
+use modelport::ToolResultType;
 
-/// How a tool call went, as the model and the loop see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+/// How a tool call went, as the model and the loop see it (core's type).
+#[uniffi::remote(Enum)]
 pub enum ToolResultType {
     /// It worked.
     Success,
@@ -58,15 +58,9 @@ pub trait ToolHandler: Send + Sync {
 }
 
 /// A tool the model may call: name, description, JSON schema of the arguments, and the handler.
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct Tool {
     pub(crate) inner: modelport::Tool,
-}
-
-impl fmt::Debug for Tool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tool").field("inner", &self.inner).finish()
-    }
 }
 
 #[uniffi::export]
@@ -81,7 +75,7 @@ impl Tool {
         handler: Arc<dyn ToolHandler>,
     ) -> Result<Arc<Self>, ModelportError> {
         let parameters: Value = serde_json::from_str(&parameters_json).map_err(|e| {
-            ModelportError::config(format!(
+            modelport::Error::config(format!(
                 "tool \"{name}\": parameters_json is not valid JSON: {e}"
             ))
         })?;
@@ -96,14 +90,7 @@ impl Tool {
                 match handler.call(args.to_string(), invocation).await {
                     Ok(reply) => Ok(modelport::ToolResult {
                         text_result_for_llm: reply.text,
-                        result_type: match reply.result_type {
-                            None | Some(ToolResultType::Success) => {
-                                modelport::ToolResultType::Success
-                            }
-                            Some(ToolResultType::Failure) => modelport::ToolResultType::Failure,
-                            Some(ToolResultType::Denied) => modelport::ToolResultType::Denied,
-                            Some(ToolResultType::Rejected) => modelport::ToolResultType::Rejected,
-                        },
+                        result_type: reply.result_type.unwrap_or_default(),
                         ..Default::default()
                     }),
                     Err(e) => Err(e.to_string().into()),
