@@ -78,6 +78,8 @@ fn bench(c: &mut Criterion) {
         stream_usage: true,
         sampling: &modelport::types::Sampling::NONE,
         extra_body: None,
+        response_format: None,
+        native_structured_output: false,
     };
     let mut g = c.benchmark_group("build_request_100_messages_20_tools");
     for (name, format) in [

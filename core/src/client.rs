@@ -326,6 +326,7 @@ impl Client {
             max_turns: config
                 .max_turns
                 .map_or(crate::session::DEFAULT_MAX_TURNS, |n| n as usize),
+            response_format: config.response_format.clone(),
             permission: config.on_permission_request.clone(),
             hooks: config.hooks.clone().unwrap_or_default(),
             window: self.window(&provider, &model).await,
@@ -342,6 +343,7 @@ impl Client {
             parallel_tool_calls: settings.parallel_tool_calls,
             extra_body: settings.extra_body.clone(),
             max_turns: settings.max_turns,
+            response_format: settings.response_format.clone(),
         }
         .check(endpoint.wire_format())?;
         let mut settings = settings;

@@ -45,6 +45,9 @@ pub enum ErrorKind {
     SessionBusy,
     /// A session hook failed or did not answer in time.
     Hook,
+    /// The answer does not match the requested schema ([`Error::invalid_output`] has the raw text
+    /// and the validation errors).
+    InvalidOutput,
     /// The session store failed (unreachable, corrupt, full or unwritable); the session stays
     /// usable in memory and nothing it had committed is lost.
     Storage,
@@ -73,6 +76,7 @@ impl ErrorKind {
             ErrorKind::SessionBusy => "session_busy",
             ErrorKind::Storage => "storage",
             ErrorKind::Hook => "hook",
+            ErrorKind::InvalidOutput => "invalid_output",
         }
     }
 }
@@ -134,6 +138,16 @@ struct Inner {
     should_retry: Option<bool>,
     timeout: Option<TimeoutKind>,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    output: Option<Arc<InvalidOutput>>,
+}
+
+/// What an [`ErrorKind::InvalidOutput`] error carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidOutput {
+    /// The model's answer as it came.
+    pub raw: String,
+    /// Why it does not fit the schema.
+    pub errors: Vec<String>,
 }
 
 /// `Result` with [`Error`].
@@ -153,8 +167,21 @@ impl Error {
                 should_retry: None,
                 timeout: None,
                 source: None,
+                output: None,
             }),
         }
+    }
+
+    /// An answer that does not match its schema.
+    pub fn invalid_output(message: impl Into<String>, raw: String, errors: Vec<String>) -> Self {
+        let mut e = Error::new(ErrorKind::InvalidOutput, message);
+        e.inner.output = Some(Arc::new(InvalidOutput { raw, errors }));
+        e
+    }
+
+    /// For [`ErrorKind::InvalidOutput`]: the raw answer and the validation errors.
+    pub fn invalid_output_details(&self) -> Option<&InvalidOutput> {
+        self.inner.output.as_deref()
     }
 
     /// A configuration error; the message should name the field and the fix.
@@ -314,6 +341,7 @@ impl Error {
             ErrorKind::Limit => "limit",
             ErrorKind::Storage => "storage",
             ErrorKind::Hook => "hook",
+            ErrorKind::InvalidOutput => "invalid_output",
             ErrorKind::SessionNotFound | ErrorKind::SessionExists | ErrorKind::SessionBusy => {
                 "session"
             }
@@ -326,7 +354,7 @@ impl Error {
     /// `requestId`, `retryAfterMs`, `timeoutKind`, `errorType` and `retryable`; a field the error
     /// does not have is null. Holds no secret (messages never do).
     pub fn to_json_record(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut record = serde_json::json!({
             "code": self.kind().as_str(),
             "message": self.to_string(),
             "status": self.status(),
@@ -336,7 +364,12 @@ impl Error {
             "timeoutKind": self.timeout_kind().map(TimeoutKind::as_str),
             "errorType": self.error_type(),
             "retryable": self.is_retryable(),
-        })
+        });
+        if let Some(o) = self.invalid_output_details() {
+            record["rawOutput"] = serde_json::json!(o.raw);
+            record["validationErrors"] = serde_json::json!(o.errors);
+        }
+        record
     }
 
     /// Replaces every occurrence of each secret (of 4 characters or more) in every field: the

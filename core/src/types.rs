@@ -164,6 +164,60 @@ impl ReasoningEffort {
     }
 }
 
+/// What shape the answer must have. JSON `{type: "json_schema", name, schema, strict?}` or
+/// `{type: "json_object"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ResponseFormat {
+    /// JSON matching `schema`.
+    JsonSchema {
+        /// A name for the schema (letters, digits, `_`, `-`).
+        name: String,
+        /// The JSON Schema.
+        schema: serde_json::Value,
+        /// OpenAI's strict mode: the schema is transformed as it requires (every object closed,
+        /// every property required, optional ones nullable) and the provider enforces it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        strict: Option<bool>,
+    },
+    /// Any JSON object.
+    JsonObject,
+}
+
+impl ResponseFormat {
+    /// The schema name (`json_object` for [`ResponseFormat::JsonObject`]).
+    pub fn name(&self) -> &str {
+        match self {
+            ResponseFormat::JsonSchema { name, .. } => name,
+            ResponseFormat::JsonObject => "json_object",
+        }
+    }
+
+    /// The schema the answer must match (`{"type": "object"}` for a JSON object).
+    pub fn schema(&self) -> serde_json::Value {
+        match self {
+            ResponseFormat::JsonSchema { schema, .. } => schema.clone(),
+            ResponseFormat::JsonObject => serde_json::json!({"type": "object"}),
+        }
+    }
+
+    /// Checks the name.
+    pub fn check(&self) -> crate::Result<()> {
+        let name = self.name();
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            return Err(crate::Error::config(format!(
+                "responseFormat.name \"{name}\" is not valid: use 1 to 64 letters, digits, '_' or '-'"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Sampling controls. Each wire format sends what it has: Chat Completions `temperature`, `top_p`,
 /// `stop`, `seed`; Responses `temperature`, `top_p`; Anthropic `temperature`, `top_p`,
 /// `stop_sequences`. A control the format lacks is a Config error, never silently dropped.

@@ -131,6 +131,8 @@ async fn no_secret_in_debug_errors_events_or_logs() {
             stream_usage: false,
             sampling: &modelport::types::Sampling::NONE,
             extra_body: None,
+            response_format: None,
+            native_structured_output: false,
         };
         let request = endpoint.build_request(&call).expect("request");
         texts.push(("HttpRequest Debug".into(), format!("{request:?}")));

@@ -400,6 +400,15 @@ pub struct ProviderConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_prompt_tokens: Option<u64>,
+    /// Anthropic: structured answers (`responseFormat`) through Anthropic's native
+    /// `output_format` parameter (beta header `structured-outputs-2025-11-13`) instead of a forced
+    /// answer tool. Off by default.
+    #[serde(
+        default,
+        alias = "native_structured_output",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub native_structured_output: bool,
     /// Retry policy for this provider; overrides the Client's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryPolicy>,

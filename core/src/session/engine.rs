@@ -293,7 +293,17 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             }
         };
 
-        let r = output.response;
+        let mut r = output.response;
+        // Anthropic without native structured output: the answer is the forced tool's input.
+        if let Some(f) = &controls.response_format
+            && !session.settings.provider.native_structured_output
+            && lock(&session.state).endpoint.wire_format()
+                == crate::wire::WireFormat::AnthropicMessages
+            && let Some(at) = r.tool_calls.iter().position(|c| c.name == f.name())
+        {
+            let answer = r.tool_calls.remove(at);
+            r.text = compact_json(&answer.arguments);
+        }
         let reasoning_text = r.reasoning_text();
         if let (Some(text), false) = (&reasoning_text, output.reasoning_emitted) {
             session.bus.emit(EventData::Reasoning(ReasoningData {

@@ -572,3 +572,87 @@ fn tool_patterns() {
     assert!(!tool_matches("mcp:files/*", "files-read", false));
     assert!(!tool_matches("get", "get_x", false));
 }
+
+#[derive(Debug, PartialEq, serde::Deserialize, schemars::JsonSchema)]
+struct Person {
+    name: String,
+    age: u32,
+    nickname: Option<String>,
+}
+
+#[tokio::test]
+async fn send_and_parse_validates_retries_once_and_then_fails_with_the_raw_answer() {
+    for format in FORMATS {
+        let anthropic = format == WireFormat::AnthropicMessages;
+        // Anthropic answers through the forced tool; the others in text.
+        let answer = |json: &str| {
+            if anthropic {
+                MockReply::tool_calls(&[("t1", "Person", json)])
+            } else {
+                MockReply::text(json)
+            }
+        };
+        let r = start(
+            format,
+            vec![
+                answer(r#"{"name": "Ada"}"#),
+                answer(r#"{"name": "Ada", "age": 36, "nickname": null}"#),
+                MockReply::text("not json at all"),
+                MockReply::text("still {not json"),
+            ],
+            SessionHooks::new(),
+            None,
+        )
+        .await;
+        let person: Person = r
+            .session
+            .send_and_parse("Who wrote the first program?")
+            .await
+            .unwrap();
+        assert_eq!(
+            person,
+            Person {
+                name: "Ada".into(),
+                age: 36,
+                nickname: None
+            }
+        );
+        let retry = r.wire(1);
+        assert!(
+            retry.contains("does not match the required JSON schema"),
+            "{retry}"
+        );
+        assert!(
+            retry.contains("age"),
+            "the model is told what is missing: {retry}"
+        );
+        // Strict mode on the wire: every property required, the optional one nullable.
+        let first = r.mock.requests()[0].body.clone();
+        let schema = match format {
+            WireFormat::OpenAiChat => first["response_format"]["json_schema"]["schema"].clone(),
+            WireFormat::OpenAiResponses => first["text"]["format"]["schema"].clone(),
+            WireFormat::AnthropicMessages => first["tools"][1]["input_schema"].clone(),
+        };
+        let mut required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        required.sort_unstable();
+        assert_eq!(required, ["age", "name", "nickname"], "{format:?}");
+        assert_eq!(schema["additionalProperties"], false);
+
+        let e = r
+            .session
+            .send_and_parse::<Person>("again")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOutput, "{e}");
+        let details = e.invalid_output_details().unwrap();
+        assert_eq!(details.raw, "still {not json");
+        assert!(details.errors[0].contains("not JSON"));
+        assert_eq!(e.to_json_record()["rawOutput"], "still {not json");
+        r.check();
+    }
+}

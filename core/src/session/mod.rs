@@ -6,6 +6,7 @@ pub(crate) mod context;
 pub(crate) mod durable;
 mod engine;
 pub mod hooks;
+pub mod output;
 pub(crate) use engine::repair_history;
 /// The event types and their delivery.
 pub mod events {
@@ -130,6 +131,9 @@ pub struct SessionConfig {
     /// Model calls per send before it fails with a Limit error (default 100).
     #[serde(default, alias = "max_turns")]
     pub max_turns: Option<u32>,
+    /// Answers as JSON: `{type: "json_schema", name, schema, strict?}` or `{type: "json_object"}`.
+    #[serde(default, alias = "response_format")]
+    pub response_format: Option<crate::types::ResponseFormat>,
     /// `resume_session` only: do not emit `session.resume`.
     #[serde(default, alias = "suppress_resume_event")]
     pub suppress_resume_event: bool,
@@ -163,6 +167,7 @@ impl Default for SessionConfig {
             max_output_tokens: None,
             extra_body: None,
             max_turns: None,
+            response_format: None,
             infinite_sessions: compaction::InfiniteSessions::default(),
         }
     }
@@ -279,6 +284,9 @@ pub struct SendOptions {
     /// Model calls for this send.
     #[serde(default, alias = "max_turns")]
     pub max_turns: Option<u32>,
+    /// The answer's shape for this send.
+    #[serde(default, alias = "response_format")]
+    pub response_format: Option<crate::types::ResponseFormat>,
 }
 
 impl SendOptions {
@@ -312,6 +320,7 @@ impl SendOptions {
             || self.parallel_tool_calls.is_some()
             || self.extra_body.is_some()
             || self.max_turns.is_some()
+            || self.response_format.is_some()
     }
 
     /// Parses `{prompt, attachments?, requestHeaders?}` (or snake_case keys), naming the path of a
@@ -367,6 +376,7 @@ pub(crate) struct Settings {
     pub max_output_tokens: Option<u32>,
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
     pub max_turns: usize,
+    pub response_format: Option<crate::types::ResponseFormat>,
     pub permission: Option<PermissionHandler>,
     pub hooks: hooks::SessionHooks,
     pub provider: ProviderConfig,
@@ -393,6 +403,8 @@ pub(crate) struct Controls {
     pub parallel_tool_calls: bool,
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
     pub max_turns: usize,
+    /// The answer's shape, a strict schema already transformed.
+    pub response_format: Option<crate::types::ResponseFormat>,
 }
 
 impl Controls {
@@ -427,6 +439,22 @@ impl Controls {
             parallel_tool_calls: send.parallel_tool_calls.unwrap_or(s.parallel_tool_calls),
             extra_body,
             max_turns: send.max_turns.map_or(s.max_turns, |n| n as usize),
+            response_format: send
+                .response_format
+                .as_ref()
+                .or(s.response_format.as_ref())
+                .map(|f| match f {
+                    crate::types::ResponseFormat::JsonSchema {
+                        name,
+                        schema,
+                        strict: Some(true),
+                    } => crate::types::ResponseFormat::JsonSchema {
+                        name: name.clone(),
+                        schema: output::strict_schema(schema),
+                        strict: Some(true),
+                    },
+                    other => other.clone(),
+                }),
         }
     }
 
@@ -439,6 +467,9 @@ impl Controls {
         }
         if self.max_turns == 0 {
             return Err(Error::config("maxTurns must be at least 1"));
+        }
+        if let Some(f) = &self.response_format {
+            f.check()?;
         }
         Ok(())
     }

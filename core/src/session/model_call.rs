@@ -91,8 +91,19 @@ fn build(
         stream_usage,
         sampling: &controls.sampling,
         extra_body: controls.extra_body.as_ref(),
+        response_format: controls.response_format.as_ref(),
+        native_structured_output: s.provider.native_structured_output,
     };
     let mut request = endpoint.build_request(&call)?;
+    if controls.response_format.is_some()
+        && s.provider.native_structured_output
+        && endpoint.wire_format() == WireFormat::AnthropicMessages
+    {
+        request.headers_mut().append(
+            "anthropic-beta",
+            http::HeaderValue::from_static("structured-outputs-2025-11-13"),
+        );
+    }
     for (name, value) in headers {
         request.headers_mut().insert(name.clone(), value.clone());
     }
@@ -336,6 +347,8 @@ pub(crate) async fn summarize(
         stream_usage: false,
         sampling: &crate::types::Sampling::NONE,
         extra_body: None,
+        response_format: None,
+        native_structured_output: false,
     })?;
     let policy = endpoint
         .retry()

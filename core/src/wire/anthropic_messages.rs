@@ -50,6 +50,8 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     stop_sequences: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    output_format: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<bool>,
 }
 
@@ -114,8 +116,12 @@ struct ImageSource<'a> {
 struct Tool<'a> {
     name: &'a str,
     description: &'a str,
-    input_schema: &'a Value,
+    input_schema: Cow<'a, Value>,
 }
+
+/// The forced answer tool's description (a structured answer without native structured output).
+pub(crate) const ANSWER_TOOL_DESCRIPTION: &str =
+    "Give your final answer by calling this tool: its input is the answer.";
 
 /// A `tool_use` input: the call's arguments text as the model wrote it, or `{}`.
 #[derive(Serialize)]
@@ -250,8 +256,28 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
         .max_output_tokens
         .unwrap_or(DEFAULT_ANTHROPIC_MAX_TOKENS);
     let budget = call.reasoning_effort.map(|e| e.anthropic_budget());
-    let has_tools = !call.tools.is_empty();
+    // A structured answer: Anthropic's native output_format, or (the default) a forced tool whose
+    // input is the answer.
+    let forced = call
+        .response_format
+        .filter(|_| !call.native_structured_output);
+    if forced.is_some() && call.reasoning_effort.is_some() {
+        return Err(crate::Error::config(
+            "responseFormat with reasoningEffort on Anthropic: a forced answer tool cannot be \
+             combined with extended thinking; remove one, or turn on the provider's \
+             nativeStructuredOutput",
+        ));
+    }
+    let answer_tool = forced.map(|f| Tool {
+        name: f.name(),
+        description: ANSWER_TOOL_DESCRIPTION,
+        input_schema: Cow::Owned(f.schema()),
+    });
+    let has_tools = !call.tools.is_empty() || answer_tool.is_some();
     let tool_choice = has_tools.then(|| {
+        if let Some(f) = forced {
+            return serde_json::json!({"type": "tool", "name": f.name()});
+        }
         let mut v = match call.tool_choice {
             ToolChoice::Auto => serde_json::json!({"type": "auto"}),
             ToolChoice::None => serde_json::json!({"type": "none"}),
@@ -274,8 +300,9 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
             .map(|t| Tool {
                 name: &t.name,
                 description: &t.description,
-                input_schema: &t.parameters,
+                input_schema: Cow::Borrowed(&t.parameters),
             })
+            .chain(answer_tool)
             .collect(),
         tool_choice,
         thinking: budget.map(|budget_tokens| Thinking {
@@ -285,6 +312,10 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
         temperature: call.sampling.temperature,
         top_p: call.sampling.top_p,
         stop_sequences: call.sampling.stop.as_deref(),
+        output_format: call
+            .response_format
+            .filter(|_| call.native_structured_output)
+            .map(|f| serde_json::json!({"type": "json_schema", "schema": f.schema()})),
         stream: call.stream.then_some(true),
     };
     to_json(&body)

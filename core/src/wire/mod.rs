@@ -53,6 +53,10 @@ pub struct ModelCall<'a> {
     /// Provider-specific parameters merged last into the body (never model, messages, input,
     /// stream or tools).
     pub extra_body: Option<&'a serde_json::Map<String, Value>>,
+    /// The answer's shape (strict schemas already transformed).
+    pub response_format: Option<&'a crate::types::ResponseFormat>,
+    /// Anthropic: use the native `output_format` parameter instead of a forced tool.
+    pub native_structured_output: bool,
 }
 
 /// A decoded piece of a streamed answer.

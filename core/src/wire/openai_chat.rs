@@ -29,6 +29,7 @@ use super::{
     to_json, truncated,
 };
 use crate::error::Result;
+use crate::types::ResponseFormat;
 
 // ---------------------------------------------------------------------------------------------
 // Request
@@ -59,6 +60,8 @@ struct Body<'a> {
     stop: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -231,6 +234,15 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
         top_p: call.sampling.top_p,
         stop: call.sampling.stop.as_deref(),
         seed: call.sampling.seed,
+        response_format: call.response_format.map(|f| match f {
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => serde_json::json!({"type": "json_schema", "json_schema": {
+                "name": name, "schema": schema, "strict": strict.unwrap_or(false)}}),
+            ResponseFormat::JsonObject => serde_json::json!({"type": "json_object"}),
+        }),
     };
     to_json(&body)
 }

@@ -21,6 +21,7 @@ use super::{
     truncated,
 };
 use crate::error::Result;
+use crate::types::ResponseFormat;
 
 // ---------------------------------------------------------------------------------------------
 // Request
@@ -45,6 +46,8 @@ struct Body<'a> {
     temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<Value>,
     store: bool,
     include: [&'static str; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -215,6 +218,15 @@ pub fn build_body(call: &ModelCall<'_>) -> Result<Vec<u8>> {
         max_output_tokens: call.max_output_tokens,
         temperature: call.sampling.temperature,
         top_p: call.sampling.top_p,
+        text: call.response_format.map(|f| match f {
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => serde_json::json!({"format": {"type": "json_schema", "name": name,
+                "schema": schema, "strict": strict.unwrap_or(false)}}),
+            ResponseFormat::JsonObject => serde_json::json!({"format": {"type": "json_object"}}),
+        }),
         store: false,
         include: ["reasoning.encrypted_content"],
         stream: call.stream.then_some(true),

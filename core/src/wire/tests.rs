@@ -93,6 +93,8 @@ fn full_call<'a>(
         stream_usage: true,
         sampling: &crate::types::Sampling::NONE,
         extra_body: None,
+        response_format: None,
+        native_structured_output: false,
     }
 }
 
@@ -110,6 +112,8 @@ fn minimal_call<'a>(messages: &'a [Message], choice: &'a ToolChoice) -> ModelCal
         stream_usage: false,
         sampling: &crate::types::Sampling::NONE,
         extra_body: None,
+        response_format: None,
+        native_structured_output: false,
     }
 }
 
@@ -1282,4 +1286,67 @@ fn model_controls_reach_each_wire_format_exactly() {
     call.extra_body = Some(&reserved);
     let e = build_body(WireFormat::OpenAiChat, &call).unwrap_err();
     assert!(e.message().starts_with("extraBody.messages"), "{e}");
+}
+
+/// `responseFormat` as each API documents it: Chat Completions `response_format`, Responses
+/// `text.format`, Anthropic a forced answer tool (default) or the native `output_format`.
+#[test]
+fn response_format_reaches_each_wire_format_exactly() {
+    use crate::types::ResponseFormat;
+    let messages = [Message::user("hi")];
+    let choice = ToolChoice::Auto;
+    let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}},
+                        "required": ["n"], "additionalProperties": false});
+    let format = ResponseFormat::JsonSchema {
+        name: "count".into(),
+        schema: schema.clone(),
+        strict: Some(true),
+    };
+    let body = |format_: WireFormat, call: &ModelCall<'_>| -> Value {
+        serde_json::from_slice(&build_body(format_, call).unwrap()).unwrap()
+    };
+    let mut call = minimal_call(&messages, &choice);
+    call.response_format = Some(&format);
+    assert_eq!(
+        body(WireFormat::OpenAiChat, &call)["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "count", "schema": schema, "strict": true}})
+    );
+    assert_eq!(
+        body(WireFormat::OpenAiResponses, &call)["text"],
+        json!({"format": {"type": "json_schema", "name": "count", "schema": schema, "strict": true}})
+    );
+    let anthropic = body(WireFormat::AnthropicMessages, &call);
+    assert_eq!(
+        anthropic["tools"],
+        json!([{"name": "count", "description": super::anthropic_messages::ANSWER_TOOL_DESCRIPTION,
+                "input_schema": schema}])
+    );
+    assert_eq!(
+        anthropic["tool_choice"],
+        json!({"type": "tool", "name": "count"})
+    );
+    assert!(anthropic.get("output_format").is_none());
+    call.native_structured_output = true;
+    let native = body(WireFormat::AnthropicMessages, &call);
+    assert_eq!(
+        native["output_format"],
+        json!({"type": "json_schema", "schema": schema})
+    );
+    assert!(native.get("tools").is_none() && native.get("tool_choice").is_none());
+    call.native_structured_output = false;
+    call.reasoning_effort = Some(ReasoningEffort::Low);
+    let e = build_body(WireFormat::AnthropicMessages, &call).unwrap_err();
+    assert!(e.message().contains("extended thinking"), "{e}");
+
+    let object = ResponseFormat::JsonObject;
+    let mut call = minimal_call(&messages, &choice);
+    call.response_format = Some(&object);
+    assert_eq!(
+        body(WireFormat::OpenAiChat, &call)["response_format"],
+        json!({"type": "json_object"})
+    );
+    assert_eq!(
+        body(WireFormat::OpenAiResponses, &call)["text"],
+        json!({"format": {"type": "json_object"}})
+    );
 }
