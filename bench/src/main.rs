@@ -18,12 +18,18 @@
 //! cargo run --release -p modelport-bench -- store resume [--turns 100 --n 50]    resume_session time
 //! cargo run --release -p modelport-bench -- store list [--sessions 10000 --n 5]  list_sessions time
 //! cargo run --release -p modelport-bench -- store concurrent [--sessions 1000 --rounds 3] one turn each, at once
+//! cargo run --release -p modelport-bench -- compaction [--sends 500 --window 8000 --every 50 --prompt-chars 300]
+//!                                                                    one long session with infinite sessions,
+//!                                                                    and the control without: latency, RSS,
+//!                                                                    history and event log per 50 sends
+//!                                                                    (built with `--features heap`: live heap too)
 //! ```
 //!
 //! `store` compares the session stores, each behind its own client (one connection pool for all):
 //! memory, SQLite in a temporary file (WAL, synchronous=NORMAL) and PostgreSQL at `--pg-url` (else
 //! `MODELPORT_TEST_PG_URL`; without either its rows say "not measured"). The other modes keep
-//! sessions in memory.
+//! sessions in memory. `compaction` runs each of its two sides in a child process of its own
+//! (`loadtest compaction --side compaction|control`), so that each side's RSS is its own.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -34,6 +40,66 @@ use modelport::replay::{ReplayConfig, ReplayServer};
 use modelport::{Client, ClientOptions, EventData, ProviderConfig, SessionConfig};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+/// Live heap bytes, counted by a global allocator in builds with `--features heap` (`None` in the
+/// others, which keep the system allocator untouched).
+#[cfg(feature = "heap")]
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicIsize, Ordering};
+
+    struct Counting;
+
+    static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+    #[allow(unsafe_code)]
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            LIVE.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    pub fn live() -> Option<isize> {
+        Some(LIVE.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(not(feature = "heap"))]
+mod heap {
+    pub fn live() -> Option<isize> {
+        None
+    }
+}
+
+/// The heap a deep copy of `items` takes (`copy` makes one, through JSON): about what the originals
+/// hold. `None` without `--features heap`.
+fn heap_of<T>(items: &[T], copy: impl Fn(&T) -> Option<T>) -> Option<isize> {
+    let before = heap::live()?;
+    let copies: Vec<T> = items.iter().filter_map(copy).collect();
+    let held = heap::live()? - before;
+    drop(copies);
+    Some(held)
+}
 
 const CONVERSATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/conversations.yaml");
 const MODEL: &str = "bench-model";
@@ -100,6 +166,11 @@ async fn spawn_server(delta_chars: usize) -> Server {
 }
 
 async fn spawn_server_with(delta_chars: usize, file: &str) -> Server {
+    spawn_server_args(delta_chars, file, &[]).await
+}
+
+/// The replay server with more `serve` options (`--fallback TEXT`, `--context-window N`).
+async fn spawn_server_args(delta_chars: usize, file: &str, extra: &[String]) -> Server {
     let exe = std::env::current_exe().expect("own path");
     let mut child = Command::new(exe)
         .args([
@@ -109,6 +180,7 @@ async fn spawn_server_with(delta_chars: usize, file: &str) -> Server {
             "--file",
             file,
         ])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -133,6 +205,11 @@ async fn serve(args: &[String]) {
             .iter()
             .position(|a| a == "--fallback")
             .and_then(|i| args.get(i + 1).cloned()),
+        context_window: args
+            .iter()
+            .position(|a| a == "--context-window")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok()),
         ..Default::default()
     };
     let path = args
@@ -759,9 +836,10 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             Ok(())
         }
         Some("store") => store(&args).await,
+        Some("compaction") => compaction(&args).await,
         _ => {
             eprintln!(
-                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|soak|cancel|store|serve [options]"
+                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|soak|cancel|store|compaction|serve [options]"
             );
             std::process::exit(2);
         }
@@ -1352,4 +1430,478 @@ async fn store_concurrent(stores: &Stores, url: &str, args: &[String]) -> Result
     }
     stores.print_missing();
     Ok(())
+}
+
+/// The fallback answer of `compaction`: every send, and every compaction's summary call, gets it.
+const COMPACTION_ANSWER: &str = "Noted. I will keep this in mind for the rest of the conversation \
+and come back to it when it matters; tell me when you want a summary of the notes so far or the \
+next step of the plan.";
+
+/// Prompt `k` of `compaction`: distinct per send, `chars` characters long (ASCII).
+fn compaction_prompt(k: usize, chars: usize) -> String {
+    let mut p = format!("Note {k}: ");
+    while p.len() < chars {
+        p.push_str("here is one more paragraph of the running notes of this project; keep it. ");
+    }
+    p.truncate(chars);
+    p
+}
+
+/// What the client sent and the provider refused, counted on the client's side of the wire.
+#[derive(Debug, Default)]
+struct WireCounts {
+    requests: std::sync::atomic::AtomicU64,
+    /// HTTP 400: the replay server sends it here only for a prompt over its context window.
+    too_long: std::sync::atomic::AtomicU64,
+    max_body: std::sync::atomic::AtomicUsize,
+}
+
+/// reqwest's transport, counting requests, rejections and the largest request body.
+#[derive(Debug)]
+struct CountingTransport {
+    inner: modelport::ReqwestTransport,
+    counts: Arc<WireCounts>,
+}
+
+impl modelport::Transport for CountingTransport {
+    fn send(
+        &self,
+        request: modelport::HttpRequest,
+    ) -> futures::future::BoxFuture<'static, modelport::Result<modelport::HttpResponse>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.counts.requests.fetch_add(1, Relaxed);
+        self.counts
+            .max_body
+            .fetch_max(request.body().len(), Relaxed);
+        let counts = self.counts.clone();
+        let response = self.inner.send(request);
+        Box::pin(async move {
+            let response = response.await;
+            if matches!(&response, Ok(r) if r.status == 400) {
+                counts.too_long.fetch_add(1, Relaxed);
+            }
+            response
+        })
+    }
+}
+
+/// The compactions of a session, timed when their events are emitted (a feed's notify runs on the
+/// emitting thread), and the fullest the window got.
+#[derive(Debug, Default)]
+struct CompactionLog {
+    started: Option<Instant>,
+    starts: usize,
+    durations: Vec<Duration>,
+    succeeded: usize,
+    removed: u64,
+    peak_tokens: u64,
+    /// The longest history after a model call since the last reading.
+    max_messages: u64,
+}
+
+fn watch_compactions(
+    session: &modelport::Session,
+) -> (
+    Arc<modelport::EventFeed>,
+    Arc<std::sync::Mutex<CompactionLog>>,
+) {
+    let feed = Arc::new(session.feed(1024));
+    let log = Arc::new(std::sync::Mutex::new(CompactionLog::default()));
+    let (weak, sink) = (Arc::downgrade(&feed), log.clone());
+    feed.set_notify(move || {
+        let now = Instant::now();
+        let Some(batch) = weak.upgrade().and_then(|f| f.take(usize::MAX)) else {
+            return;
+        };
+        let mut log = sink.lock().expect("compaction log");
+        for item in batch.items {
+            let modelport::FeedItem::Event(e) = item else {
+                continue;
+            };
+            match &e.data {
+                EventData::CompactionStart(_) => {
+                    log.starts += 1;
+                    log.started = Some(now);
+                }
+                EventData::CompactionComplete(c) => {
+                    if let Some(t) = log.started.take() {
+                        log.durations.push(now - t);
+                    }
+                    log.succeeded += usize::from(c.success);
+                    log.removed += c.messages_removed;
+                }
+                EventData::UsageInfo(u) => {
+                    log.peak_tokens = log.peak_tokens.max(u.current_tokens);
+                    log.max_messages = log.max_messages.max(u.messages_length);
+                }
+                _ => {}
+            }
+        }
+    });
+    (feed, log)
+}
+
+/// One side of `compaction`, in a process of its own (so that its RSS is its own): one session of
+/// `--sends` sends; prints its figures as one JSON line for the parent.
+async fn compaction_side(args: &[String]) -> Result<(), String> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let sends: usize = arg(args, "--sends", 500);
+    let every: usize = arg(args, "--every", 50).max(1);
+    let window: u64 = arg(args, "--window", 8000);
+    let prompt_chars: usize = arg(args, "--prompt-chars", 300);
+    let infinite = arg(args, "--side", String::new()) == "compaction";
+    let mut extra = vec!["--fallback".to_owned(), COMPACTION_ANSWER.to_owned()];
+    if infinite {
+        extra.extend(["--context-window".to_owned(), window.to_string()]);
+    }
+    let server = spawn_server_args(200, CONVERSATIONS, &extra).await;
+    let counts = Arc::new(WireCounts::default());
+    let transport = CountingTransport {
+        inner: modelport::ReqwestTransport::new(&Default::default())
+            .map_err(|e| format!("transport: {e}"))?,
+        counts: counts.clone(),
+    };
+    let client = Client::new(
+        ClientOptions::default()
+            .with_transport(Arc::new(transport))
+            .with_session_store("memory"),
+    )
+    .map_err(|e| format!("client: {e}"))?;
+    let mut provider =
+        ProviderConfig::openai(format!("{}/v1", server.url)).with_api_key("sk-bench");
+    // A margin below the provider's window: modelport estimates tokens, the provider counts them.
+    let max_prompt = window * 9 / 10;
+    if infinite {
+        provider = provider.with_max_prompt_tokens(max_prompt);
+    }
+    let mut config = SessionConfig::new(MODEL, provider);
+    config.infinite_sessions.enabled = infinite;
+    let send = |s: modelport::Session, k: usize| async move {
+        let t = Instant::now();
+        let reply = s
+            .send_and_wait(
+                compaction_prompt(k, prompt_chars),
+                Some(Duration::from_secs(120)),
+            )
+            .await
+            .map_err(|e| format!("send {k}: {e}"))?;
+        let elapsed = t.elapsed();
+        let text = reply.and_then(|e| e.content().map(str::to_owned));
+        if text.as_deref() != Some(COMPACTION_ANSWER) {
+            return Err(format!("send {k}: unexpected answer {text:?}"));
+        }
+        Ok::<_, String>(elapsed)
+    };
+    // Warm the connection and the allocator on a throwaway session (too short to compact).
+    let warm = client
+        .create_session(config.clone())
+        .await
+        .map_err(|e| format!("create_session: {e}"))?;
+    for k in 0..20 {
+        send(warm.clone(), k).await?;
+    }
+    warm.disconnect().await;
+    drop(warm);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let base_rss = rss_kib().1;
+    let (base_requests, base_too_long) =
+        (counts.requests.load(Relaxed), counts.too_long.load(Relaxed));
+    let s = client
+        .create_session(config)
+        .await
+        .map_err(|e| format!("create_session: {e}"))?;
+    let (feed, log) = watch_compactions(&s);
+    let mut latencies = Vec::with_capacity(sends);
+    // Sends during which a background compaction (started after the previous send) completed:
+    // they waited for it.
+    let (mut waited, mut others) = (Vec::new(), Vec::new());
+    let completed = || log.lock().expect("compaction log").durations.len();
+    let mut windows = Vec::new();
+    for k in 0..sends {
+        let before = completed();
+        let d = send(s.clone(), k).await?;
+        latencies.push(d);
+        if completed() > before {
+            waited.push(d);
+        } else {
+            others.push(d);
+        }
+        if (k + 1) % every != 0 && k + 1 != sends {
+            continue;
+        }
+        if k + 1 == sends {
+            // A background compaction may follow the last send: let it end before the last figures.
+            for _ in 0..500 {
+                let open = {
+                    let l = log.lock().expect("compaction log");
+                    l.starts != l.durations.len()
+                };
+                if !open {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        // RSS first, before this reading's own allocations.
+        let rss = rss_kib().1;
+        let live = heap::live();
+        let from = k + 1 - (k % every + 1);
+        let st = stats(&mut latencies[from..].to_vec());
+        let history = s.history();
+        let events = s.get_events();
+        let (compactions, max_messages) = {
+            let mut l = log.lock().expect("compaction log");
+            (l.durations.len(), std::mem::take(&mut l.max_messages))
+        };
+        let json_len = |v: serde_json::Result<String>| v.map_or(0, |t| t.len());
+        windows.push(serde_json::json!({
+            "from": from + 1,
+            "to": k + 1,
+            "median_us": us(st.median),
+            "p99_us": us(st.p99),
+            "rss_kib": rss,
+            "history": history.len(),
+            "history_max": max_messages,
+            "history_bytes": history.iter().map(|m| json_len(serde_json::to_string(m))).sum::<usize>(),
+            "events": events.len(),
+            "events_bytes": events.iter().map(|e| json_len(serde_json::to_string(e))).sum::<usize>(),
+            "compactions": compactions,
+            "live_heap": live,
+            "events_heap": heap_of(&events, |e| {
+                serde_json::from_str::<modelport::Event>(&serde_json::to_string(e).ok()?).ok()
+            }),
+            "history_heap": heap_of(&history, |m| {
+                serde_json::from_str::<modelport::Message>(&serde_json::to_string(m).ok()?).ok()
+            }),
+        }));
+    }
+    feed.close();
+    let log = std::mem::take(&mut *log.lock().expect("compaction log"));
+    let report = serde_json::json!({
+        "side": if infinite { "compaction" } else { "control" },
+        "base_rss_kib": base_rss,
+        "peak_rss_kib": rss_kib().0,
+        "windows": windows,
+        "compactions": log.starts,
+        "succeeded": log.succeeded,
+        "messages_removed": log.removed,
+        "compaction_us": log.durations.iter().map(|d| us(*d)).collect::<Vec<_>>(),
+        "waited": waited.len(),
+        "waited_median_us": median_us(&mut waited),
+        "others_median_us": median_us(&mut others),
+        "peak_tokens": log.peak_tokens,
+        "requests": counts.requests.load(Relaxed) - base_requests,
+        "too_long": counts.too_long.load(Relaxed) - base_too_long,
+        "max_request_bytes": counts.max_body.load(Relaxed),
+        "max_prompt_tokens": if infinite { Some(max_prompt) } else { None },
+    });
+    s.disconnect().await;
+    client.stop().await;
+    drop(server);
+    println!("{report}");
+    Ok(())
+}
+
+/// The median in microseconds, 0 for no samples.
+fn median_us(samples: &mut [Duration]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    us(stats(samples).median)
+}
+
+/// `compaction`: one long session with infinite sessions against a replay provider with a context
+/// window, and the control (compaction off, no window) for the same sends; each side runs in a
+/// child process of its own, compaction first.
+async fn compaction(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--side") {
+        return compaction_side(args).await;
+    }
+    let sends: usize = arg(args, "--sends", 500);
+    let every: usize = arg(args, "--every", 50).max(1);
+    let window: u64 = arg(args, "--window", 8000);
+    let prompt_chars: usize = arg(args, "--prompt-chars", 300);
+    let exe = std::env::current_exe().expect("own path");
+    let mut reports = Vec::new();
+    for side in ["compaction", "control"] {
+        let out = Command::new(&exe)
+            .args(["compaction", "--side", side])
+            .args(["--sends", &sends.to_string(), "--every", &every.to_string()])
+            .args(["--window", &window.to_string()])
+            .args(["--prompt-chars", &prompt_chars.to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .await
+            .map_err(|e| format!("{side}: spawn: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("the {side} run failed ({})", out.status));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().last().unwrap_or_default();
+        reports.push(
+            serde_json::from_str::<serde_json::Value>(line)
+                .map_err(|e| format!("{side}: bad report {line:?}: {e}"))?,
+        );
+    }
+    let (c, n) = (&reports[0], &reports[1]);
+    let mib = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0) / 1024.0;
+    println!(
+        "compaction: one session, {sends} non-streaming sends of {prompt_chars}-char prompts, a \
+         {}-char fallback answer; each side in a process of its own, replay server in a child \
+         process, memory store, 20 warm-up sends on a throwaway session first",
+        COMPACTION_ANSWER.len()
+    );
+    println!(
+        "  compaction side: infinite sessions on, replay window {window} tokens (JSON bytes / 4), \
+         maxPromptTokens {}; control side: infinite sessions off, no window{}",
+        c["max_prompt_tokens"],
+        if every * 99 / 100 == every - 1 {
+            format!(". The p99 of {every} sends is their maximum")
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "  {:<9} | {:>22} {:>7} {:>13} {:>6} {:>11} | {:>22} {:>7} {:>7} {:>6}",
+        "sends",
+        "compaction: median/p99",
+        "RSS MiB",
+        "history (max)",
+        "events",
+        "compactions",
+        "control: median/p99",
+        "RSS MiB",
+        "history",
+        "events"
+    );
+    let empty = Vec::new();
+    let (cw, nw) = (
+        c["windows"].as_array().unwrap_or(&empty),
+        n["windows"].as_array().unwrap_or(&empty),
+    );
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+    let u = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    for (a, b) in cw.iter().zip(nw) {
+        println!(
+            "  {:<9} | {:>8.1} / {:>8.1} us {:>7.1} {:>13} {:>6} {:>11} | {:>8.1} / {:>8.1} us {:>7.1} {:>7} {:>6}",
+            format!("{}-{}", u(&a["from"]), u(&a["to"])),
+            f(&a["median_us"]),
+            f(&a["p99_us"]),
+            mib(&a["rss_kib"]),
+            format!("{} ({})", u(&a["history"]), u(&a["history_max"])),
+            u(&a["events"]),
+            u(&a["compactions"]),
+            f(&b["median_us"]),
+            f(&b["p99_us"]),
+            mib(&b["rss_kib"]),
+            u(&b["history"]),
+            u(&b["events"]),
+        );
+    }
+    if cw.first().is_some_and(|w| !w["live_heap"].is_null()) {
+        println!(
+            "  live heap in KiB (--features heap: a counting allocator, so the latencies above are \
+             not comparable with a default build); event log and history: a deep copy's heap"
+        );
+        println!(
+            "  {:<9} | {:>10} {:>10} {:>10} {:>10} | {:>10} {:>10} {:>10} {:>10}",
+            "sends",
+            "compaction",
+            "event log",
+            "history",
+            "the rest",
+            "control",
+            "event log",
+            "history",
+            "the rest"
+        );
+        let kib = |w: &serde_json::Value| {
+            let (live, events, history) = (
+                f(&w["live_heap"]),
+                f(&w["events_heap"]),
+                f(&w["history_heap"]),
+            );
+            [live, events, history, live - events - history].map(|b| b / 1024.0)
+        };
+        for (wa, wb) in cw.iter().zip(nw) {
+            let (a, b) = (kib(wa), kib(wb));
+            println!(
+                "  {:<9} | {:>10.0} {:>10.0} {:>10.0} {:>10.0} | {:>10.0} {:>10.0} {:>10.0} {:>10.0}",
+                format!("{}-{}", u(&wa["from"]), u(&wa["to"])),
+                a[0],
+                a[1],
+                a[2],
+                a[3],
+                b[0],
+                b[1],
+                b[2],
+                b[3]
+            );
+        }
+    }
+    for (label, r, w) in [("compaction", c, cw), ("control", n, nw)] {
+        let (Some(first), Some(second), Some(last)) = (w.first(), w.get(1), w.last()) else {
+            continue;
+        };
+        println!(
+            "  {label:<10} last/first window: median {:.2}x, p99 {:.2}x (last/second: median \
+             {:.2}x); RSS {:.1} MiB before the session, {:+.1} MiB from the first window to the \
+             last; at the end history {} messages ({:.0} KiB as JSON), event log {} events ({:.0} \
+             KiB as JSON)",
+            f(&last["median_us"]) / f(&first["median_us"]),
+            f(&last["p99_us"]) / f(&first["p99_us"]),
+            f(&last["median_us"]) / f(&second["median_us"]),
+            mib(&r["base_rss_kib"]),
+            mib(&last["rss_kib"]) - mib(&first["rss_kib"]),
+            last["history"],
+            f(&last["history_bytes"]) / 1024.0,
+            last["events"],
+            f(&last["events_bytes"]) / 1024.0,
+        );
+    }
+    let mut durations: Vec<f64> = c["compaction_us"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(f)
+        .collect();
+    durations.sort_by(f64::total_cmp);
+    let (median, max) = (
+        durations.get(durations.len() / 2).copied().unwrap_or(0.0),
+        durations.last().copied().unwrap_or(0.0),
+    );
+    println!(
+        "  compactions: {} ({} summarised, {} messages replaced), compaction_start to \
+         compaction_complete median {:.0} us, max {:.0} us; fullest window seen {} of {} tokens \
+         (modelport's count)",
+        c["compactions"],
+        c["succeeded"],
+        c["messages_removed"],
+        median,
+        max,
+        c["peak_tokens"],
+        c["max_prompt_tokens"]
+    );
+    println!(
+        "  sends that waited for a background compaction: {}, median {:.1} us; the other sends: median {:.1} us",
+        c["waited"],
+        f(&c["waited_median_us"]),
+        f(&c["others_median_us"])
+    );
+    println!(
+        "  requests rejected as too long: {} of {} (largest request {} bytes, {} tokens by the \
+         server's count, window {window}); control: largest request {} bytes",
+        c["too_long"],
+        c["requests"],
+        c["max_request_bytes"],
+        c["max_request_bytes"].as_u64().unwrap_or(0).div_ceil(4),
+        n["max_request_bytes"]
+    );
+    match c["too_long"].as_u64() {
+        Some(0) => Ok(()),
+        _ => Err(format!(
+            "{} requests were rejected as longer than the window",
+            c["too_long"]
+        )),
+    }
 }
