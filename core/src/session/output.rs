@@ -136,7 +136,15 @@ impl Session {
         timeout: Option<std::time::Duration>,
     ) -> Result<Value> {
         format.check()?;
-        let schema = format.schema();
+        // In strict mode the model answers the transformed schema (optional properties as null).
+        let schema = match &format {
+            ResponseFormat::JsonSchema {
+                schema,
+                strict: Some(true),
+                ..
+            } => strict_schema(schema),
+            other => other.schema(),
+        };
         let mut options = options.into();
         options.response_format = Some(format.clone());
         let mut attempt = 0;
