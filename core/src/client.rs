@@ -57,6 +57,13 @@ pub struct ClientOptions {
     /// The session lease: its lifetime and how long `resume_session` waits for a busy session.
     #[serde(default, alias = "session_lease", deserialize_with = "null_is_default")]
     pub session_lease: LeaseOptions,
+    /// The provider registry: named providers (`{name, ...ProviderConfig}`); sessions select a
+    /// model as `"<provider>/<id>"`. Not combined with `provider`.
+    #[serde(default)]
+    pub providers: Vec<crate::registry::NamedProvider>,
+    /// The registry's models: `{id, provider, wireModel?, maxPromptTokens?, maxOutputTokens?}`.
+    #[serde(default)]
+    pub models: Vec<crate::registry::RegistryModel>,
 }
 
 /// A JSON null reads as the default, as an absent field does.
@@ -82,6 +89,8 @@ impl fmt::Debug for ClientOptions {
             )
             .field("store", &self.store)
             .field("session_lease", &self.session_lease)
+            .field("providers", &self.providers)
+            .field("models", &self.models)
             .finish()
     }
 }
@@ -186,6 +195,14 @@ impl Client {
             Some(t) => t,
             None => crate::transport::default_transport(&options.timeouts)?,
         };
+        if options.provider.is_some() && !options.providers.is_empty() {
+            return Err(Error::config(
+                "provider and providers cannot be combined: use providers (the registry) and                  select models as \"<provider>/<id>\", or one provider",
+            ));
+        }
+        let registry = (!options.providers.is_empty() || !options.models.is_empty())
+            .then(|| crate::registry::Registry::new(options.providers, options.models))
+            .transpose()?;
         let store = match (options.store, &options.session_store) {
             (Some(s), _) => s,
             (None, Some(url)) => store::open_store(url)?,
@@ -203,6 +220,7 @@ impl Client {
                 store,
                 holder: Holder::current(),
                 lease: options.session_lease,
+                registry,
             }),
             models: Arc::new(ModelList {
                 handler: options.on_list_models,
@@ -285,9 +303,19 @@ impl Client {
         stored: Option<(Lease, StoredSession)>,
     ) -> Result<Session> {
         self.check_running()?;
-        let (provider, shared_state) = match &config.provider {
-            Some(p) => (p.clone(), None),
-            None => match &self.shared.default_provider {
+        let (provider, shared_state) = match (&config.provider, &self.shared.registry) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "SessionConfig.provider cannot be combined with the client's providers: select \
+                     a registry model with model \"<provider>/<id>\"",
+                ));
+            }
+            (None, Some(registry)) => {
+                let (p, state) = registry.resolve(config.model.as_deref().unwrap_or(""))?;
+                (p, Some(state))
+            }
+            (Some(p), None) => (p.clone(), None),
+            (None, None) => match &self.shared.default_provider {
                 Some(p) => (p.clone(), Some(self.shared.default_state.clone())),
                 None => {
                     return Err(Error::config(
@@ -327,6 +355,11 @@ impl Client {
                 .max_turns
                 .map_or(crate::session::DEFAULT_MAX_TURNS, |n| n as usize),
             response_format: config.response_format.clone(),
+            fallbacks: config
+                .fallback_models
+                .iter()
+                .map(|name| self.shared.fallback_endpoint(name, &provider))
+                .collect::<Result<_>>()?,
             permission: config.on_permission_request.clone(),
             hooks: config.hooks.clone().unwrap_or_default(),
             window: self.window(&provider, &model).await,
@@ -527,6 +560,9 @@ impl Client {
                 if let Some(handler) = &self.models.handler {
                     return handler.call().await;
                 }
+                if let Some(registry) = &self.shared.registry {
+                    return Ok(registry.list());
+                }
                 let provider = self.shared.default_provider.as_ref().ok_or_else(|| {
                     Error::config(
                         "list_models needs a provider: set ClientOptions.provider, or \
@@ -614,7 +650,7 @@ impl Client {
             .await
             .map_err(|e| match e {
                 CallError::Cancelled(_) => Error::cancelled("the client was stopped"),
-                CallError::Failed(e) => e,
+                CallError::Failed(e) | CallError::AfterOutput(e) => e,
             })
     }
 

@@ -467,6 +467,12 @@ pub struct TurnRetryData {
     /// The HTTP status that failed, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,
+    /// A fallback (reason "fallback"): the model that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// A fallback: the model that is tried next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// `assistant.message_start` data.

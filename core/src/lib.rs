@@ -5,6 +5,7 @@ pub mod error;
 mod events;
 pub mod models;
 pub mod provider;
+pub mod registry;
 #[cfg(feature = "replay")]
 pub mod replay;
 mod secret;

@@ -27,4 +27,35 @@ pub(crate) struct ClientShared {
     /// This client's identity as a lease holder.
     pub holder: Holder,
     pub lease: LeaseOptions,
+    /// The provider registry, when the client has one.
+    pub registry: Option<crate::registry::Registry>,
+}
+
+impl ClientShared {
+    /// The endpoint of a model: a registry model (`"<provider>/<id>"`) when the client has a
+    /// registry, else `name` on `provider` (a fallback on the same provider).
+    pub(crate) fn endpoint_for(
+        &self,
+        name: &str,
+        provider: &ProviderConfig,
+    ) -> crate::Result<crate::provider::Endpoint> {
+        match &self.registry {
+            Some(registry) => {
+                let (config, state) = registry.resolve(name)?;
+                Ok(config.resolve(Some(name))?.with_state(state))
+            }
+            None => provider.resolve(Some(name)),
+        }
+    }
+
+    /// A fallback model and its endpoint.
+    pub(crate) fn fallback_endpoint(
+        &self,
+        name: &str,
+        provider: &ProviderConfig,
+    ) -> crate::Result<(String, crate::provider::Endpoint)> {
+        self.endpoint_for(name, provider)
+            .map(|e| (name.to_owned(), e))
+            .map_err(|e| crate::Error::config(format!("fallbackModels: {}", e.message())))
+    }
 }

@@ -12,7 +12,7 @@ use super::events::{
     AbortData, AssistantMessageData, EventData, PermissionCompletedData, PermissionRequestedData,
     PermissionResultData, ReasoningData, SessionErrorData, SessionIdleData, ToolErrorData,
     ToolExecutionCompleteData, ToolExecutionStartData, ToolRequest, ToolResultContent, TurnData,
-    UsageData, UserMessageData,
+    TurnRetryData, UsageData, UserMessageData,
 };
 use super::hooks::{self, HookKind};
 use super::model_call::{self, CallError, millis};
@@ -226,7 +226,7 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
         // Boxed: keeps this future small, so running it inline or spawning it copies little. A
         // prompt the provider finds too long is compacted and the call retried, once.
         let mut result = Box::pin(model_call::call(
-            session, &turn_id, &headers, &controls, cancel,
+            session, &turn_id, &headers, &controls, None, cancel,
         ))
         .await;
         if let Err(CallError::Failed(e)) = &result
@@ -235,9 +235,50 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             && super::compaction::compact(session, cancel).await
         {
             result = Box::pin(model_call::call(
-                session, &turn_id, &headers, &controls, cancel,
+                session, &turn_id, &headers, &controls, None, cancel,
             ))
             .await;
+        }
+        // A call that failed before any output, retries spent, goes to the fallback models in
+        // order (never after output).
+        if let Err(CallError::Failed(e)) = &result
+            && e.is_retryable()
+            && !session.settings.fallbacks.is_empty()
+        {
+            let mut from = lock(&session.state).model.clone();
+            for target in &session.settings.fallbacks {
+                let status_code = match &result {
+                    Err(CallError::Failed(e)) => e.status(),
+                    _ => None,
+                };
+                let reason = match &result {
+                    Err(CallError::Failed(e)) => e.to_string(),
+                    _ => String::new(),
+                };
+                session.bus.emit(EventData::TurnRetry(TurnRetryData {
+                    turn_id: turn_id.clone(),
+                    reason: "fallback".to_owned(),
+                    delay_ms: 0,
+                    attempt: 1,
+                    status_code,
+                    from: Some(from.clone()),
+                    to: Some(target.0.clone()),
+                }));
+                tracing::debug!(from = %from, to = %target.0, error = %reason, "falling back");
+                result = Box::pin(model_call::call(
+                    session,
+                    &turn_id,
+                    &headers,
+                    &controls,
+                    Some(target),
+                    cancel,
+                ))
+                .await;
+                match &result {
+                    Err(CallError::Failed(e)) if e.is_retryable() => from = target.0.clone(),
+                    _ => break,
+                }
+            }
         }
         // onErrorOccurred may retry a failed model call (a few times per send) or skip it (the
         // send then ends without an error).
@@ -249,7 +290,7 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
                 hooks::ErrorHandling::Retry if error_retries < hooks.max_error_retries => {
                     error_retries += 1;
                     result = Box::pin(model_call::call(
-                        session, &turn_id, &headers, &controls, cancel,
+                        session, &turn_id, &headers, &controls, None, cancel,
                     ))
                     .await;
                 }
@@ -284,7 +325,7 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
                 aborted = true;
                 break;
             }
-            Err(CallError::Failed(e)) => {
+            Err(CallError::Failed(e) | CallError::AfterOutput(e)) => {
                 session.bus.emit(EventData::TurnEnd(turn()));
                 if !skipped {
                     failure = Some(e);

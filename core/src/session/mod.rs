@@ -131,6 +131,10 @@ pub struct SessionConfig {
     /// Model calls per send before it fails with a Limit error (default 100).
     #[serde(default, alias = "max_turns")]
     pub max_turns: Option<u32>,
+    /// Models to try, in order, when a model call fails before any output with a retryable error
+    /// after its retries (`"<provider>/<id>"` with a registry, else models of the same provider).
+    #[serde(default, alias = "fallback_models")]
+    pub fallback_models: Vec<String>,
     /// Answers as JSON: `{type: "json_schema", name, schema, strict?}` or `{type: "json_object"}`.
     #[serde(default, alias = "response_format")]
     pub response_format: Option<crate::types::ResponseFormat>,
@@ -168,6 +172,7 @@ impl Default for SessionConfig {
             extra_body: None,
             max_turns: None,
             response_format: None,
+            fallback_models: Vec::new(),
             infinite_sessions: compaction::InfiniteSessions::default(),
         }
     }
@@ -377,6 +382,8 @@ pub(crate) struct Settings {
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
     pub max_turns: usize,
     pub response_format: Option<crate::types::ResponseFormat>,
+    /// `fallbackModels`, resolved.
+    pub fallbacks: Vec<(String, Endpoint)>,
     pub permission: Option<PermissionHandler>,
     pub hooks: hooks::SessionHooks,
     pub provider: ProviderConfig,
@@ -995,7 +1002,10 @@ impl Session {
         reasoning_effort: Option<ReasoningEffort>,
     ) -> Result<()> {
         let model = model.into();
-        let endpoint = self.inner.settings.provider.resolve(Some(&model))?;
+        let endpoint = self
+            .inner
+            .client
+            .endpoint_for(&model, &self.inner.settings.provider)?;
         if reasoning_effort.is_some() {
             self.inner
                 .settings
@@ -1004,7 +1014,29 @@ impl Session {
         }
         let previous = {
             let mut state = lock(&self.inner.state);
-            let endpoint = endpoint.with_state(state.endpoint.state().clone());
+            // Another provider keeps its own state; the same one shares it.
+            let endpoint = if self.inner.client.registry.is_some() {
+                endpoint
+            } else {
+                endpoint.with_state(state.endpoint.state().clone())
+            };
+            if endpoint.wire_format() != state.endpoint.wire_format() {
+                // Reasoning items are the old provider's (signed or encrypted): they cannot go to
+                // another wire format. Text, images, tool calls and results carry over.
+                let mut dropped = 0;
+                for m in &mut state.history {
+                    if let Message::Assistant { reasoning, .. } = m {
+                        dropped += reasoning.len();
+                        reasoning.clear();
+                    }
+                }
+                if dropped > 0 {
+                    tracing::debug!(dropped, "switching wire format: reasoning items dropped");
+                }
+                if let Some(d) = &self.inner.durable {
+                    d.history_rewritten_from(0);
+                }
+            }
             state.endpoint = endpoint;
             if reasoning_effort.is_some() {
                 state.reasoning_effort = reasoning_effort;

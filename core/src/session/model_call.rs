@@ -59,15 +59,22 @@ impl Progress {
     }
 }
 
+/// Which model a call goes to: the session's, or a fallback (name and endpoint).
+pub(crate) type Target<'a> = Option<&'a (String, Endpoint)>;
+
 fn build(
     session: &SessionInner,
     headers: &http::HeaderMap,
     controls: &Controls,
+    target: Target<'_>,
     stream_usage: bool,
 ) -> Result<(HttpRequest, Endpoint, String)> {
     let state = lock(&session.state);
     let s = &session.settings;
-    let endpoint = state.endpoint.clone();
+    let endpoint = match target {
+        Some((_, e)) => e.clone(),
+        None => state.endpoint.clone(),
+    };
     // onSessionStart's additionalContext follows the system prompt.
     let with_context;
     let system = match (&s.system, &state.session_context) {
@@ -107,7 +114,10 @@ fn build(
     for (name, value) in headers {
         request.headers_mut().insert(name.clone(), value.clone());
     }
-    let model = state.model.clone();
+    let model = match target {
+        Some((name, _)) => name.clone(),
+        None => state.model.clone(),
+    };
     drop(state);
     Ok((request, endpoint, model))
 }
@@ -118,12 +128,16 @@ pub(crate) async fn call(
     turn_id: &str,
     headers: &http::HeaderMap,
     controls: &Controls,
+    target: Target<'_>,
     cancel: &CancellationToken,
 ) -> Result<CallOutput, CallError> {
     let started = Instant::now();
-    let known_to_reject = lock(&session.state).endpoint.state().no_stream_options();
+    let known_to_reject = match target {
+        Some((_, e)) => e.state().no_stream_options(),
+        None => lock(&session.state).endpoint.state().no_stream_options(),
+    };
     let (request, endpoint, model) =
-        build(session, headers, controls, !known_to_reject).map_err(CallError::Failed)?;
+        build(session, headers, controls, target, !known_to_reject).map_err(CallError::Failed)?;
     let policy: RetryPolicy = endpoint
         .retry()
         .cloned()
@@ -162,7 +176,9 @@ pub(crate) async fn call(
                 sends_stream_options = false;
                 endpoint.state().set_no_stream_options();
                 tracing::debug!("provider rejects stream_options: resending without it");
-                Some(build(session, headers, controls, false).map(|(request, _, _)| request))
+                Some(
+                    build(session, headers, controls, target, false).map(|(request, _, _)| request),
+                )
             },
             |err, delay, attempt| {
                 session.bus.emit(EventData::TurnRetry(TurnRetryData {
@@ -171,6 +187,8 @@ pub(crate) async fn call(
                     delay_ms: millis(delay),
                     attempt,
                     status_code: err.status(),
+                    from: None,
+                    to: None,
                 }));
             },
         )
@@ -383,7 +401,7 @@ pub(crate) async fn summarize(
         .await
         .map_err(|e| match e {
             CallError::Cancelled(_) => Error::cancelled("the compaction was cancelled"),
-            CallError::Failed(e) => e,
+            CallError::Failed(e) | CallError::AfterOutput(e) => e,
         })?;
     Ok((response.text, response.usage.unwrap_or_default(), model))
 }

@@ -28,7 +28,10 @@ pub(crate) const MAX_ERROR_BODY: usize = 1024 * 1024;
 pub(crate) enum CallError {
     /// Aborted; the usage the provider had reported so far, if any.
     Cancelled(Option<Usage>),
+    /// Failed before anything reached the user (retries exhausted, or not retryable).
     Failed(Error),
+    /// Failed after output reached the user: never retried, never sent elsewhere.
+    AfterOutput(Error),
 }
 
 /// How one attempt failed.
@@ -110,7 +113,7 @@ impl<'a> Exchange<'a> {
                 Err(e) if e.error.kind() == ErrorKind::Cancelled => {
                     return Err(CallError::Cancelled(e.usage));
                 }
-                Err(e) if e.output_emitted => return Err(CallError::Failed(e.error)),
+                Err(e) if e.output_emitted => return Err(CallError::AfterOutput(e.error)),
                 Err(e) => e.error,
             };
             if failure.status() == Some(401)
