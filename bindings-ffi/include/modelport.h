@@ -403,7 +403,14 @@ mp_status mp_client_delete_session(struct mp_client *client,
  * `config_json` is the session config in the Copilot SDK's camelCase JSON (snake_case works too):
  * `{"model": "...", "provider": {...}, "streaming": true, "systemMessage": {"mode": "replace",
  * "content": "..."}, "reasoningEffort": "low", "availableTools": [...], "excludedTools": [...],
- * "sessionId": "..."}`. `tools` points to `tool_count` tools (NULL when 0); their handlers are called
+ * "sessionId": "...", "infiniteSessions": {"enabled": true, "backgroundCompactionThreshold": 0.80,
+ * "bufferExhaustionThreshold": 0.95}}`. Infinite sessions (on by default) compact the history before
+ * it outgrows the context window, the provider's `"maxPromptTokens"` (else the model list's
+ * limits): after each model call a `session.usage_info` event reports `{"tokenLimit",
+ * "currentTokens", "messagesLength"}`; at the background threshold a compaction runs after the
+ * send, and a send that would cross the buffer threshold waits for one (see `mp_session_compact`
+ * for its events); with `"enabled": false` an overlong conversation fails with
+ * `MP_ERR_CONTEXT_LENGTH`. `tools` points to `tool_count` tools (NULL when 0); their handlers are called
  * until the session is freed. Errors name the field and the fix (`MP_ERR_CONFIG`): a missing model,
  * a bad base URL, the Azure endpoint confusions, duplicate tool names, unknown fields;
  * `MP_ERR_SESSION_EXISTS` when the session store already has `sessionId`. On success `*out` is the
@@ -516,6 +523,20 @@ mp_status mp_session_abort(struct mp_session *session);
 mp_status mp_session_get_events(struct mp_session *session, char **events_json);
 
 /**
+ * Compacts the history now and blocks until done: waits for the running send, then summarises the
+ * older turns with the session's own model, as an automatic compaction of `infiniteSessions` would
+ * (see `mp_client_create_session`), emitting `session.compaction_start`, the summary call's
+ * `assistant.usage` and `session.compaction_complete` (`{"success", "error"?,
+ * "preCompactionTokens", "postCompactionTokens", "messagesRemoved"}`; `success` is false when there
+ * was nothing older than the last turn to compact). Must not be called inside a modelport callback
+ * (`MP_ERR_USAGE`).
+ *
+ * # Safety
+ * `session` is a live session.
+ */
+mp_status mp_session_compact(struct mp_session *session);
+
+/**
  * Switches the model for the next model calls (validated like at creation: `MP_ERR_CONFIG`).
  *
  * # Safety
@@ -597,10 +618,11 @@ mp_status mp_tool_result_set_error(struct mp_tool_result *result, const char *me
  *
  * `source` is a path to a snapshot YAML file or a directory of them, or the YAML text itself (any
  * string containing a newline is taken as YAML). `options_json` is NULL or `{"port": 0,
- * "deltaChars": 200, "chunkDelayMs": 0, "record": true, "fallback": "text"}` (port 0 picks a free
- * port; deltaChars is the size of streamed text deltas; chunkDelayMs pauses between streamed events;
- * fallback answers a request no conversation matches). On success `*out` is
- * the server; stop and free it with `mp_replay_stop`.
+ * "deltaChars": 200, "chunkDelayMs": 0, "record": true, "fallback": "text", "contextWindow": 3000}`
+ * (port 0 picks a free port; deltaChars is the size of streamed text deltas; chunkDelayMs pauses
+ * between streamed events; fallback answers a request no conversation matches; a request larger
+ * than contextWindow tokens, its JSON body's bytes / 4, gets the wire format's context-length
+ * error). On success `*out` is the server; stop and free it with `mp_replay_stop`.
  *
  * # Safety
  * `source` is a NUL-terminated string; `options_json` NULL or one; `out` valid for one pointer write.

@@ -279,7 +279,14 @@ pub unsafe extern "C" fn mp_client_delete_session(
 /// `config_json` is the session config in the Copilot SDK's camelCase JSON (snake_case works too):
 /// `{"model": "...", "provider": {...}, "streaming": true, "systemMessage": {"mode": "replace",
 /// "content": "..."}, "reasoningEffort": "low", "availableTools": [...], "excludedTools": [...],
-/// "sessionId": "..."}`. `tools` points to `tool_count` tools (NULL when 0); their handlers are called
+/// "sessionId": "...", "infiniteSessions": {"enabled": true, "backgroundCompactionThreshold": 0.80,
+/// "bufferExhaustionThreshold": 0.95}}`. Infinite sessions (on by default) compact the history before
+/// it outgrows the context window, the provider's `"maxPromptTokens"` (else the model list's
+/// limits): after each model call a `session.usage_info` event reports `{"tokenLimit",
+/// "currentTokens", "messagesLength"}`; at the background threshold a compaction runs after the
+/// send, and a send that would cross the buffer threshold waits for one (see `mp_session_compact`
+/// for its events); with `"enabled": false` an overlong conversation fails with
+/// `MP_ERR_CONTEXT_LENGTH`. `tools` points to `tool_count` tools (NULL when 0); their handlers are called
 /// until the session is freed. Errors name the field and the fix (`MP_ERR_CONFIG`): a missing model,
 /// a bad base URL, the Azure endpoint confusions, duplicate tool names, unknown fields;
 /// `MP_ERR_SESSION_EXISTS` when the session store already has `sessionId`. On success `*out` is the

@@ -35,9 +35,9 @@ pub use replay::{
     mp_replay_url,
 };
 pub use session::{
-    MpSendDoneFn, MpSession, mp_session_abort, mp_session_free, mp_session_get_events,
-    mp_session_id, mp_session_send, mp_session_send_and_wait, mp_session_send_async,
-    mp_session_set_model,
+    MpSendDoneFn, MpSession, mp_session_abort, mp_session_compact, mp_session_free,
+    mp_session_get_events, mp_session_id, mp_session_send, mp_session_send_and_wait,
+    mp_session_send_async, mp_session_set_model,
 };
 pub use tools::{
     MpTool, MpToolFn, MpToolResult, mp_tool_result_set_error, mp_tool_result_set_json,

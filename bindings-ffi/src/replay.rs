@@ -23,10 +23,11 @@ pub struct MpReplay {
 ///
 /// `source` is a path to a snapshot YAML file or a directory of them, or the YAML text itself (any
 /// string containing a newline is taken as YAML). `options_json` is NULL or `{"port": 0,
-/// "deltaChars": 200, "chunkDelayMs": 0, "record": true, "fallback": "text"}` (port 0 picks a free
-/// port; deltaChars is the size of streamed text deltas; chunkDelayMs pauses between streamed events;
-/// fallback answers a request no conversation matches). On success `*out` is
-/// the server; stop and free it with `mp_replay_stop`.
+/// "deltaChars": 200, "chunkDelayMs": 0, "record": true, "fallback": "text", "contextWindow": 3000}`
+/// (port 0 picks a free port; deltaChars is the size of streamed text deltas; chunkDelayMs pauses
+/// between streamed events; fallback answers a request no conversation matches; a request larger
+/// than contextWindow tokens, its JSON body's bytes / 4, gets the wire format's context-length
+/// error). On success `*out` is the server; stop and free it with `mp_replay_stop`.
 ///
 /// # Safety
 /// `source` is a NUL-terminated string; `options_json` NULL or one; `out` valid for one pointer write.

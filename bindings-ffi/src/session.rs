@@ -258,6 +258,32 @@ pub unsafe extern "C" fn mp_session_get_events(
     })
 }
 
+/// Compacts the history now and blocks until done: waits for the running send, then summarises the
+/// older turns with the session's own model, as an automatic compaction of `infiniteSessions` would
+/// (see `mp_client_create_session`), emitting `session.compaction_start`, the summary call's
+/// `assistant.usage` and `session.compaction_complete` (`{"success", "error"?,
+/// "preCompactionTokens", "postCompactionTokens", "messagesRemoved"}`; `success` is false when there
+/// was nothing older than the last turn to compact). Must not be called inside a modelport callback
+/// (`MP_ERR_USAGE`).
+///
+/// # Safety
+/// `session` is a live session.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_session_compact(session: *mut MpSession) -> MpStatus {
+    guard("mp_session_compact", || {
+        // SAFETY: the caller's contract.
+        let s = unsafe { handle(session, "session") }?;
+        if in_callback() {
+            return Err(FfiError::usage(
+                "mp_session_compact cannot be called inside a modelport callback (it waits for the \
+                 running send, which may wait for the callback itself)",
+            ));
+        }
+        s.rt.block_on(s.session.compact())?;
+        Ok(())
+    })
+}
+
 /// Switches the model for the next model calls (validated like at creation: `MP_ERR_CONFIG`).
 ///
 /// # Safety

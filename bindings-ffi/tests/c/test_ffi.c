@@ -3,7 +3,8 @@
  * under valgrind): a text turn, tool calls through a C callback, streaming events, a non-blocking send,
  * abort (from the main thread during a tool, and from inside an event callback), errors (bad JSON, bad
  * config, a failed turn), list_models, unsubscribe, resume, stop, a session freed from inside its
- * own callback, header credentials never echoed back, and durable sessions (list, metadata, delete,
+ * own callback, header credentials never echoed back, infinite sessions (compaction in a small
+ * context window, mp_session_compact, the error when it is off), and durable sessions (list, metadata, delete,
  * the session error codes, the lease between two clients, and a resume after the process that wrote
  * the session exited: this program run again as a child). Every handle and string is freed.
  *
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -339,9 +341,9 @@ static void test_bad_config(const char *root) {
                                           NULL, 0, &session));
     CHECKF(contains(mp_last_error_message(), "azure"), "%s", mp_last_error_message());
 
-    CHECK_STATUS(MP_ERR_CONFIG, mp_client_create_session(client, "{\"model\": \"m\", \"temperature\": 1}",
+    CHECK_STATUS(MP_ERR_CONFIG, mp_client_create_session(client, "{\"model\": \"m\", \"temprature\": 1}",
                                                          NULL, 0, &session));
-    CHECKF(contains(mp_last_error_message(), "temperature"), "%s", mp_last_error_message());
+    CHECKF(contains(mp_last_error_message(), "temprature"), "%s", mp_last_error_message());
 
     mp_tool no_handler = {"t", "a tool", NULL, NULL, NULL};
     CHECK_STATUS(MP_ERR_USAGE, mp_client_create_session(client, "{\"model\": \"m\"}", &no_handler, 1, &session));
@@ -1181,6 +1183,137 @@ static void test_header_secrets(const char *root) {
                     header_secret_case(root, types[t], f, place, streaming == 1);
 }
 
+/* ---------------------------------------------------------------- infinite sessions */
+
+#define WINDOW 3000
+#define ANSWER                                                                                         \
+    "Noted. More words here. More words here. More words here. More words here. More words here. "     \
+    "More words here. "
+
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+typedef struct {
+    mp_session *session;
+    int calls;
+    mp_status status;
+} compact_in_callback;
+
+static void compact_callback(void *user_data, const char *type, const char *json) {
+    (void)type;
+    (void)json;
+    compact_in_callback *c = user_data;
+    if (c->calls++ == 0) c->status = mp_session_compact(c->session);
+}
+
+/* A replay provider with a small context window: 30 sends compact instead of failing, the events
+ * reach the callback in a sane order, mp_session_compact compacts on demand (but not inside a
+ * callback), and with infiniteSessions off an overlong send fails with MP_ERR_CONTEXT_LENGTH. */
+static void test_infinite_sessions(const char *root) {
+    char options[512];
+    snprintf(options, sizeof options, "{\"fallback\": \"%s\", \"contextWindow\": %d}", ANSWER, WINDOW);
+    mp_replay *replay = start_replay(root, "examples/replay/quickstart.yaml", options);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new("{\"sessionStore\": \"memory\"}", &client));
+    char config[1024];
+    snprintf(config, sizeof config,
+             "{\"model\": \"c-model\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\","
+             " \"maxPromptTokens\": %d}}",
+             mp_replay_openai_url(replay), WINDOW * 9 / 10);
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    recorder events;
+    recorder_init(&events);
+    mp_subscription *sub = NULL;
+    CHECK_OK(mp_session_on(session, NULL, on_event, &events, &sub));
+
+    for (int i = 0; i < 30; i++) {
+        char send[1024];
+        int n = snprintf(send, sizeof send, "{\"prompt\": \"Note %d:", i);
+        for (int k = 0; k < 12; k++) n += snprintf(send + n, sizeof send - n, " please keep this detail in mind.");
+        snprintf(send + n, sizeof send - n, "\"}");
+        char *result = NULL;
+        CHECK_OK(mp_session_send_and_wait(session, send, 0, &result));
+        CHECK(json_is(result, "/data/content", ANSWER));
+        mp_string_free(result);
+    }
+    /* A background compaction may follow the last send. */
+    for (int i = 0; i < 300 && count_type(&events, "session.compaction_start") !=
+                                   count_type(&events, "session.compaction_complete");
+         i++)
+        sleep_ms(10);
+    size_t completes = count_type(&events, "session.compaction_complete");
+    CHECKF(completes >= 1, "%zu compactions", completes);
+    CHECK(count_type(&events, "session.compaction_start") == completes);
+    CHECK(count_type(&events, "session.error") == 0);
+    CHECK(count_type(&events, "session.usage_info") >= 30);
+    const char *complete = first_of(&events, "session.compaction_complete");
+    CHECKF(complete && json_is(complete, "/data/success", "true"), "%s", complete ? complete : "(null)");
+    const char *usage = first_of(&events, "session.usage_info");
+    char *limit = usage ? json_get(usage, "/data/tokenLimit") : NULL;
+    CHECKF(limit && atoi(limit) == WINDOW * 9 / 10, "%s", usage ? usage : "(null)");
+    free(limit);
+    /* Compactions open and close in turn, with only the summary call's usage between. */
+    pthread_mutex_lock(&events.mu);
+    bool compacting = false;
+    bool ordered = true;
+    for (size_t i = 0; i < events.n; i++) {
+        const char *t = events.types[i];
+        if (strcmp(t, "session.compaction_start") == 0) {
+            ordered = ordered && !compacting;
+            compacting = true;
+        } else if (strcmp(t, "session.compaction_complete") == 0) {
+            ordered = ordered && compacting;
+            compacting = false;
+        } else if (compacting) {
+            ordered = ordered && strcmp(t, "assistant.usage") == 0;
+        }
+    }
+    pthread_mutex_unlock(&events.mu);
+    CHECK(ordered && !compacting);
+
+    /* On demand: one more compaction (its events reach the callback on a runtime thread). */
+    CHECK_OK(mp_session_compact(session));
+    for (int i = 0; i < 300 && count_type(&events, "session.compaction_complete") == completes; i++)
+        sleep_ms(10);
+    CHECK(count_type(&events, "session.compaction_complete") == completes + 1);
+    CHECK(strcmp(last_type(&events), "session.compaction_complete") == 0);
+    CHECK_STATUS(MP_ERR_USAGE, mp_session_compact(NULL));
+
+    /* Not inside a callback: it would wait for the send the callback belongs to. */
+    compact_in_callback c = {session, 0, -1};
+    mp_subscription *nested = NULL;
+    CHECK_OK(mp_session_on(session, "assistant.message", compact_callback, &c, &nested));
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"One more.\"}", 0, &result));
+    mp_string_free(result);
+    CHECK_STATUS(MP_ERR_USAGE, c.status);
+    mp_subscription_free(nested);
+    mp_subscription_free(sub);
+    mp_session_free(session);
+    recorder_free(&events);
+    mp_replay_stop(replay);
+
+    /* Off: the provider's context-length error fails the send. */
+    replay = start_replay(root, "examples/replay/quickstart.yaml", "{\"fallback\": \"ok\", \"contextWindow\": 200}");
+    snprintf(config, sizeof config,
+             "{\"model\": \"c-model\", \"infiniteSessions\": {\"enabled\": false}, \"provider\": {\"type\":"
+             " \"openai\", \"baseUrl\": \"%s\"}}",
+             mp_replay_openai_url(replay));
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    char send[2400];
+    int n = snprintf(send, sizeof send, "{\"prompt\": \"");
+    for (int k = 0; k < 400; k++) n += snprintf(send + n, sizeof send - n, "word ");
+    snprintf(send + n, sizeof send - n, "\"}");
+    CHECK_STATUS(MP_ERR_CONTEXT_LENGTH, mp_session_send_and_wait(session, send, 0, &result));
+    CHECK(result == NULL);
+    mp_session_free(session);
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--child") == 0) return durable_child(argv[2], argv[3], argv[4]);
     if (argc != 2) {
@@ -1201,6 +1334,7 @@ int main(int argc, char **argv) {
     test_unsubscribe_resume_and_stop(root);
     test_free_inside_callback(root);
     test_header_secrets(root);
+    test_infinite_sessions(root);
     test_durable_sessions(root, argv[0]);
     printf("test_ffi: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

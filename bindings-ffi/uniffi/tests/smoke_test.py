@@ -2,7 +2,8 @@
 
 Creates sessions, runs a tool call through a Python-implemented ToolHandler (an async foreign trait),
 streams an answer to an EventListener (a foreign trait, subscribed through a TaskHandle), aborts a
-send while its tool runs, checks errors, and durable sessions (list, metadata, delete, the session
+send while its tool runs, checks errors, infinite sessions (compaction in a small context window,
+compact(), the error when off), and durable sessions (list, metadata, delete, the session
 errors, the lease between two clients, and a resume after the process that wrote the session exited:
 this script run again as a child). Run by bindings-ffi/scripts/test.sh:
 
@@ -20,6 +21,7 @@ import pathlib
 import sys
 import tempfile
 import threading
+from typing import Callable
 
 import modelport_uniffi as mp
 
@@ -208,6 +210,65 @@ async def errors(client: mp.Client) -> None:
         check("bseUrl" in str(e) and "SECRET" not in str(e), str(e))
 
 
+async def until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(300):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    check(False, what)
+
+
+async def infinite(client: mp.Client) -> None:
+    """A small context window: sends compact instead of failing; compact() on demand; with
+    infiniteSessions off an overlong send raises ContextLength."""
+    window = 3000
+    answer = "Noted. " + "More words here. " * 6
+    replay = await mp.ReplayServer.start(
+        f"{ROOT}/examples/replay/quickstart.yaml",
+        mp.ReplayOptions(fallback=answer, context_window=window),
+    )
+    provider = {"type": "openai", "baseUrl": replay.openai_url(), "maxPromptTokens": window * 9 // 10}
+    session = await client.create_session(json.dumps({"model": "u-model", "provider": provider}))
+    recorder = Recorder()
+    handle = session.on(recorder)
+    for i in range(30):
+        prompt = f"Note {i}: " + "please keep this detail in mind. " * 12
+        reply = await session.send_and_wait(mp.SendOptions(prompt=prompt))
+        check(reply is not None and reply.content == answer, "an answer")
+    # A background compaction may follow the last send.
+    started, completed = "session.compaction_start", "session.compaction_complete"
+    await until(
+        lambda: len(recorder.of(started)) == len(recorder.of(completed)), "compactions complete"
+    )
+    completes = recorder.of(completed)
+    check(len(completes) >= 1, "compacted")
+    check(all(json.loads(e.data_json)["success"] for e in completes), "compactions succeeded")
+    check(not recorder.of("session.error"), "no error")
+    usage = recorder.of("session.usage_info")
+    check(
+        usage and json.loads(usage[0].data_json)["tokenLimit"] == window * 9 // 10,
+        "session.usage_info",
+    )
+    await session.compact()
+    await until(lambda: len(recorder.of(completed)) == len(completes) + 1, "compact() compacted")
+    handle.cancel()
+    await session.disconnect()
+    await replay.stop()
+
+    replay = await mp.ReplayServer.start(
+        f"{ROOT}/examples/replay/quickstart.yaml", mp.ReplayOptions(fallback="ok", context_window=200)
+    )
+    off = {"model": "u-model", "provider": {"baseUrl": replay.openai_url()}}
+    session = await client.create_session(json.dumps({**off, "infiniteSessions": {"enabled": False}}))
+    await expect_error(
+        session.send_and_wait(mp.SendOptions(prompt="word " * 400)),
+        mp.ModelportError.ContextLength,
+        "an overlong send without infinite sessions",
+    )
+    await session.disconnect()
+    await replay.stop()
+
+
 async def expect_error(call: object, error: type, what: str) -> None:
     try:
         await call  # type: ignore[misc]
@@ -292,6 +353,7 @@ async def main() -> None:
     await streaming(client)
     await abort(client)
     await errors(client)
+    await infinite(client)
     check(await client.stop() == [], "stop")
     with tempfile.TemporaryDirectory() as tmp:
         await durable(f"sqlite://{tmp}/sessions.db", tmp)
