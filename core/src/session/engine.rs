@@ -99,7 +99,11 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
         session.idle.notify_waiters();
         return false;
     };
-    let run = std::panic::AssertUnwindSafe(run_send(session, pending, &token));
+    let span = agent_span(session);
+    let run = std::panic::AssertUnwindSafe(tracing::Instrument::instrument(
+        run_send(session, pending, &token),
+        span,
+    ));
     if let Err(panic) = run.catch_unwind().await {
         // A bug in modelport must not wedge the session: report it and stay usable.
         let message = panic_message(&panic);
@@ -118,6 +122,22 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
     lock(&session.state).current = None;
     session.idle.notify_waiters();
     true
+}
+
+/// The `invoke_agent` span of one send (OpenTelemetry GenAI attributes); none when nobody listens.
+fn agent_span(session: &SessionInner) -> tracing::Span {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return tracing::Span::none();
+    }
+    let state = lock(&session.state);
+    tracing::info_span!(
+        "invoke_agent",
+        otel.name = "invoke_agent",
+        gen_ai.operation.name = "invoke_agent",
+        gen_ai.provider.name = model_call::otel_provider(&state.endpoint),
+        gen_ai.request.model = %state.model,
+        gen_ai.conversation.id = %session.id,
+    )
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -824,7 +844,21 @@ async fn run_tools(
             };
             emit_start(session, &shown);
             let tool = s.tools.iter().find(|t| t.name() == call.name).cloned();
-            let task = tokio::spawn(execute(session.clone(), call, tool, available.clone(), pre));
+            let span = if tracing::enabled!(tracing::Level::INFO) {
+                tracing::info_span!(
+                    "execute_tool",
+                    otel.name = %format!("execute_tool {}", call.name),
+                    gen_ai.operation.name = "execute_tool",
+                    gen_ai.tool.name = %call.name,
+                    gen_ai.tool.call.id = %call.id,
+                )
+            } else {
+                tracing::Span::none()
+            };
+            let task = tokio::spawn(tracing::Instrument::instrument(
+                execute(session.clone(), call, tool, available.clone(), pre),
+                span,
+            ));
             handles.push(task.abort_handle());
             let index = next;
             tasks.push(task.map(move |r| (index, r)));

@@ -1205,3 +1205,5 @@ mod compaction_tests;
 mod hooks_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trace_tests;

@@ -122,8 +122,83 @@ fn build(
     Ok((request, endpoint, model))
 }
 
-/// Runs one model call with retries.
+/// The OpenTelemetry GenAI name of a provider.
+pub(crate) fn otel_provider(endpoint: &Endpoint) -> &'static str {
+    match endpoint.provider_type() {
+        crate::ProviderType::OpenAi => "openai",
+        crate::ProviderType::Azure => "azure.ai.openai",
+        crate::ProviderType::Anthropic => "anthropic",
+    }
+}
+
+/// Runs one model call with retries, in a `chat {model}` span (OpenTelemetry GenAI attributes).
 pub(crate) async fn call(
+    session: &SessionInner,
+    turn_id: &str,
+    headers: &http::HeaderMap,
+    controls: &Controls,
+    target: Target<'_>,
+    cancel: &CancellationToken,
+) -> Result<CallOutput, CallError> {
+    use tracing::Instrument;
+    let span = if tracing::enabled!(tracing::Level::INFO) {
+        let (endpoint, model) = match target {
+            Some((name, e)) => (e.clone(), name.clone()),
+            None => {
+                let state = lock(&session.state);
+                (state.endpoint.clone(), state.model.clone())
+            }
+        };
+        let uri = endpoint.call_uri();
+        tracing::info_span!(
+            "chat",
+            otel.name = %format!("chat {model}"),
+            otel.kind = "client",
+            gen_ai.operation.name = "chat",
+            gen_ai.provider.name = otel_provider(&endpoint),
+            gen_ai.request.model = %model,
+            gen_ai.conversation.id = %session.id,
+            server.address = uri.host().unwrap_or_default(),
+            server.port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 }),
+            gen_ai.response.model = tracing::field::Empty,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+            gen_ai.response.finish_reasons = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        )
+    } else {
+        tracing::Span::none()
+    };
+    let result = call_in_span(session, turn_id, headers, controls, target, cancel)
+        .instrument(span.clone())
+        .await;
+    if !span.is_none() {
+        match &result {
+            Ok(o) => {
+                span.record("gen_ai.response.model", o.model.as_str());
+                if let Some(u) = o.response.usage {
+                    span.record("gen_ai.usage.input_tokens", u.input_tokens);
+                    span.record("gen_ai.usage.output_tokens", u.output_tokens);
+                }
+                if let Some(f) = o.response.finish_reason {
+                    span.record(
+                        "gen_ai.response.finish_reasons",
+                        format!("[\"{}\"]", f.as_str()),
+                    );
+                }
+            }
+            Err(CallError::Failed(e) | CallError::AfterOutput(e)) => {
+                span.record("error.type", e.error_type());
+            }
+            Err(CallError::Cancelled(_)) => {
+                span.record("error.type", "cancelled");
+            }
+        }
+    }
+    result
+}
+
+async fn call_in_span(
     session: &SessionInner,
     turn_id: &str,
     headers: &http::HeaderMap,
@@ -181,6 +256,13 @@ pub(crate) async fn call(
                 )
             },
             |err, delay, attempt| {
+                tracing::info!(
+                    attempt,
+                    delay_ms = millis(delay),
+                    error.type = err.error_type(),
+                    http.response.status_code = err.status().unwrap_or(0),
+                    "retry"
+                );
                 session.bus.emit(EventData::TurnRetry(TurnRetryData {
                     turn_id: turn_id.to_owned(),
                     reason: err.to_string(),
