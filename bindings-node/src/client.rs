@@ -3,13 +3,14 @@
 //! functions.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use modelport::{PermissionHandler, SessionConfig};
 use napi_derive::napi;
+use parking_lot::Mutex;
 
 use crate::callback::JsCallback;
-use crate::error::{IntoNapi, Result, config};
+use crate::error::{IntoNapi, Result};
 use crate::models::list_models_handler;
 use crate::provider::token_provider;
 use crate::session::Session;
@@ -88,6 +89,11 @@ pub struct Client {
     listeners: Mutex<Vec<Weak<Listeners>>>,
 }
 
+/// Core's serialised form of `value` (these types always serialise).
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 impl Client {
     fn session_config(options: SessionOptions) -> Result<SessionConfig> {
         let mut session = SessionConfig::from_json(&options.config).into_napi()?;
@@ -110,7 +116,7 @@ impl Client {
 
     fn wrap(&self, session: modelport::Session) -> Session {
         let listeners = Arc::new(Listeners::default());
-        let mut all = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all = self.listeners.lock();
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(&listeners));
         Session::new(session, listeners)
@@ -156,8 +162,7 @@ impl Client {
     /// The stored sessions, most recently modified first, as a JSON array of `SessionMetadata`.
     #[napi]
     pub async fn list_sessions(&self) -> Result<String> {
-        let list = self.inner.list_sessions().await.into_napi()?;
-        serde_json::to_string(&list).map_err(|e| config(e.to_string()))
+        Ok(json(&self.inner.list_sessions().await.into_napi()?))
     }
 
     /// The id of the most recently modified session, if any.
@@ -169,8 +174,9 @@ impl Client {
     /// One stored session's `SessionMetadata` as JSON (`null` when there is none).
     #[napi]
     pub async fn get_session_metadata(&self, id: String) -> Result<String> {
-        let meta = self.inner.get_session_metadata(&id).await.into_napi()?;
-        serde_json::to_string(&meta).map_err(|e| config(e.to_string()))
+        Ok(json(
+            &self.inner.get_session_metadata(&id).await.into_napi()?,
+        ))
     }
 
     /// Deletes a session from the store; false when there was none.
@@ -182,8 +188,7 @@ impl Client {
     /// The models, as a JSON array of `ModelInfo` (cached after the first success).
     #[napi]
     pub async fn list_models(&self) -> Result<String> {
-        let models = self.inner.list_models().await.into_napi()?;
-        serde_json::to_string(&models).map_err(|e| config(e.to_string()))
+        Ok(json(&self.inner.list_models().await.into_napi()?))
     }
 
     /// A harmless no-op (the Copilot SDK's `start()`).
@@ -199,7 +204,6 @@ impl Client {
         let listeners: Vec<_> = self
             .listeners
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .drain(..)
             .filter_map(|w| w.upgrade())
             .collect();

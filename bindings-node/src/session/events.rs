@@ -5,14 +5,15 @@
 //! as numbers) for `lib/session.cjs` to fan out by type. `flush()` is a barrier, so `sendAndWait`
 //! settles only once the handlers have seen its events. `events()`: another feed, pulled in batches.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use modelport::EventFeed;
 use napi::Status;
 use napi::bindgen_prelude::Function;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+use parking_lot::Mutex;
 
 /// Called to take the waiting events. Strong: keeps Node alive while subscribed.
 type EventCallback = ThreadsafeFunction<(), (), String, Status, false>;
@@ -20,10 +21,6 @@ type EventCallback = ThreadsafeFunction<(), (), String, Status, false>;
 /// Deltas the `on()` feed buffers for a busy event loop before dropping some (other events are
 /// never dropped).
 const FEED_BUFFER: usize = 65_536;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The session's `on()` feed and the callback it notifies.
 #[derive(Default)]
@@ -36,7 +33,7 @@ pub(crate) struct Listeners {
 impl std::fmt::Debug for Listeners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listeners")
-            .field("subscribed", &lock(&self.feed).is_some())
+            .field("subscribed", &self.feed.lock().is_some())
             .field("closed", &self.closed)
             .finish()
     }
@@ -49,7 +46,7 @@ impl Listeners {
         session: &modelport::Session,
         callback: Function<'_, String, ()>,
     ) -> napi::Result<()> {
-        let mut slot = lock(&self.feed);
+        let mut slot = self.feed.lock();
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -78,7 +75,8 @@ impl Listeners {
     /// when nobody listens, or when the session's events have all been delivered and no more will
     /// come (disconnected, client stopped).
     pub(crate) fn flush(&self) -> Option<u32> {
-        lock(&self.feed)
+        self.feed
+            .lock()
             .as_ref()
             .and_then(|feed| feed.barrier())
             .map(|id| u32::try_from(id).unwrap_or(u32::MAX))
@@ -87,7 +85,7 @@ impl Listeners {
     /// Ends the subscription: what is waiting is still delivered, then the callback is released so
     /// that it no longer keeps Node alive.
     pub(crate) fn release(&self) {
-        if let Some(feed) = lock(&self.feed).take() {
+        if let Some(feed) = self.feed.lock().take() {
             feed.close();
         }
     }
