@@ -99,7 +99,7 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
         session.idle.notify_waiters();
         return false;
     };
-    let span = agent_span(session);
+    let span = agent_span(session, &pending.caller);
     let run = std::panic::AssertUnwindSafe(tracing::Instrument::instrument(
         run_send(session, pending, &token),
         span,
@@ -125,12 +125,13 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
 }
 
 /// The `invoke_agent` span of one send (OpenTelemetry GenAI attributes); none when nobody listens.
-fn agent_span(session: &SessionInner) -> tracing::Span {
+fn agent_span(session: &SessionInner, caller: &tracing::Span) -> tracing::Span {
     if !tracing::enabled!(tracing::Level::INFO) {
         return tracing::Span::none();
     }
     let state = lock(&session.state);
     tracing::info_span!(
+        parent: caller,
         "invoke_agent",
         otel.name = "invoke_agent",
         gen_ai.operation.name = "invoke_agent",
@@ -154,6 +155,7 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
         event_id,
         options,
         headers,
+        ..
     } = pending;
     let controls = super::Controls::of(session, &options);
     let max_turns = controls.max_turns;

@@ -398,6 +398,9 @@ pub(crate) struct PendingSend {
     pub event_id: String,
     pub options: SendOptions,
     pub headers: http::HeaderMap,
+    /// The caller's span when it sent: the parent of the send's `invoke_agent` span (so a trace
+    /// context the application propagated, e.g. through tracing-opentelemetry, continues here).
+    pub caller: tracing::Span,
 }
 
 /// The model controls of one send: its own, else the session's, else the provider's.
@@ -795,6 +798,7 @@ impl Session {
             event_id: event_id.clone(),
             options,
             headers,
+            caller: tracing::Span::current(),
         });
         let runner = !std::mem::replace(&mut state.running, true);
         Ok((event_id, runner))

@@ -119,7 +119,11 @@ async fn a_turn_with_a_retry_and_a_tool_call_gives_the_genai_spans() {
         .create_session(SessionConfig::new("gpt-x", provider).with_tool(tool))
         .await
         .unwrap();
-    session.send_and_wait("hi", None).await.unwrap();
+    // The caller's span (a propagated trace context) is the parent of invoke_agent.
+    let request = tracing::info_span!("http_request");
+    tracing::Instrument::instrument(session.send_and_wait("hi", None), request)
+        .await
+        .unwrap();
     client.stop().await;
 
     let spans: Vec<SpanRec> = capture.spans.lock().unwrap().values().cloned().collect();
@@ -127,7 +131,7 @@ async fn a_turn_with_a_retry_and_a_tool_call_gives_the_genai_spans() {
         |n: &str| -> Vec<SpanRec> { spans.iter().filter(|s| s.name == n).cloned().collect() };
     let agent = named("invoke_agent");
     assert_eq!(agent.len(), 1);
-    assert_eq!(agent[0].parent, None);
+    assert_eq!(agent[0].parent.as_deref(), Some("http_request"));
     assert_eq!(agent[0].fields["gen_ai.operation.name"], "invoke_agent");
     assert_eq!(agent[0].fields["gen_ai.provider.name"], "openai");
     let chats = named("chat");
