@@ -28,32 +28,6 @@ impl Client {
         self.event_loop.bind(py);
         self.inner.get().cloned()
     }
-
-    /// A session config from its JSON form and the parts that are Python callables.
-    fn session_config(
-        &self,
-        json: &str,
-        tool_defs: Vec<ToolDef>,
-        on_permission_request: Option<Py<PyAny>>,
-        bearer_token_provider: Option<Py<PyAny>>,
-    ) -> PyResult<SessionConfig> {
-        let mut config = SessionConfig::from_json(json).map_err(to_py_err)?;
-        config.tools = tool_defs
-            .into_iter()
-            .map(|def| tools::tool(&self.event_loop, def))
-            .collect::<PyResult<_>>()?;
-        config.on_permission_request =
-            on_permission_request.map(|h| tools::permission_handler(&self.event_loop, h));
-        if let Some(p) = bearer_token_provider {
-            let provider = config.provider.as_mut().ok_or_else(|| {
-                crate::error::config(
-                    "bearer_token_provider is a provider field: put it in provider",
-                )
-            })?;
-            provider.bearer_token_provider = Some(provider::token_provider(&self.event_loop, p));
-        }
-        Ok(config)
-    }
 }
 
 #[pymethods]
@@ -87,43 +61,39 @@ impl Client {
         })
     }
 
-    /// Creates a session from its JSON config and its callables.
-    #[pyo3(signature = (config, tools, on_permission_request=None, bearer_token_provider=None))]
-    fn create_session<'py>(
-        &self,
-        py: Python<'py>,
-        config: &str,
-        tools: Vec<ToolDef>,
-        on_permission_request: Option<Py<PyAny>>,
-        bearer_token_provider: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client(py)?;
-        let config =
-            self.session_config(config, tools, on_permission_request, bearer_token_provider)?;
-        let event_loop = self.event_loop.clone();
-        spawn(py, async move {
-            let session = client.create_session(config).await?;
-            Ok(Session::new(session, event_loop))
-        })
-    }
-
-    /// Resumes a session by id with a new config (tools and handlers are given again).
+    /// Creates a session, or resumes `session_id` when given, from its JSON config and callables.
     #[pyo3(signature = (session_id, config, tools, on_permission_request=None, bearer_token_provider=None))]
-    fn resume_session<'py>(
+    fn open_session<'py>(
         &self,
         py: Python<'py>,
-        session_id: String,
+        session_id: Option<String>,
         config: &str,
         tools: Vec<ToolDef>,
         on_permission_request: Option<Py<PyAny>>,
         bearer_token_provider: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        let config =
-            self.session_config(config, tools, on_permission_request, bearer_token_provider)?;
+        let mut config = SessionConfig::from_json(config).map_err(to_py_err)?;
+        config.tools = tools
+            .into_iter()
+            .map(|def| tools::tool(&self.event_loop, def))
+            .collect::<PyResult<_>>()?;
+        config.on_permission_request =
+            on_permission_request.map(|h| tools::permission_handler(&self.event_loop, h));
+        if let Some(p) = bearer_token_provider {
+            let provider = config.provider.as_mut().ok_or_else(|| {
+                crate::error::config(
+                    "bearer_token_provider is a provider field: put it in provider",
+                )
+            })?;
+            provider.bearer_token_provider = Some(provider::token_provider(&self.event_loop, p));
+        }
         let event_loop = self.event_loop.clone();
         spawn(py, async move {
-            let session = client.resume_session(&session_id, config).await?;
+            let session = match session_id {
+                Some(id) => client.resume_session(&id, config).await?,
+                None => client.create_session(config).await?,
+            };
             Ok(Session::new(session, event_loop))
         })
     }

@@ -38,18 +38,9 @@ class Client:
         ] = None,
         on_list_models: Optional[Callable[[], Awaitable[str]]] = None,
     ) -> Client: ...
-    def create_session(
+    def open_session(
         self,
-        config: str,
-        tools: Sequence[_ToolDef],
-        on_permission_request: Optional[Callable[[str], Awaitable[str]]] = None,
-        bearer_token_provider: Optional[
-            Callable[[], Awaitable[Tuple[str, Optional[float]]]]
-        ] = None,
-    ) -> asyncio.Future[Session]: ...
-    def resume_session(
-        self,
-        session_id: str,
+        session_id: Optional[str],
         config: str,
         tools: Sequence[_ToolDef],
         on_permission_request: Optional[Callable[[str], Awaitable[str]]] = None,

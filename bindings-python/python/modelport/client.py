@@ -251,7 +251,7 @@ class Client:
         """
         merged = _merge(config, locals())
         known_id = _SessionId(merged.get("session_id"))
-        session = Session(await self._native.create_session(*_session_args(merged, known_id)))
+        session = Session(await self._native.open_session(None, *_session_args(merged, known_id)))
         known_id.value = session.session_id
         return session
 
@@ -286,7 +286,7 @@ class Client:
         merged = _merge(config, locals())
         merged.pop("session_id", None)
         args = _session_args(merged, _SessionId(session_id))
-        return Session(await self._native.resume_session(session_id, *args))
+        return Session(await self._native.open_session(session_id, *args))
 
     async def list_sessions(self) -> List[SessionMetadata]:
         """The stored sessions, most recently modified first."""
