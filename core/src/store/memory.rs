@@ -26,6 +26,16 @@ struct Record {
     generation: i64,
 }
 
+impl Record {
+    /// The metadata with its modification time rendered now (commits store milliseconds only).
+    fn current_metadata(&self) -> SessionMetadata {
+        SessionMetadata {
+            modified_time: rfc3339(self.modified_ms),
+            ..self.metadata.clone()
+        }
+    }
+}
+
 /// Sessions kept in memory: they survive a disconnect and a resume within the process, not a
 /// restart. Cheap: a commit clones shared events, never renders JSON.
 #[derive(Default)]
@@ -135,7 +145,7 @@ impl SessionStore for MemoryStore {
             Ok((
                 lease,
                 StoredSession {
-                    metadata: record.metadata.clone(),
+                    metadata: record.current_metadata(),
                     provider: record.provider.clone(),
                     events: record.events.clone(),
                     history: record.history.clone(),
@@ -158,13 +168,17 @@ impl SessionStore for MemoryStore {
             record.events.extend_from_slice(commit.events);
             record.history.truncate(commit.history_from);
             record.history.extend_from_slice(commit.history);
-            record.metadata.model = commit.model.to_owned();
+            // Only what changed is written: a commit on the send path allocates little.
+            if record.metadata.model != commit.model {
+                record.metadata.model = commit.model.to_owned();
+            }
             if record.metadata.summary.is_none() {
                 record.metadata.summary = commit.summary.map(str::to_owned);
             }
             record.modified_ms = commit.now_ms;
-            record.metadata.modified_time = rfc3339(commit.now_ms);
-            record.holder = Some((lease.holder.clone(), Instant::now() + ttl));
+            if let Some((_, until)) = &mut record.holder {
+                *until = Instant::now() + ttl;
+            }
             Ok(())
         })();
         async move { result }.boxed()
@@ -187,7 +201,7 @@ impl SessionStore for MemoryStore {
     fn list(&self) -> BoxFuture<'_, Result<Vec<SessionMetadata>>> {
         let mut all: Vec<(i64, SessionMetadata)> = lock(&self.sessions)
             .values()
-            .map(|r| (r.modified_ms, r.metadata.clone()))
+            .map(|r| (r.modified_ms, r.current_metadata()))
             .collect();
         all.sort_by(|a, b| {
             b.0.cmp(&a.0)
@@ -203,7 +217,7 @@ impl SessionStore for MemoryStore {
     ) -> BoxFuture<'a, Result<Option<SessionMetadata>>> {
         let m = lock(&self.sessions)
             .get(session_id)
-            .map(|r| r.metadata.clone());
+            .map(Record::current_metadata);
         async move { Ok(m) }.boxed()
     }
 
