@@ -1,13 +1,12 @@
 //! `mp_client`: the entry point (see core's `Client`).
 
 use std::ffi::{c_char, c_int};
-use std::fmt;
 use std::sync::Arc;
 
 use modelport::{Client, ClientOptions, SessionConfig};
 use serde_json::Value;
 
-use crate::error::{FfiError, MpStatus};
+use crate::error::MpStatus;
 use crate::gate::Gate;
 use crate::runtime::Rt;
 use crate::session::MpSession;
@@ -18,17 +17,10 @@ use crate::util::{
 };
 
 /// A modelport client (opaque): the default provider, the connection pool and the sessions.
+#[derive(Debug)]
 pub struct MpClient {
     pub(crate) client: Client,
     pub(crate) rt: Arc<Rt>,
-}
-
-impl fmt::Debug for MpClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MpClient")
-            .field("client", &self.client)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MpClient {
@@ -57,15 +49,10 @@ impl MpClient {
     }
 }
 
-/// `value` as JSON text for the caller to free with `mp_string_free`.
-fn json_string(value: &impl serde::Serialize) -> FfiResult<*mut c_char> {
-    let json = serde_json::to_string(value).map_err(|e| {
-        FfiError::from(modelport::Error::new(
-            modelport::ErrorKind::Decode,
-            format!("cannot serialise the result: {e}"),
-        ))
-    })?;
-    Ok(owned_string(json))
+/// Core's serialised form of `value` (these types always serialise), for the caller to free with
+/// `mp_string_free`.
+fn json_string(value: &impl serde::Serialize) -> *mut c_char {
+    owned_string(serde_json::to_string(value).unwrap_or_default())
 }
 
 /// Creates a client.
@@ -171,7 +158,7 @@ pub unsafe extern "C" fn mp_client_list_models(
         let out = unsafe { out_param(models_json, "models_json") }?;
         // SAFETY: the caller's contract.
         let c = unsafe { handle(client, "client") }?;
-        *out = json_string(&c.rt.block_on(c.client.list_models())?)?;
+        *out = json_string(&c.rt.block_on(c.client.list_models())?);
         Ok(())
     })
 }
@@ -193,7 +180,7 @@ pub unsafe extern "C" fn mp_client_list_sessions(
         let out = unsafe { out_param(sessions_json, "sessions_json") }?;
         // SAFETY: the caller's contract.
         let c = unsafe { handle(client, "client") }?;
-        *out = json_string(&c.rt.block_on(c.client.list_sessions())?)?;
+        *out = json_string(&c.rt.block_on(c.client.list_sessions())?);
         Ok(())
     })
 }
@@ -241,7 +228,7 @@ pub unsafe extern "C" fn mp_client_get_session_metadata(
         // SAFETY: the caller's contract.
         let id = unsafe { str_arg(session_id, "session_id") }?;
         if let Some(meta) = c.rt.block_on(c.client.get_session_metadata(id))? {
-            *out = json_string(&meta)?;
+            *out = json_string(&meta);
         }
         Ok(())
     })

@@ -2,7 +2,7 @@
 //! thread-local "last error" (message and JSON record) that the C caller reads after a failure.
 
 use std::cell::RefCell;
-use std::ffi::{CString, c_char};
+use std::ffi::{CStr, CString, c_char};
 
 use modelport::{Error, ErrorKind};
 use serde_json::{Value, json};
@@ -115,29 +115,62 @@ impl From<Error> for FfiError {
     }
 }
 
+/// Each core error kind's status and its name (the kind's `as_str`).
+const KINDS: [(ErrorKind, MpStatus, &CStr); 18] = [
+    (ErrorKind::Config, MP_ERR_CONFIG, c"config"),
+    (ErrorKind::Auth, MP_ERR_AUTH, c"auth"),
+    (
+        ErrorKind::PermissionDenied,
+        MP_ERR_PERMISSION_DENIED,
+        c"permission_denied",
+    ),
+    (ErrorKind::NotFound, MP_ERR_NOT_FOUND, c"not_found"),
+    (ErrorKind::RateLimited, MP_ERR_RATE_LIMITED, c"rate_limited"),
+    (
+        ErrorKind::InvalidRequest,
+        MP_ERR_INVALID_REQUEST,
+        c"invalid_request",
+    ),
+    (
+        ErrorKind::ContextLength,
+        MP_ERR_CONTEXT_LENGTH,
+        c"context_length",
+    ),
+    (ErrorKind::Server, MP_ERR_SERVER, c"server"),
+    (ErrorKind::Timeout, MP_ERR_TIMEOUT, c"timeout"),
+    (ErrorKind::Transport, MP_ERR_TRANSPORT, c"transport"),
+    (ErrorKind::Decode, MP_ERR_DECODE, c"decode"),
+    (ErrorKind::Tool, MP_ERR_TOOL, c"tool"),
+    (ErrorKind::Cancelled, MP_ERR_CANCELLED, c"cancelled"),
+    (ErrorKind::Limit, MP_ERR_LIMIT, c"limit"),
+    (
+        ErrorKind::SessionNotFound,
+        MP_ERR_SESSION_NOT_FOUND,
+        c"session_not_found",
+    ),
+    (
+        ErrorKind::SessionExists,
+        MP_ERR_SESSION_EXISTS,
+        c"session_exists",
+    ),
+    (ErrorKind::SessionBusy, MP_ERR_SESSION_BUSY, c"session_busy"),
+    (ErrorKind::Storage, MP_ERR_STORAGE, c"storage"),
+];
+
+/// The names of the statuses that are no core kind.
+const OTHERS: [(MpStatus, &CStr); 4] = [
+    (MP_OK, c"ok"),
+    (MP_ERR_USAGE, c"usage"),
+    (MP_ERR_PANIC, c"panic"),
+    (MP_ERR_OTHER, c"other"),
+];
+
 /// The status code of a core error kind.
 fn status_of(kind: ErrorKind) -> MpStatus {
-    match kind {
-        ErrorKind::Config => MP_ERR_CONFIG,
-        ErrorKind::Auth => MP_ERR_AUTH,
-        ErrorKind::PermissionDenied => MP_ERR_PERMISSION_DENIED,
-        ErrorKind::NotFound => MP_ERR_NOT_FOUND,
-        ErrorKind::RateLimited => MP_ERR_RATE_LIMITED,
-        ErrorKind::InvalidRequest => MP_ERR_INVALID_REQUEST,
-        ErrorKind::ContextLength => MP_ERR_CONTEXT_LENGTH,
-        ErrorKind::Server => MP_ERR_SERVER,
-        ErrorKind::Timeout => MP_ERR_TIMEOUT,
-        ErrorKind::Transport => MP_ERR_TRANSPORT,
-        ErrorKind::Decode => MP_ERR_DECODE,
-        ErrorKind::Tool => MP_ERR_TOOL,
-        ErrorKind::Cancelled => MP_ERR_CANCELLED,
-        ErrorKind::Limit => MP_ERR_LIMIT,
-        ErrorKind::SessionNotFound => MP_ERR_SESSION_NOT_FOUND,
-        ErrorKind::SessionExists => MP_ERR_SESSION_EXISTS,
-        ErrorKind::SessionBusy => MP_ERR_SESSION_BUSY,
-        ErrorKind::Storage => MP_ERR_STORAGE,
-        _ => MP_ERR_OTHER,
-    }
+    KINDS
+        .iter()
+        .find(|(k, ..)| *k == kind)
+        .map_or(MP_ERR_OTHER, |(_, status, _)| *status)
 }
 
 /// What `mp_last_error_message` and `mp_last_error_json` return on this thread.
@@ -195,32 +228,12 @@ pub extern "C" fn mp_last_error_json() -> *const c_char {
 /// A static string: never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn mp_status_name(status: MpStatus) -> *const c_char {
-    let name = match status {
-        MP_OK => c"ok",
-        MP_ERR_USAGE => c"usage",
-        MP_ERR_CONFIG => c"config",
-        MP_ERR_AUTH => c"auth",
-        MP_ERR_PERMISSION_DENIED => c"permission_denied",
-        MP_ERR_NOT_FOUND => c"not_found",
-        MP_ERR_RATE_LIMITED => c"rate_limited",
-        MP_ERR_INVALID_REQUEST => c"invalid_request",
-        MP_ERR_CONTEXT_LENGTH => c"context_length",
-        MP_ERR_SERVER => c"server",
-        MP_ERR_TIMEOUT => c"timeout",
-        MP_ERR_TRANSPORT => c"transport",
-        MP_ERR_DECODE => c"decode",
-        MP_ERR_TOOL => c"tool",
-        MP_ERR_CANCELLED => c"cancelled",
-        MP_ERR_LIMIT => c"limit",
-        MP_ERR_PANIC => c"panic",
-        MP_ERR_OTHER => c"other",
-        MP_ERR_SESSION_NOT_FOUND => c"session_not_found",
-        MP_ERR_SESSION_EXISTS => c"session_exists",
-        MP_ERR_SESSION_BUSY => c"session_busy",
-        MP_ERR_STORAGE => c"storage",
-        _ => c"unknown",
-    };
-    name.as_ptr()
+    let kinds = KINDS.iter().map(|(_, status, name)| (*status, *name));
+    kinds
+        .chain(OTHERS)
+        .find(|(s, _)| *s == status)
+        .map_or(c"unknown", |(_, name)| name)
+        .as_ptr()
 }
 
 #[cfg(test)]
@@ -229,33 +242,16 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_distinct_status_whose_name_is_the_kind() {
-        let kinds = [
-            ErrorKind::Config,
-            ErrorKind::Auth,
-            ErrorKind::PermissionDenied,
-            ErrorKind::NotFound,
-            ErrorKind::RateLimited,
-            ErrorKind::InvalidRequest,
-            ErrorKind::ContextLength,
-            ErrorKind::Server,
-            ErrorKind::Timeout,
-            ErrorKind::Transport,
-            ErrorKind::Decode,
-            ErrorKind::Tool,
-            ErrorKind::Cancelled,
-            ErrorKind::Limit,
-            ErrorKind::SessionNotFound,
-            ErrorKind::SessionExists,
-            ErrorKind::SessionBusy,
-            ErrorKind::Storage,
-        ];
         let mut seen = std::collections::HashSet::new();
-        for kind in kinds {
-            let status = status_of(kind);
+        for (kind, status, _) in KINDS {
+            assert_eq!(status_of(kind), status);
             assert!(seen.insert(status), "{kind:?}");
             // SAFETY: mp_status_name returns a static NUL-terminated string.
             let name = unsafe { std::ffi::CStr::from_ptr(mp_status_name(status)) };
             assert_eq!(name.to_str().ok(), Some(kind.as_str()));
+        }
+        for (status, _) in OTHERS {
+            assert!(seen.insert(status), "{status}");
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Event subscriptions: a C callback per `mp_session_on`, removed by `mp_subscription_free`.
 
 use std::ffi::{c_char, c_void};
-use std::fmt;
 use std::sync::Arc;
 
 use modelport::{Event, Subscription};
@@ -31,15 +30,10 @@ pub type MpEventFn = Option<
 >;
 
 /// An event subscription (opaque), ended by `mp_subscription_free`.
+#[derive(Debug)]
 pub struct MpSubscription {
     subscription: Option<Subscription>,
     gate: Arc<Gate>,
-}
-
-impl fmt::Debug for MpSubscription {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MpSubscription").finish_non_exhaustive()
-    }
 }
 
 /// One C callback behind the session's gate and its own.

@@ -5,9 +5,10 @@
 //! The gate's lock is only held to update its counters, never while a callback runs. A thread closing
 //! the gate from inside one of the gate's own callbacks does not wait for itself.
 
-use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::{self, ThreadId};
+
+use parking_lot::{Condvar, Mutex};
 
 use crate::runtime::blocking;
 
@@ -21,28 +22,16 @@ struct State {
 }
 
 /// See the module documentation.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Gate {
     state: Mutex<State>,
     changed: Condvar,
 }
 
-impl fmt::Debug for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gate")
-            .field("state", &*self.lock())
-            .finish()
-    }
-}
-
 impl Gate {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Enters for one call, unless the gate is closed.
     pub(crate) fn enter(self: &Arc<Self>) -> Option<Entered> {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         if state.closed {
             return None;
         }
@@ -52,7 +41,7 @@ impl Gate {
 
     /// Promises one call that will happen even if the gate closes meanwhile (a completion callback).
     pub(crate) fn reserve(self: &Arc<Self>) -> Reservation {
-        self.lock().pending += 1;
+        self.state.lock().pending += 1;
         Reservation {
             gate: Some(self.clone()),
         }
@@ -60,7 +49,7 @@ impl Gate {
 
     /// Closes the gate and waits until no other thread is inside a callback behind it.
     pub(crate) fn close(&self) {
-        self.lock().closed = true;
+        self.state.lock().closed = true;
         self.wait(false);
     }
 
@@ -72,16 +61,16 @@ impl Gate {
     fn wait(&self, pending_too: bool) {
         let me = thread::current().id();
         blocking(|| {
-            let mut state = self.lock();
+            let mut state = self.state.lock();
             while (pending_too && state.pending > 0) || state.running.iter().any(|t| *t != me) {
-                state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                self.changed.wait(&mut state);
             }
         });
     }
 
     fn leave(&self) {
         let me = thread::current().id();
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         if let Some(i) = state.running.iter().rposition(|t| *t == me) {
             state.running.swap_remove(i);
         }
@@ -112,7 +101,7 @@ impl Reservation {
     /// Turns the promise into a call in progress on the calling thread.
     pub(crate) fn enter(mut self) -> Option<Entered> {
         let gate = self.gate.take()?;
-        let mut state = gate.lock();
+        let mut state = gate.state.lock();
         state.pending -= 1;
         state.running.push(thread::current().id());
         drop(state);
@@ -123,7 +112,7 @@ impl Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         if let Some(gate) = self.gate.take() {
-            gate.lock().pending -= 1;
+            gate.state.lock().pending -= 1;
             gate.changed.notify_all();
         }
     }

@@ -5,7 +5,6 @@
 //! thread and no allocation behind.
 
 use std::cell::Cell;
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -15,14 +14,9 @@ use crate::error::FfiError;
 use crate::util::FfiResult;
 
 /// A runtime that shuts down when dropped, also when dropped on one of its own threads.
+#[derive(Debug)]
 pub(crate) struct Rt {
     runtime: Option<Runtime>,
-}
-
-impl fmt::Debug for Rt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Rt").finish_non_exhaustive()
-    }
 }
 
 impl Rt {

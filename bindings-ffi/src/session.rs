@@ -1,7 +1,6 @@
 //! `mp_session`: sending, waiting, aborting and the session's events (see core's `Session`).
 
 use std::ffi::{CString, c_char, c_void};
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use crate::util::{
 };
 
 /// A session (opaque): a conversation with one model, its tools and its events.
+#[derive(Debug)]
 pub struct MpSession {
     pub(crate) session: Session,
     pub(crate) rt: Arc<Rt>,
@@ -24,14 +24,6 @@ pub struct MpSession {
     /// Cancelled when the handle is freed: pending `mp_session_send_async` calls complete at once.
     freed: CancellationToken,
     id: CString,
-}
-
-impl fmt::Debug for MpSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MpSession")
-            .field("session", &self.session)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MpSession {
@@ -188,32 +180,20 @@ pub unsafe extern "C" fn mp_session_send_async(
             let Some(_entered) = reservation.enter() else {
                 return;
             };
-            match result.map_err(FfiError::from) {
-                Ok(last) => {
-                    let json = last.map(|e| c_string(e.json()));
-                    let ptr = json.as_ref().map_or(std::ptr::null(), |j| j.as_ptr());
-                    call_out(|| {
-                        // SAFETY: `done` and `user_data` are the caller's; the string lives until
-                        // the call returns.
-                        unsafe { done(user_data.get(), MP_OK, ptr, std::ptr::null()) }
-                    });
-                }
+            // On success the last message's JSON (or none), on failure the error's message.
+            let (status, json, message) = match result.map_err(FfiError::from) {
+                Ok(last) => (MP_OK, last.map(|e| c_string(e.json())), None),
                 Err(e) => {
                     set_last_error(&e);
-                    let message = c_string(e.message());
-                    call_out(|| {
-                        // SAFETY: as above.
-                        unsafe {
-                            done(
-                                user_data.get(),
-                                e.code(),
-                                std::ptr::null(),
-                                message.as_ptr(),
-                            )
-                        }
-                    });
+                    (e.code(), None, Some(c_string(e.message())))
                 }
-            }
+            };
+            let ptr = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+            call_out(|| {
+                // SAFETY: `done` and `user_data` are the caller's; the strings live until the call
+                // returns.
+                unsafe { done(user_data.get(), status, ptr(&json), ptr(&message)) }
+            });
         });
         Ok(())
     })

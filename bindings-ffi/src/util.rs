@@ -75,11 +75,8 @@ pub(crate) unsafe fn handle<'a, T>(ptr: *const T, name: &str) -> FfiResult<&'a T
 /// # Safety
 /// `out` is NULL or valid for one pointer write.
 pub(crate) unsafe fn out_param<'a, T>(out: *mut *mut T, name: &str) -> FfiResult<&'a mut *mut T> {
-    // SAFETY: by the caller's contract the pointer, when not NULL, is writable.
-    let slot =
-        unsafe { out.as_mut() }.ok_or_else(|| FfiError::usage(format!("`{name}` is NULL")))?;
-    *slot = std::ptr::null_mut();
-    Ok(slot)
+    // SAFETY: forwarded contract.
+    unsafe { opt_out_param(out) }.ok_or_else(|| FfiError::usage(format!("`{name}` is NULL")))
 }
 
 /// An optional out-parameter (NULL means "not wanted"), set to NULL when given.
