@@ -89,11 +89,6 @@ pub struct Client {
     listeners: Mutex<Vec<Weak<Listeners>>>,
 }
 
-/// Core's serialised form of `value` (these types always serialise).
-fn json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
 impl Client {
     fn session_config(options: SessionOptions) -> Result<SessionConfig> {
         let mut session = SessionConfig::from_json(&options.config).into_napi()?;
@@ -162,7 +157,8 @@ impl Client {
     /// The stored sessions, most recently modified first, as a JSON array of `SessionMetadata`.
     #[napi]
     pub async fn list_sessions(&self) -> Result<String> {
-        Ok(json(&self.inner.list_sessions().await.into_napi()?))
+        let list = self.inner.list_sessions().await.into_napi()?;
+        Ok(serde_json::to_string(&list).unwrap_or_default())
     }
 
     /// The id of the most recently modified session, if any.
@@ -174,9 +170,8 @@ impl Client {
     /// One stored session's `SessionMetadata` as JSON (`null` when there is none).
     #[napi]
     pub async fn get_session_metadata(&self, id: String) -> Result<String> {
-        Ok(json(
-            &self.inner.get_session_metadata(&id).await.into_napi()?,
-        ))
+        let meta = self.inner.get_session_metadata(&id).await.into_napi()?;
+        Ok(serde_json::to_string(&meta).unwrap_or_default())
     }
 
     /// Deletes a session from the store; false when there was none.
@@ -188,7 +183,8 @@ impl Client {
     /// The models, as a JSON array of `ModelInfo` (cached after the first success).
     #[napi]
     pub async fn list_models(&self) -> Result<String> {
-        Ok(json(&self.inner.list_models().await.into_napi()?))
+        let models = self.inner.list_models().await.into_napi()?;
+        Ok(serde_json::to_string(&models).unwrap_or_default())
     }
 
     /// A harmless no-op (the Copilot SDK's `start()`).

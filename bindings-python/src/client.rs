@@ -10,11 +10,6 @@ use crate::session::Session;
 use crate::session::tools::{self, ToolDef};
 use crate::{models, provider};
 
-/// Core's serialised form of `value` (these types always serialise).
-fn json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
 /// The entry point: one connection pool, the default provider, the sessions.
 #[pyclass(frozen, module = "modelport._native")]
 pub(crate) struct Client {
@@ -101,7 +96,10 @@ impl Client {
     /// The stored sessions as a JSON array of `SessionMetadata`, most recently modified first.
     fn list_sessions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        spawn(py, async move { Ok(json(&client.list_sessions().await?)) })
+        spawn(py, async move {
+            let list = client.list_sessions().await?;
+            Ok(serde_json::to_string(&list).unwrap_or_default())
+        })
     }
 
     /// The id of the most recently modified session, if any.
@@ -118,7 +116,8 @@ impl Client {
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
         spawn(py, async move {
-            Ok(json(&client.get_session_metadata(&session_id).await?))
+            let meta = client.get_session_metadata(&session_id).await?;
+            Ok(serde_json::to_string(&meta).unwrap_or_default())
         })
     }
 
@@ -135,7 +134,10 @@ impl Client {
     /// The models, as JSON.
     fn list_models<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        spawn(py, async move { Ok(json(&client.list_models().await?)) })
+        spawn(py, async move {
+            let models = client.list_models().await?;
+            Ok(serde_json::to_string(&models).unwrap_or_default())
+        })
     }
 
     /// A no-op kept for the Copilot SDK's `client.start()`.
