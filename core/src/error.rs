@@ -54,6 +54,30 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order (bindings build their tables from it).
+    pub const ALL: [ErrorKind; 20] = [
+        ErrorKind::Config,
+        ErrorKind::Auth,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::RateLimited,
+        ErrorKind::InvalidRequest,
+        ErrorKind::ContextLength,
+        ErrorKind::Server,
+        ErrorKind::Timeout,
+        ErrorKind::Transport,
+        ErrorKind::Decode,
+        ErrorKind::Tool,
+        ErrorKind::Cancelled,
+        ErrorKind::Limit,
+        ErrorKind::SessionNotFound,
+        ErrorKind::SessionExists,
+        ErrorKind::SessionBusy,
+        ErrorKind::Hook,
+        ErrorKind::InvalidOutput,
+        ErrorKind::Storage,
+    ];
+
     /// The stable snake_case name of the kind, used by bindings as an error code.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -544,6 +568,39 @@ mod tests {
         ];
         for (err, expected) in rows {
             assert_eq!(err.error_type(), *expected, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn all_kinds_are_listed_once() {
+        let names: std::collections::HashSet<&str> =
+            ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        // A kind missing from ALL would still compile: this match lists every kind, so a new one
+        // fails here until ALL has it.
+        for k in ErrorKind::ALL {
+            match k {
+                ErrorKind::Config
+                | ErrorKind::Auth
+                | ErrorKind::PermissionDenied
+                | ErrorKind::NotFound
+                | ErrorKind::RateLimited
+                | ErrorKind::InvalidRequest
+                | ErrorKind::ContextLength
+                | ErrorKind::Server
+                | ErrorKind::Timeout
+                | ErrorKind::Transport
+                | ErrorKind::Decode
+                | ErrorKind::Tool
+                | ErrorKind::Cancelled
+                | ErrorKind::Limit
+                | ErrorKind::SessionNotFound
+                | ErrorKind::SessionExists
+                | ErrorKind::SessionBusy
+                | ErrorKind::Hook
+                | ErrorKind::InvalidOutput
+                | ErrorKind::Storage => {}
+            }
         }
     }
 

@@ -466,6 +466,11 @@ impl EventBus {
         lock(&self.state).log.clone()
     }
 
+    /// The seq of the last event emitted.
+    pub(crate) fn last_seq(&self) -> u64 {
+        lock(&self.state).seq
+    }
+
     /// The persisted events from index `from` on (none when the log is shorter).
     pub(crate) fn log_since(&self, from: usize) -> Vec<Event> {
         lock(&self.state)

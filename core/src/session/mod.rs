@@ -989,6 +989,9 @@ impl Session {
         compaction::compact(&self.inner, &cancel).await;
         let stored = self.inner.persist().await;
         engine::continue_queue(self.inner.clone());
+        // As send_and_wait: the on() handlers have seen the compaction's events when this returns.
+        let last = self.inner.bus.last_seq();
+        self.wait_handlers(last).await;
         stored
     }
 
