@@ -30,6 +30,8 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::SessionExists => "SessionExistsError",
         ErrorKind::SessionBusy => "SessionBusyError",
         ErrorKind::Storage => "StorageError",
+        ErrorKind::Hook => "HookError",
+        ErrorKind::InvalidOutput => "InvalidOutputError",
         _ => "ModelportError",
     }
 }
@@ -58,6 +60,10 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     kwargs.set_item("request_id", err.request_id())?;
     kwargs.set_item("retry_after", err.retry_after().map(|d| d.as_secs_f64()))?;
     kwargs.set_item("timeout_kind", err.timeout_kind().map(TimeoutKind::as_str))?;
+    if let Some(output) = err.invalid_output_details() {
+        kwargs.set_item("raw_output", &output.raw)?;
+        kwargs.set_item("validation_errors", &output.errors)?;
+    }
     let exception = class.call((err.to_string(),), Some(&kwargs))?;
     if let Some(cause) = python_cause(err) {
         exception.setattr("__cause__", cause.value(py))?;

@@ -23,7 +23,7 @@ from . import _native
 from .errors import ModelportError
 from .models import ListModelsHandler, ModelInfo, _from_json, _handler_callback
 from .provider import ProviderConfig, RetryPolicy, Timeouts, _split
-from .session import Session
+from .session import ReasoningEffort, ResponseFormat, Session, ToolChoice
 from .tools import PermissionHandler, PermissionHandlerFn, Tool, _permission_callback
 
 
@@ -32,10 +32,6 @@ class SystemMessage(TypedDict, total=False):
 
     mode: Literal["append", "replace"]
     content: str
-
-
-ToolChoice = Union[Literal["auto", "none", "required"], Mapping[str, str]]
-"""``"auto"`` (default), ``"none"``, ``"required"``, or ``{"function": NAME}``."""
 
 
 class InfiniteSessions(TypedDict, total=False):
@@ -64,7 +60,7 @@ class SessionConfig(TypedDict, total=False):
     system_message: SystemMessage
     streaming: bool
     """Stream answers as delta events (default False)."""
-    reasoning_effort: Literal["low", "medium", "high"]
+    reasoning_effort: ReasoningEffort
     available_tools: Sequence[str]
     excluded_tools: Sequence[str]
     on_permission_request: PermissionHandlerFn
@@ -73,6 +69,20 @@ class SessionConfig(TypedDict, total=False):
     suppress_resume_event: bool
     """``resume_session`` only: do not emit ``session.resume``."""
     infinite_sessions: InfiniteSessions
+    temperature: float
+    top_p: float
+    stop: Sequence[str]
+    seed: int
+    max_output_tokens: int
+    extra_body: Mapping[str, Any]
+    """Provider-specific request fields, merged into every request body."""
+    max_turns: int
+    """Model calls per send (the tool-loop limit)."""
+    response_format: ResponseFormat
+    """The answer's shape for every send (see ``send_and_parse`` for a typed result)."""
+    fallback_models: Sequence[str]
+    """Models (``provider/id`` with the client's ``providers``) tried in turn when the model fails
+    before any output."""
 
 
 class SessionLease(TypedDict, total=False):
@@ -99,6 +109,12 @@ class ClientOptions(TypedDict, total=False):
     """Where sessions are kept: ``"memory"``, ``"sqlite:///abs/path.db"`` or a ``postgres://`` URL
     (default: SQLite at ``$MODELPORT_HOME/sessions.db``)."""
     session_lease: SessionLease
+    providers: Sequence[Mapping[str, Any]]
+    """The provider registry: ``[{"name", **ProviderConfig}]``; sessions select a model as
+    ``"<name>/<id>"``. Not combined with ``provider``."""
+    models: Sequence[Mapping[str, Any]]
+    """The registry's models: ``[{"id", "provider", "wire_model"?, "max_prompt_tokens"?,
+    "max_output_tokens"?}]``."""
 
 
 @dataclass(frozen=True)
@@ -177,13 +193,15 @@ class Client:
         timeouts: Optional[Timeouts] = None,
         session_store: Optional[str] = None,
         session_lease: Optional[SessionLease] = None,
+        providers: Optional[Sequence[Mapping[str, Any]]] = None,
+        models: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> None:
         merged: Dict[str, Any] = dict(options or {})
         unknown = sorted(set(merged) - set(ClientOptions.__annotations__))
         if unknown:
             raise TypeError(
                 f"Client options {unknown} are not supported: use provider, on_list_models, retry, "
-                "timeouts, session_store and session_lease"
+                "timeouts, session_store, session_lease, providers and models"
             )
         for key, value in (
             ("provider", provider),
@@ -192,6 +210,8 @@ class Client:
             ("timeouts", timeouts),
             ("session_store", session_store),
             ("session_lease", session_lease),
+            ("providers", providers),
+            ("models", models),
         ):
             if value is not None:
                 merged[key] = value
@@ -235,13 +255,22 @@ class Client:
         tools: Optional[Sequence[Tool]] = None,
         system_message: Optional[SystemMessage] = None,
         streaming: Optional[bool] = None,
-        reasoning_effort: Optional[Literal["low", "medium", "high"]] = None,
+        reasoning_effort: Optional[ReasoningEffort] = None,
         available_tools: Optional[Sequence[str]] = None,
         excluded_tools: Optional[Sequence[str]] = None,
         on_permission_request: Optional[PermissionHandlerFn] = None,
         tool_choice: Optional[ToolChoice] = None,
         parallel_tool_calls: Optional[bool] = None,
         infinite_sessions: Optional[InfiniteSessions] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Optional[Sequence[str]] = None,
+        seed: Optional[int] = None,
+        max_output_tokens: Optional[int] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        max_turns: Optional[int] = None,
+        response_format: Optional[ResponseFormat] = None,
+        fallback_models: Optional[Sequence[str]] = None,
     ) -> Session:
         """Creates a session, from a :class:`SessionConfig` dict and/or keyword arguments (which win).
 
@@ -266,7 +295,7 @@ class Client:
         tools: Optional[Sequence[Tool]] = None,
         system_message: Optional[SystemMessage] = None,
         streaming: Optional[bool] = None,
-        reasoning_effort: Optional[Literal["low", "medium", "high"]] = None,
+        reasoning_effort: Optional[ReasoningEffort] = None,
         available_tools: Optional[Sequence[str]] = None,
         excluded_tools: Optional[Sequence[str]] = None,
         on_permission_request: Optional[PermissionHandlerFn] = None,
@@ -274,6 +303,15 @@ class Client:
         parallel_tool_calls: Optional[bool] = None,
         suppress_resume_event: Optional[bool] = None,
         infinite_sessions: Optional[InfiniteSessions] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Optional[Sequence[str]] = None,
+        seed: Optional[int] = None,
+        max_output_tokens: Optional[int] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        max_turns: Optional[int] = None,
+        response_format: Optional[ResponseFormat] = None,
+        fallback_models: Optional[Sequence[str]] = None,
     ) -> Session:
         """Resumes a stored session by id, in this process or any other sharing the session store.
         The config gives again what is never stored (credentials, tools, handlers); the model and
@@ -340,6 +378,15 @@ _SESSION_KEYS = (
     "parallel_tool_calls",
     "suppress_resume_event",
     "infinite_sessions",
+    "temperature",
+    "top_p",
+    "stop",
+    "seed",
+    "max_output_tokens",
+    "extra_body",
+    "max_turns",
+    "response_format",
+    "fallback_models",
 )
 
 

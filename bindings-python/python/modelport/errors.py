@@ -8,7 +8,7 @@ Messages never contain secrets.
 from __future__ import annotations
 
 import builtins
-from typing import Optional
+from typing import Any, List, Optional
 
 
 class ModelportError(Exception):
@@ -17,7 +17,7 @@ class ModelportError(Exception):
     kind: str
     """The core error kind: config, auth, permission_denied, not_found, rate_limited, invalid_request,
     context_length, server, timeout, transport, decode, tool, cancelled, limit, session_not_found,
-    session_exists, session_busy or storage."""
+    session_exists, session_busy, storage, hook or invalid_output."""
     message: str
     """The message alone: what was wrong and what to do."""
     error_type: Optional[str]
@@ -138,6 +138,31 @@ class SessionBusyError(ModelportError):
     it over after this one's lease expired."""
 
 
+class HookError(ModelportError):
+    """A session hook failed (it raised, or returned something that is not a valid answer)."""
+
+
+class InvalidOutputError(ModelportError):
+    """Structured output: the model's answer does not match the schema, after the corrective retry."""
+
+    raw_output: str
+    """The model's answer as it came."""
+    validation_errors: List[str]
+    """Why it does not fit the schema."""
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        raw_output: str = "",
+        validation_errors: Optional[List[str]] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(description, **kwargs)
+        self.raw_output = raw_output
+        self.validation_errors = list(validation_errors or [])
+
+
 class StorageError(ModelportError):
     """The session store failed (unreachable, corrupt, full or unwritable); the session stays usable
     in memory and nothing it had committed is lost."""
@@ -150,6 +175,8 @@ __all__ = [
     "ConfigError",
     "ContextLengthError",
     "DecodeError",
+    "HookError",
+    "InvalidOutputError",
     "InvalidRequestError",
     "LimitError",
     "ModelportError",

@@ -54,6 +54,11 @@ class EventType(_StrEnum):
     SESSION_USAGE_INFO = "session.usage_info"
     SESSION_COMPACTION_START = "session.compaction_start"
     SESSION_COMPACTION_COMPLETE = "session.compaction_complete"
+    SESSION_MODEL_CHANGE = "session.model_change"
+    PERMISSION_REQUESTED = "permission.requested"
+    PERMISSION_COMPLETED = "permission.completed"
+    HOOK_START = "hook.start"
+    HOOK_END = "hook.end"
 
 
 SessionEvent = Event

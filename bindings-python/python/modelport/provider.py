@@ -98,6 +98,9 @@ class ProviderConfig(TypedDict, total=False):
     max_prompt_tokens: int
     """The model's prompt window in tokens: sessions compact their history before it fills up (see
     ``SessionConfig.infinite_sessions``). Keep a margin below the model's real window."""
+    native_structured_output: bool
+    """Anthropic: structured answers (``response_format``) through Anthropic's native
+    ``output_format`` (a beta) instead of a forced answer tool (default False)."""
     retry: RetryPolicy
     timeouts: Timeouts
 

@@ -15,8 +15,10 @@ from typing import (
     Deque,
     Dict,
     List,
+    Literal,
     Mapping,
     Optional,
+    Sequence,
     Set,
     Type,
     TypedDict,
@@ -38,12 +40,47 @@ class MessageAttachment(TypedDict, total=False):
     display_name: str
 
 
+# A Union of Literals rather than one Literal: the same type to mypy, and stubtest sees a Union.
+ReasoningEffort = Union[Literal["low"], Literal["medium"], Literal["high"], Literal["xhigh"]]
+"""How hard a reasoning model thinks."""
+
+ToolChoice = Union[Literal["auto", "none", "required"], Mapping[str, str]]
+"""``"auto"`` (default), ``"none"``, ``"required"``, or ``{"function": NAME}``."""
+
+
+class ResponseFormat(TypedDict, total=False):
+    """The answer's shape: ``{"type": "json_schema", "name", "schema", "strict"}`` or
+    ``{"type": "json_object"}``."""
+
+    type: Literal["json_schema", "json_object"]
+    name: str
+    """json_schema: a name for the schema (letters, digits, ``_``, ``-``)."""
+    schema: Mapping[str, Any]
+    """json_schema: the JSON Schema."""
+    strict: bool
+    """json_schema: OpenAI's strict mode (the provider enforces the schema)."""
+
+
 class MessageOptions(TypedDict, total=False):
-    """One message: the prompt, images, and headers for this message's model calls."""
+    """One message: the prompt, images, headers and model controls for this message's model calls
+    (each control overrides the session's)."""
 
     prompt: str
     attachments: List[MessageAttachment]
     request_headers: Mapping[str, str]
+    temperature: float
+    top_p: float
+    stop: Sequence[str]
+    seed: int
+    max_output_tokens: int
+    reasoning_effort: ReasoningEffort
+    tool_choice: ToolChoice
+    parallel_tool_calls: bool
+    extra_body: Mapping[str, Any]
+    """Provider-specific request fields, merged over the session's ``extra_body``."""
+    max_turns: int
+    """Model calls for this send."""
+    response_format: ResponseFormat
 
 
 _ATTACHMENT_KEYS = {"mime_type": "mimeType", "display_name": "displayName"}

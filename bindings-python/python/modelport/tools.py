@@ -311,9 +311,11 @@ class PermissionRequest:
 
 class PermissionResult(TypedDict, total=False):
     """The permission handler's answer: ``{"kind": "approve-once"}`` (or the Copilot SDK's
-    "approved") runs the call; ``{"kind": "reject", "feedback": ...}`` (or any "denied-..." kind)
-    refuses it and the turn ends; the model sees "The user rejected this tool call." and the feedback.
-    Anything else refuses the call too (and is logged as a warning by the core)."""
+    "approved") runs the call; ``"approve-for-session"`` runs it and every later call of the tool
+    without asking; ``{"kind": "reject", "feedback": ...}`` (or any "denied-..." kind) refuses it
+    and the turn ends; the model sees "The user rejected this tool call." and the feedback;
+    ``"user-not-available"`` and ``"no-result"`` refuse it as the Copilot SDK does. Anything else
+    refuses the call too (and is logged as a warning by the core)."""
 
     kind: str
     feedback: str
