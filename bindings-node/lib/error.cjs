@@ -14,6 +14,8 @@ class ModelportError extends Error {
     this.timeoutKind = fields.timeoutKind ?? undefined;
     this.errorType = fields.errorType ?? undefined;
     this.retryable = fields.retryable ?? false;
+    if (fields.rawOutput != null) this.rawOutput = fields.rawOutput;
+    if (fields.validationErrors != null) this.validationErrors = fields.validationErrors;
   }
 }
 
@@ -31,6 +33,8 @@ function fromRecord(record) {
     timeoutKind: record.timeoutKind,
     errorType: record.errorType,
     retryable: record.retryable,
+    rawOutput: record.rawOutput,
+    validationErrors: record.validationErrors,
   });
 }
 

@@ -68,6 +68,10 @@ export type AssistantTurnRetryEvent = PersistedEvent<
     /** 1 for the first retry. */
     attempt: number;
     statusCode?: number;
+    /** reason "fallback": the model that failed. */
+    from?: string;
+    /** reason "fallback": the model tried next. */
+    to?: string;
   }
 >;
 export type AssistantMessageStartEvent = EphemeralEvent<"assistant.message_start", { messageId: string }>;
@@ -174,6 +178,52 @@ export type SessionCompactionCompleteEvent = PersistedEvent<
     messagesRemoved: number;
   }
 >;
+export type SessionModelChangeEvent = PersistedEvent<
+  "session.model_change",
+  { previousModel: string; newModel: string }
+>;
+export type PermissionRequestedEvent = PersistedEvent<
+  "permission.requested",
+  {
+    /** Pairs this event with its permission.completed. */
+    requestId: string;
+    /** What the handler is asked: {kind, sessionId, toolName, toolCallId, arguments}. */
+    permissionRequest: Record<string, unknown>;
+  }
+>;
+export type PermissionCompletedEvent = PersistedEvent<
+  "permission.completed",
+  {
+    requestId: string;
+    result: {
+      kind: "approve-once" | "approve-for-session" | "reject" | "user-not-available" | "no-result";
+    };
+  }
+>;
+export type HookStartEvent = PersistedEvent<
+  "hook.start",
+  {
+    /** Pairs this event with its hook.end. */
+    hookInvocationId: string;
+    /** "preToolUse", "postToolUse", "userPromptSubmitted", ... */
+    hookType: string;
+    /** What the hook is given. */
+    input?: unknown;
+  }
+>;
+export type HookEndEvent = PersistedEvent<
+  "hook.end",
+  {
+    hookInvocationId: string;
+    hookType: string;
+    /** Whether the hook answered. */
+    success: boolean;
+    /** What it answered. */
+    output?: unknown;
+    /** Why it failed. */
+    error?: { message: string; stack?: string };
+  }
+>;
 
 /** Every session event, discriminated by `type`. */
 export type SessionEvent =
@@ -196,7 +246,12 @@ export type SessionEvent =
   | SessionIdleEvent
   | SessionUsageInfoEvent
   | SessionCompactionStartEvent
-  | SessionCompactionCompleteEvent;
+  | SessionCompactionCompleteEvent
+  | SessionModelChangeEvent
+  | PermissionRequestedEvent
+  | PermissionCompletedEvent
+  | HookStartEvent
+  | HookEndEvent;
 
 /** Every event `type`. */
 export type SessionEventType = SessionEvent["type"];

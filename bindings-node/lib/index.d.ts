@@ -76,6 +76,11 @@ export interface ProviderConfig {
    * `SessionConfig.infiniteSessions`). Keep a margin below the model's real window.
    */
   maxPromptTokens?: number;
+  /**
+   * Anthropic: structured answers (`responseFormat`) through Anthropic's native `output_format` (a
+   * beta) instead of a forced answer tool (default false).
+   */
+  nativeStructuredOutput?: boolean;
   /** This provider's retry policy (overrides the client's). */
   retry?: RetryPolicy;
   /** This provider's timeouts (override the client's). */
@@ -108,6 +113,67 @@ export interface ClientOptions {
   sessionStore?: string;
   /** One client at a time holds a session: how long its lease lasts and how long resumeSession waits. */
   sessionLease?: SessionLease;
+  /**
+   * The provider registry: named providers; sessions select a model as "<name>/<id>". Not combined
+   * with `provider`.
+   */
+  providers?: NamedProviderConfig[];
+  /** The registry's models. */
+  models?: RegistryModel[];
+}
+
+/** A provider of the registry. */
+export interface NamedProviderConfig extends ProviderConfig {
+  /** The name models refer to (no "/"). */
+  name: string;
+}
+
+/** A model of the registry, selected as "<provider>/<id>". */
+export interface RegistryModel {
+  id: string;
+  /** The provider's name. */
+  provider: string;
+  /** The model name on the wire (default: the id). */
+  wireModel?: string;
+  maxPromptTokens?: number;
+  maxOutputTokens?: number;
+}
+
+/** How hard a reasoning model thinks. */
+export type ReasoningEffort = "low" | "medium" | "high" | "xhigh";
+
+/** Which tool the model must call: default "auto". */
+export type ToolChoice = "auto" | "none" | "required" | { function: string };
+
+/** The answer's shape. */
+export type ResponseFormat =
+  | {
+      type: "json_schema";
+      /** A name for the schema (letters, digits, _, -). */
+      name: string;
+      /** The JSON Schema. */
+      schema: JsonSchema;
+      /** OpenAI's strict mode: the provider enforces the schema. */
+      strict?: boolean;
+    }
+  | { type: "json_object" };
+
+/** Model controls, for a session or one message (a message's override the session's). */
+export interface ModelControls {
+  temperature?: number;
+  topP?: number;
+  /** Stop sequences. */
+  stop?: string[];
+  /** Sampling seed. */
+  seed?: number;
+  /** Output cap. */
+  maxOutputTokens?: number;
+  /** Provider-specific request fields, merged into the request body (a message's over the session's). */
+  extraBody?: Record<string, unknown>;
+  /** Model calls per send (the tool-loop limit). */
+  maxTurns?: number;
+  /** The answer's shape (see sendAndParse for a parsed result). */
+  responseFormat?: ResponseFormat;
 }
 
 /** A session's lease. */
@@ -198,13 +264,18 @@ export interface PermissionRequest {
 
 /**
  * onPermissionRequest's answer (read by the core, the same in every language): `true` or an
- * approve kind runs the call; `false`, "reject" or any Copilot SDK "denied-..." kind refuses it, with
- * `feedback` (or `message`) for the model. Anything else (or a throw) refuses the call.
+ * approve kind runs the call ("approve-for-session": and every later call of the tool without
+ * asking); `false`, "reject" or any Copilot SDK "denied-..." kind refuses it, with `feedback` (or
+ * `message`) for the model; "user-not-available" and "no-result" refuse it as the Copilot SDK does.
+ * Anything else (or a throw) refuses the call.
  */
 export type PermissionRequestResult =
   | boolean
   | { kind: "approve-once" }
   | { kind: "approved" }
+  | { kind: "approve-for-session" }
+  | { kind: "user-not-available" }
+  | { kind: "no-result" }
   | { kind: "reject"; feedback?: string }
   | { kind: `denied-${string}`; feedback?: string; message?: string };
 
@@ -228,7 +299,7 @@ export interface InfiniteSessions {
 }
 
 /** How to create a session (the Copilot SDK's SessionConfig for BYOK). */
-export interface SessionConfig {
+export interface SessionConfig extends ModelControls {
   /** A session id to use (a UUID otherwise). */
   sessionId?: string;
   /** The model (the deployment name on Azure); required with a provider. */
@@ -240,7 +311,7 @@ export interface SessionConfig {
   systemMessage?: { mode?: "append" | "replace"; content?: string };
   /** Stream answers as delta events (default false). */
   streaming?: boolean;
-  reasoningEffort?: "low" | "medium" | "high";
+  reasoningEffort?: ReasoningEffort;
   /** Only these tools are offered. */
   availableTools?: string[];
   /** These are never offered (wins over availableTools). */
@@ -248,21 +319,29 @@ export interface SessionConfig {
   /** Asked before each tool call (approve by default). */
   onPermissionRequest?: PermissionHandler;
   /** Default "auto". */
-  toolChoice?: "auto" | "none" | "required" | { function: string };
+  toolChoice?: ToolChoice;
   /** Default true. */
   parallelToolCalls?: boolean;
   /** resumeSession only: do not emit session.resume. */
   suppressResumeEvent?: boolean;
   /** Compaction of the history before it outgrows the context window (on by default). */
   infiniteSessions?: InfiniteSessions;
+  /**
+   * Models ("<provider>/<id>" with the client's providers) tried in turn when the model fails
+   * before any output.
+   */
+  fallbackModels?: string[];
 }
 
 /** One message to send. */
-export interface MessageOptions {
+export interface MessageOptions extends ModelControls {
   prompt: string;
   attachments?: Attachment[];
   /** Headers for this message's model calls. */
   requestHeaders?: Record<string, string>;
+  reasoningEffort?: ReasoningEffort;
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
 }
 
 /** A session's events as an async iterator. */
@@ -356,7 +435,9 @@ export type ModelportErrorCode =
   | "session_not_found"
   | "session_exists"
   | "session_busy"
-  | "storage";
+  | "storage"
+  | "hook"
+  | "invalid_output";
 
 /** Every error modelport raises. */
 export declare class ModelportError extends Error {
@@ -377,4 +458,8 @@ export declare class ModelportError extends Error {
   errorType?: string;
   /** Whether retrying the same request may succeed. */
   retryable: boolean;
+  /** "invalid_output": the model's answer as it came. */
+  rawOutput?: string;
+  /** "invalid_output": why it does not fit the schema. */
+  validationErrors?: string[];
 }

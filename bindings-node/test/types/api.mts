@@ -133,6 +133,41 @@ const compacting = await client.createSession({
     infiniteSessions: { enabled: true, backgroundCompactionThreshold: 0.8, bufferExhaustionThreshold: 0.95 },
 });
 await compacting.compact();
+
+// Model controls, structured output, the provider registry, the new events and error codes.
+const controlled = await client.createSession({
+    model: "test-model",
+    provider: { baseUrl: small.openaiUrl, nativeStructuredOutput: false },
+    temperature: 0.2,
+    topP: 0.9,
+    stop: ["END"],
+    seed: 7,
+    maxOutputTokens: 100,
+    extraBody: { user: "u1" },
+    maxTurns: 4,
+    reasoningEffort: "xhigh",
+    responseFormat: { type: "json_schema", name: "answer", schema: { type: "object" }, strict: true },
+    fallbackModels: ["test-model-2"],
+});
+await controlled.sendAndWait({
+    prompt: "hi",
+    temperature: 0.5,
+    toolChoice: "none",
+    parallelToolCalls: false,
+    responseFormat: { type: "json_object" },
+});
+controlled.on("hook.end", (e) => console.log(e.data.hookType, e.data.success, e.data.error?.message));
+controlled.on("permission.completed", (e) => console.log(e.data.result.kind));
+controlled.on("session.model_change", (e) => console.log(e.data.previousModel, e.data.newModel));
+controlled.on("assistant.turn_retry", (e) => console.log(e.data.from, e.data.to));
+const registry = new Client({
+    providers: [{ name: "local", baseUrl: small.openaiUrl }],
+    models: [{ id: "m", provider: "local", maxPromptTokens: 1000 }],
+});
+await registry.stop();
+const codes: ModelportErrorCode[] = ["hook", "invalid_output"];
+const invalid = new ModelportError("x");
+console.log(codes, invalid.rawOutput, invalid.validationErrors?.length);
 await small.stop();
 const errors: ModelportError[] = await client.stop();
 await server.stop();
