@@ -237,6 +237,17 @@ typedef void (*mp_event_fn)(void *user_data, const char *event_type, const char 
  */
 #define MP_ERR_STORAGE 21
 
+/**
+ * A session hook failed (it failed its tool call, or for `onUserPromptSubmitted` its send).
+ */
+#define MP_ERR_HOOK 22
+
+/**
+ * Structured output: the answer does not match the schema after the corrective retry; the JSON
+ * record carries `rawOutput` and `validationErrors`.
+ */
+#define MP_ERR_INVALID_OUTPUT 23
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -306,13 +317,17 @@ mp_status mp_json_pointer(const char *json,
  * `{"provider": {"type": "openai", "baseUrl": "...", "apiKey": "...", "wireApi": "responses",
  * "azure": {"apiVersion": "..."}, "headers": {...}}, "retry": {"maxRetries": 2, ...},
  * "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...},
- * "sessionStore": "sqlite:///abs/path.db", "sessionLease": {"ttlMs": 30000, "waitMs": 0}}`; every
+ * "sessionStore": "sqlite:///abs/path.db", "sessionLease": {"ttlMs": 30000, "waitMs": 0},
+ * "providers": [{"name": "local", ...provider}], "models": [{"id", "provider", "wireModel",
+ * "maxPromptTokens", "maxOutputTokens"}]}`; every
  * field is optional (`provider` is the default for sessions that name none, and the one
  * `mp_client_list_models` asks). `sessionStore` is where sessions are kept: "memory" (this client
  * only), "sqlite:///absolute/path.db" or a "postgres://user:password@host:port/db" URL; default SQLite
  * at `$MODELPORT_HOME/sessions.db`. `sessionLease.ttlMs` is how long a holder that stops renewing keeps
  * a session, `waitMs` how long `mp_client_resume_session` waits for a session another client holds
- * (0: `MP_ERR_SESSION_BUSY` at once). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
+ * (0: `MP_ERR_SESSION_BUSY` at once). `providers` and `models` are the provider registry (not
+ * combined with `provider`): sessions then select a model as `"<provider>/<id>"`; a provider may
+ * set `"nativeStructuredOutput": true` (Anthropic's native structured output). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
  * gives `MP_ERR_CONFIG` with a message naming its path ("invalid client options at `retry.maxRetries`: ...").
  *
  * # Safety
@@ -404,7 +419,13 @@ mp_status mp_client_delete_session(struct mp_client *client,
  * `{"model": "...", "provider": {...}, "streaming": true, "systemMessage": {"mode": "replace",
  * "content": "..."}, "reasoningEffort": "low", "availableTools": [...], "excludedTools": [...],
  * "sessionId": "...", "infiniteSessions": {"enabled": true, "backgroundCompactionThreshold": 0.80,
- * "bufferExhaustionThreshold": 0.95}}`. Infinite sessions (on by default) compact the history before
+ * "bufferExhaustionThreshold": 0.95}, "temperature": 0.2, "topP": 0.9, "stop": ["..."], "seed": 7,
+ * "maxOutputTokens": 1000, "extraBody": {...}, "maxTurns": 8, "responseFormat": {"type":
+ * "json_schema", "name": "...", "schema": {...}, "strict": true} or {"type": "json_object"},
+ * "fallbackModels": ["<provider>/<id>", ...]}`; `reasoningEffort` is "low", "medium", "high" or
+ * "xhigh"; `extraBody` is merged into every request body. A tool call may meet
+ * `permission.requested` / `permission.completed` and a session's model switch
+ * `session.model_change` events. Infinite sessions (on by default) compact the history before
  * it outgrows the context window, the provider's `"maxPromptTokens"` (else the model list's
  * limits): after each model call a `session.usage_info` event reports `{"tokenLimit",
  * "currentTokens", "messagesLength"}`; at the background threshold a compaction runs after the
@@ -457,8 +478,11 @@ const char *mp_session_id(struct mp_session *session);
 /**
  * Sends a message and returns at once: the send runs in the background (queued after a running one).
  * `options_json` is `{"prompt": "...", "attachments": [{"type": "blob", "data": base64, "mimeType":
- * "image/png"}], "requestHeaders": {...}}`. When `message_id` is not NULL it receives the id of the
- * send's `user.message` event (free it with `mp_string_free`). Follow the send through events.
+ * "image/png"}], "requestHeaders": {...}}`, plus model controls that override the session's for this
+ * message: `"temperature"`, `"topP"`, `"stop"`, `"seed"`, `"maxOutputTokens"`, `"reasoningEffort"`,
+ * `"toolChoice"`, `"parallelToolCalls"`, `"extraBody"`, `"maxTurns"`, `"responseFormat"`. When
+ * `message_id` is not NULL it receives the id of the send's `user.message` event (free it with
+ * `mp_string_free`). Follow the send through events.
  *
  * # Safety
  * `session` is a live session; `options_json` a NUL-terminated string; `message_id` NULL or valid for
@@ -656,6 +680,16 @@ const char *mp_replay_openai_url(struct mp_replay *replay);
  * `replay` is a live replay server.
  */
 mp_status mp_replay_request_count(struct mp_replay *replay, uint64_t *count);
+
+/**
+ * The requests the server has received (it records unless started with `"record": false`): on
+ * success `*requests_json` is a JSON array `[{"method", "path", "headers", "body"}]` (`body` the
+ * parsed JSON body, null when it had none); free it with `mp_string_free`.
+ *
+ * # Safety
+ * `replay` is a live replay server; `requests_json` is valid for one pointer write.
+ */
+mp_status mp_replay_requests(struct mp_replay *replay, char **requests_json);
 
 /**
  * Stops the server, closes its connections, and frees it. NULL is ignored.

@@ -61,13 +61,17 @@ fn json_string(value: &impl serde::Serialize) -> *mut c_char {
 /// `{"provider": {"type": "openai", "baseUrl": "...", "apiKey": "...", "wireApi": "responses",
 /// "azure": {"apiVersion": "..."}, "headers": {...}}, "retry": {"maxRetries": 2, ...},
 /// "timeouts": {"connectMs": ..., "firstByteMs": ..., "idleMs": ..., "totalMs": ...},
-/// "sessionStore": "sqlite:///abs/path.db", "sessionLease": {"ttlMs": 30000, "waitMs": 0}}`; every
+/// "sessionStore": "sqlite:///abs/path.db", "sessionLease": {"ttlMs": 30000, "waitMs": 0},
+/// "providers": [{"name": "local", ...provider}], "models": [{"id", "provider", "wireModel",
+/// "maxPromptTokens", "maxOutputTokens"}]}`; every
 /// field is optional (`provider` is the default for sessions that name none, and the one
 /// `mp_client_list_models` asks). `sessionStore` is where sessions are kept: "memory" (this client
 /// only), "sqlite:///absolute/path.db" or a "postgres://user:password@host:port/db" URL; default SQLite
 /// at `$MODELPORT_HOME/sessions.db`. `sessionLease.ttlMs` is how long a holder that stops renewing keeps
 /// a session, `waitMs` how long `mp_client_resume_session` waits for a session another client holds
-/// (0: `MP_ERR_SESSION_BUSY` at once). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
+/// (0: `MP_ERR_SESSION_BUSY` at once). `providers` and `models` are the provider registry (not
+/// combined with `provider`): sessions then select a model as `"<provider>/<id>"`; a provider may
+/// set `"nativeStructuredOutput": true` (Anthropic's native structured output). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
 /// gives `MP_ERR_CONFIG` with a message naming its path ("invalid client options at `retry.maxRetries`: ...").
 ///
 /// # Safety
@@ -267,7 +271,13 @@ pub unsafe extern "C" fn mp_client_delete_session(
 /// `{"model": "...", "provider": {...}, "streaming": true, "systemMessage": {"mode": "replace",
 /// "content": "..."}, "reasoningEffort": "low", "availableTools": [...], "excludedTools": [...],
 /// "sessionId": "...", "infiniteSessions": {"enabled": true, "backgroundCompactionThreshold": 0.80,
-/// "bufferExhaustionThreshold": 0.95}}`. Infinite sessions (on by default) compact the history before
+/// "bufferExhaustionThreshold": 0.95}, "temperature": 0.2, "topP": 0.9, "stop": ["..."], "seed": 7,
+/// "maxOutputTokens": 1000, "extraBody": {...}, "maxTurns": 8, "responseFormat": {"type":
+/// "json_schema", "name": "...", "schema": {...}, "strict": true} or {"type": "json_object"},
+/// "fallbackModels": ["<provider>/<id>", ...]}`; `reasoningEffort` is "low", "medium", "high" or
+/// "xhigh"; `extraBody` is merged into every request body. A tool call may meet
+/// `permission.requested` / `permission.completed` and a session's model switch
+/// `session.model_change` events. Infinite sessions (on by default) compact the history before
 /// it outgrows the context window, the provider's `"maxPromptTokens"` (else the model list's
 /// limits): after each model call a `session.usage_info` event reports `{"tokenLimit",
 /// "currentTokens", "messagesLength"}`; at the background threshold a compaction runs after the

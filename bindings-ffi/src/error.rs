@@ -57,6 +57,11 @@ pub const MP_ERR_SESSION_EXISTS: MpStatus = 19;
 pub const MP_ERR_SESSION_BUSY: MpStatus = 20;
 /// The session store failed; the session stays usable in memory and nothing committed is lost.
 pub const MP_ERR_STORAGE: MpStatus = 21;
+/// A session hook failed (it failed its tool call, or for `onUserPromptSubmitted` its send).
+pub const MP_ERR_HOOK: MpStatus = 22;
+/// Structured output: the answer does not match the schema after the corrective retry; the JSON
+/// record carries `rawOutput` and `validationErrors`.
+pub const MP_ERR_INVALID_OUTPUT: MpStatus = 23;
 
 /// An error on its way to C: a status code and what the caller can read about it.
 #[derive(Debug)]
@@ -116,7 +121,7 @@ impl From<Error> for FfiError {
 }
 
 /// Each core error kind's status and its name (the kind's `as_str`).
-const KINDS: [(ErrorKind, MpStatus, &CStr); 18] = [
+const KINDS: [(ErrorKind, MpStatus, &CStr); 20] = [
     (ErrorKind::Config, MP_ERR_CONFIG, c"config"),
     (ErrorKind::Auth, MP_ERR_AUTH, c"auth"),
     (
@@ -155,6 +160,12 @@ const KINDS: [(ErrorKind, MpStatus, &CStr); 18] = [
     ),
     (ErrorKind::SessionBusy, MP_ERR_SESSION_BUSY, c"session_busy"),
     (ErrorKind::Storage, MP_ERR_STORAGE, c"storage"),
+    (ErrorKind::Hook, MP_ERR_HOOK, c"hook"),
+    (
+        ErrorKind::InvalidOutput,
+        MP_ERR_INVALID_OUTPUT,
+        c"invalid_output",
+    ),
 ];
 
 /// The names of the statuses that are no core kind.
@@ -252,6 +263,17 @@ mod tests {
         }
         for (status, _) in OTHERS {
             assert!(seen.insert(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn every_core_kind_has_its_own_status() {
+        for kind in ErrorKind::ALL {
+            assert_ne!(
+                status_of(kind),
+                MP_ERR_OTHER,
+                "{kind:?} has no row in KINDS"
+            );
         }
     }
 }

@@ -8,7 +8,9 @@ use modelport::replay::{ReplayConfig, ReplayServer};
 
 use crate::error::{FfiError, MpStatus};
 use crate::runtime::Rt;
-use crate::util::{c_string, guard, guard_void, handle, opt_str_arg, out_param, str_arg};
+use crate::util::{
+    c_string, guard, guard_void, handle, opt_str_arg, out_param, owned_string, str_arg,
+};
 
 /// A running replay server (opaque), stopped and freed by `mp_replay_stop`.
 #[derive(Debug)]
@@ -94,6 +96,27 @@ pub unsafe extern "C" fn mp_replay_request_count(
         // SAFETY: the caller's contract.
         let count = unsafe { count.as_mut() }.ok_or_else(|| FfiError::usage("`count` is NULL"))?;
         *count = r.server.request_count();
+        Ok(())
+    })
+}
+
+/// The requests the server has received (it records unless started with `"record": false`): on
+/// success `*requests_json` is a JSON array `[{"method", "path", "headers", "body"}]` (`body` the
+/// parsed JSON body, null when it had none); free it with `mp_string_free`.
+///
+/// # Safety
+/// `replay` is a live replay server; `requests_json` is valid for one pointer write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_replay_requests(
+    replay: *mut MpReplay,
+    requests_json: *mut *mut c_char,
+) -> MpStatus {
+    guard("mp_replay_requests", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(requests_json, "requests_json") }?;
+        // SAFETY: the caller's contract.
+        let r = unsafe { handle(replay, "replay") }?;
+        *out = owned_string(r.server.requests_json().to_string());
         Ok(())
     })
 }

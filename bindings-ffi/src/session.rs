@@ -76,8 +76,11 @@ pub unsafe extern "C" fn mp_session_id(session: *mut MpSession) -> *const c_char
 
 /// Sends a message and returns at once: the send runs in the background (queued after a running one).
 /// `options_json` is `{"prompt": "...", "attachments": [{"type": "blob", "data": base64, "mimeType":
-/// "image/png"}], "requestHeaders": {...}}`. When `message_id` is not NULL it receives the id of the
-/// send's `user.message` event (free it with `mp_string_free`). Follow the send through events.
+/// "image/png"}], "requestHeaders": {...}}`, plus model controls that override the session's for this
+/// message: `"temperature"`, `"topP"`, `"stop"`, `"seed"`, `"maxOutputTokens"`, `"reasoningEffort"`,
+/// `"toolChoice"`, `"parallelToolCalls"`, `"extraBody"`, `"maxTurns"`, `"responseFormat"`. When
+/// `message_id` is not NULL it receives the id of the send's `user.message` event (free it with
+/// `mp_string_free`). Follow the send through events.
 ///
 /// # Safety
 /// `session` is a live session; `options_json` a NUL-terminated string; `message_id` NULL or valid for

@@ -289,6 +289,8 @@ static void test_basics(void) {
     CHECK(strcmp(mp_status_name(12345), "unknown") == 0);
     CHECK(strcmp(mp_status_name(MP_ERR_SESSION_BUSY), "session_busy") == 0);
     CHECK(strcmp(mp_status_name(MP_ERR_STORAGE), "storage") == 0);
+    CHECK(strcmp(mp_status_name(MP_ERR_HOOK), "hook") == 0);
+    CHECK(strcmp(mp_status_name(MP_ERR_INVALID_OUTPUT), "invalid_output") == 0);
     CHECK(strcmp(mp_last_error_message(), "") == 0);
     char *value = NULL;
     CHECK_OK(mp_json_pointer("{\"a\": {\"b\": [1, \"x\"]}}", "/a/b/1", &value));
@@ -776,8 +778,8 @@ static void test_free_inside_callback(const char *root) {
  * mp_session_send_and_wait, mp_session_send_async and mp_client_list_models), no event (callbacks and
  * mp_session_get_events) and no stop report. Each form and place has a secret of its own.
  *
- * That the server received each header with its value: the C ABI has no accessor for the recorded
- * requests, so this reads the echo itself. The request count grows, and the echo lists the header as
+ * That the server received each header with its value: this reads the echo itself, not the recorded
+ * requests (mp_replay_requests), so that no string the test handles holds the raw secret. The request count grows, and the echo lists the header as
  * "<name>: [redacted]": the core scrubs by value (the configured secret texts), so that entry means the
  * server received the header carrying exactly the secret (a dropped header is not listed, a different
  * value would show as is). The plain header "x-team: blue" in the echo shows values are echoed at all. */
@@ -1314,6 +1316,82 @@ static void test_infinite_sessions(const char *root) {
     mp_replay_stop(replay);
 }
 
+/* ---------------------------------------------------------------- model controls */
+
+/* The value at `pointer` of the replay's first recorded request equals `expected` (strings as they
+ * are, anything else as compact JSON). */
+static void check_first_request(mp_replay *replay, const char *pointer, const char *expected) {
+    char *requests = NULL;
+    CHECK_OK(mp_replay_requests(replay, &requests));
+    char path[128];
+    snprintf(path, sizeof path, "/0/body%s", pointer);
+    char *value = NULL;
+    CHECK_OK(mp_json_pointer(requests, path, &value));
+    CHECKF(value != NULL && strcmp(value, expected) == 0, "%s: %s, not %s", pointer, value ? value : "(null)",
+           expected);
+    mp_string_free(value);
+    mp_string_free(requests);
+}
+
+/* Model controls and the answer's shape: session options and a message's overrides reach the
+ * provider's request as Chat Completions spells them (core maps them; the C ABI passes the JSON on). */
+static void test_model_controls(const char *root) {
+    const char *replay_options = "{\"fallback\": \"{\\\"ok\\\": true}\"}";
+    char config[1024];
+
+    mp_replay *replay = start_replay(root, "examples/replay/quickstart.yaml", replay_options);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new("{\"sessionStore\": \"memory\"}", &client));
+    snprintf(config, sizeof config,
+             "{\"model\": \"c-model\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\"},"
+             " \"temperature\": 0.25, \"topP\": 0.5, \"seed\": 7, \"stop\": [\"END\"], \"maxOutputTokens\": 99,"
+             " \"extraBody\": {\"custom_field\": {\"nested\": 1}}}",
+             mp_replay_openai_url(replay));
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"Anything\"}", 0, &result));
+    mp_string_free(result);
+    check_first_request(replay, "/temperature", "0.25");
+    check_first_request(replay, "/top_p", "0.5");
+    check_first_request(replay, "/seed", "7");
+    check_first_request(replay, "/stop/0", "END");
+    check_first_request(replay, "/max_completion_tokens", "99");
+    check_first_request(replay, "/custom_field", "{\"nested\":1}");
+    mp_session_free(session);
+    mp_replay_stop(replay);
+
+    /* A message's controls override the session's. */
+    replay = start_replay(root, "examples/replay/quickstart.yaml", replay_options);
+    snprintf(config, sizeof config,
+             "{\"model\": \"c-model\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\"},"
+             " \"temperature\": 0.25}",
+             mp_replay_openai_url(replay));
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    CHECK_OK(mp_session_send_and_wait(
+        session, "{\"prompt\": \"Anything\", \"temperature\": 0.75, \"extraBody\": {\"user\": \"u1\"}}", 0, &result));
+    mp_string_free(result);
+    check_first_request(replay, "/temperature", "0.75");
+    check_first_request(replay, "/user", "u1");
+    mp_session_free(session);
+    mp_replay_stop(replay);
+
+    /* A json_object responseFormat. */
+    replay = start_replay(root, "examples/replay/quickstart.yaml", replay_options);
+    snprintf(config, sizeof config,
+             "{\"model\": \"c-model\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\"},"
+             " \"responseFormat\": {\"type\": \"json_object\"}}",
+             mp_replay_openai_url(replay));
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"Anything as JSON\"}", 0, &result));
+    CHECKF(json_is(result, "/data/content", "{\"ok\": true}"), "%s", result ? result : "(null)");
+    mp_string_free(result);
+    check_first_request(replay, "/response_format", "{\"type\":\"json_object\"}");
+    mp_session_free(session);
+    mp_replay_stop(replay);
+    mp_client_free(client);
+}
+
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--child") == 0) return durable_child(argv[2], argv[3], argv[4]);
     if (argc != 2) {
@@ -1335,6 +1413,7 @@ int main(int argc, char **argv) {
     test_free_inside_callback(root);
     test_header_secrets(root);
     test_infinite_sessions(root);
+    test_model_controls(root);
     test_durable_sessions(root, argv[0]);
     printf("test_ffi: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -76,7 +76,9 @@ impl Client {
     /// Copilot SDK); `provider` is the default for sessions that name none. `sessionStore` is where
     /// sessions are kept: "memory", "sqlite:///absolute/path.db" or a "postgres://" URL (default:
     /// SQLite at `$MODELPORT_HOME/sessions.db`); `sessionLease.waitMs` is how long `resume_session`
-    /// waits for a session another client holds.
+    /// waits for a session another client holds. `"providers": [{"name", ...provider}]` and `"models":
+    /// [{"id", "provider", "wireModel", "maxPromptTokens", "maxOutputTokens"}]` are the provider
+    /// registry (sessions select `"<provider>/<id>"`); a provider may set `"nativeStructuredOutput"`.
     #[uniffi::constructor(default(options_json = None))]
     pub fn new(options_json: Option<String>) -> Result<Arc<Self>, ModelportError> {
         let options =
@@ -94,7 +96,13 @@ impl Client {
     /// sessions (`{"enabled": true, "backgroundCompactionThreshold": 0.80,
     /// "bufferExhaustionThreshold": 0.95}`, the defaults) compact the history before it outgrows the
     /// provider's `maxPromptTokens`, with `session.usage_info` and compaction events (see
-    /// [`Session::compact`]); disabled, an overlong conversation raises `ContextLength`.
+    /// [`Session::compact`]); disabled, an overlong conversation raises `ContextLength`. Model
+    /// controls: `"temperature"`, `"topP"`, `"stop"`, `"seed"`, `"maxOutputTokens"`, `"extraBody"`
+    /// (merged into every request body), `"maxTurns"`, `"reasoningEffort"` (low, medium, high,
+    /// xhigh), `"responseFormat"` (`{"type": "json_schema", "name", "schema", "strict"}` or
+    /// `{"type": "json_object"}`; an answer that does not match raises `InvalidOutput`),
+    /// `"fallbackModels"`; events include `permission.requested`, `permission.completed` and
+    /// `session.model_change`.
     #[uniffi::method(default(tools = []))]
     pub async fn create_session(
         &self,

@@ -81,6 +81,10 @@ modelport_error! {
     SessionBusy,
     /// The session store failed; the session stays usable in memory.
     Storage,
+    /// A session hook failed.
+    Hook,
+    /// Structured output: the answer does not match the schema after the corrective retry.
+    InvalidOutput,
 }
 
 impl ModelportError {
@@ -122,5 +126,18 @@ impl std::error::Error for ToolCallError {}
 impl From<uniffi::UnexpectedUniFFICallbackError> for ToolCallError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         ToolCallError::Failed { message: e.reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_kind_has_its_own_variant() {
+        for kind in ErrorKind::ALL {
+            let e = ModelportError::from(Error::new(kind, "m"));
+            assert!(!matches!(e, ModelportError::Other { .. }), "{kind:?}");
+        }
     }
 }

@@ -77,6 +77,11 @@ impl ReplayServer {
         self.inner.request_count()
     }
 
+    /// The requests received so far, as a JSON array of `{method, path, headers, body}`.
+    pub fn requests_json(&self) -> String {
+        self.inner.requests_json().to_string()
+    }
+
     /// Stops the server and closes its connections.
     pub async fn stop(&self) -> Result<(), ModelportError> {
         let server = self.inner.clone();

@@ -67,6 +67,27 @@ pub struct SendOptions {
     /// Headers for this message's model calls (same name overrides the provider's).
     #[uniffi(default)]
     pub request_headers: HashMap<String, String>,
+    /// Model controls for this message's model calls; each overrides the session's.
+    #[uniffi(default)]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[uniffi(default)]
+    pub top_p: Option<f64>,
+    /// Stop sequences.
+    #[uniffi(default)]
+    pub stop: Option<Vec<String>>,
+    /// Sampling seed.
+    #[uniffi(default)]
+    pub seed: Option<i64>,
+    /// Output cap.
+    #[uniffi(default)]
+    pub max_output_tokens: Option<u32>,
+    /// Whether the model may call several tools at once.
+    #[uniffi(default)]
+    pub parallel_tool_calls: Option<bool>,
+    /// Model calls for this send.
+    #[uniffi(default)]
+    pub max_turns: Option<u32>,
 }
 
 impl From<SendOptions> for modelport::SendOptions {
@@ -78,6 +99,13 @@ impl From<SendOptions> for modelport::SendOptions {
         for (name, value) in o.request_headers {
             options = options.with_header(name, value);
         }
+        options.temperature = o.temperature;
+        options.top_p = o.top_p;
+        options.stop = o.stop;
+        options.seed = o.seed;
+        options.max_output_tokens = o.max_output_tokens;
+        options.parallel_tool_calls = o.parallel_tool_calls;
+        options.max_turns = o.max_turns;
         options
     }
 }

@@ -2,7 +2,7 @@
 
 Creates sessions, runs a tool call through a Python-implemented ToolHandler (an async foreign trait),
 streams an answer to an EventListener (a foreign trait, subscribed through a TaskHandle), aborts a
-send while its tool runs, checks errors, infinite sessions (compaction in a small context window,
+send while its tool runs, checks errors, model controls in the recorded request, infinite sessions (compaction in a small context window,
 compact(), the error when off), and durable sessions (list, metadata, delete, the session
 errors, the lease between two clients, and a resume after the process that wrote the session exited:
 this script run again as a child). Run by bindings-ffi/scripts/test.sh:
@@ -269,6 +269,41 @@ async def infinite(client: mp.Client) -> None:
     await replay.stop()
 
 
+async def model_controls(client: mp.Client) -> None:
+    """Session options reach the provider's request as Chat Completions spells them, and a
+    json_object responseFormat too (core maps them; the binding passes the JSON on)."""
+    for extra, sent in (
+        (
+            {"temperature": 0.25, "seed": 7, "extraBody": {"custom_field": {"nested": 1}}},
+            {"temperature": 0.25, "seed": 7, "custom_field": {"nested": 1}},
+        ),
+        ({"responseFormat": {"type": "json_object"}}, {"response_format": {"type": "json_object"}}),
+    ):
+        replay = await mp.ReplayServer.start(
+            f"{ROOT}/examples/replay/quickstart.yaml", mp.ReplayOptions(fallback='{"ok": true}')
+        )
+        config = {"model": "u-model", "provider": {"baseUrl": replay.openai_url()}, **extra}
+        session = await client.create_session(json.dumps(config))
+        await session.send_and_wait(mp.SendOptions(prompt="Anything"))
+        body = json.loads(replay.requests_json())[0]["body"]
+        for key, value in sent.items():
+            check(body.get(key) == value, f"{key} in the request: {body.get(key)!r}")
+        await session.disconnect()
+        await replay.stop()
+
+    # A message's controls override the session's.
+    replay = await mp.ReplayServer.start(
+        f"{ROOT}/examples/replay/quickstart.yaml", mp.ReplayOptions(fallback="ok")
+    )
+    config = {"model": "u-model", "provider": {"baseUrl": replay.openai_url()}, "temperature": 0.25}
+    session = await client.create_session(json.dumps(config))
+    await session.send_and_wait(mp.SendOptions(prompt="Anything", temperature=0.75, max_turns=2))
+    body = json.loads(replay.requests_json())[0]["body"]
+    check(body.get("temperature") == 0.75, f"the message's temperature: {body.get('temperature')!r}")
+    await session.disconnect()
+    await replay.stop()
+
+
 async def expect_error(call: object, error: type, what: str) -> None:
     try:
         await call  # type: ignore[misc]
@@ -354,6 +389,7 @@ async def main() -> None:
     await abort(client)
     await errors(client)
     await infinite(client)
+    await model_controls(client)
     check(await client.stop() == [], "stop")
     with tempfile.TemporaryDirectory() as tmp:
         await durable(f"sqlite://{tmp}/sessions.db", tmp)
