@@ -37,7 +37,14 @@ struct Inner {
     path: PathBuf,
     synchronous: Synchronous,
     conn: Mutex<Option<Connection>>,
+    /// A second connection that checkpoints the WAL off the send path.
+    checkpointer: Mutex<Option<Connection>>,
+    commits: std::sync::atomic::AtomicU64,
 }
+
+/// Commits between two background checkpoints (SQLite's own automatic checkpoint, which this
+/// replaces, runs inside a commit once the WAL passes 1,000 pages).
+const CHECKPOINT_EVERY: u64 = 200;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,6 +60,8 @@ impl SqliteStore {
                 path: path.into(),
                 synchronous,
                 conn: Mutex::new(None),
+                checkpointer: Mutex::new(None),
+                commits: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -94,7 +103,7 @@ impl SqliteStore {
     /// Runs `f` on the connection (opened first if needed) on a blocking thread.
     fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection, &Inner) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut Connection, &Arc<Inner>) -> Result<T> + Send + 'static,
     ) -> BoxFuture<'static, Result<T>> {
         let inner = self.inner.clone();
         async move {
@@ -151,7 +160,8 @@ impl Inner {
             Synchronous::Full => "FULL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = 0;"
         ))
         .map_err(self.err("cannot read it (is it an SQLite database?)"))?;
         self.migrate(&mut conn)?;
@@ -184,6 +194,40 @@ impl Inner {
             .map_err(self.err("cannot record its schema version"))?;
         }
         tx.commit().map_err(self.err("cannot commit the migration"))
+    }
+}
+
+impl Inner {
+    /// Every [`CHECKPOINT_EVERY`] commits, a passive checkpoint on the second connection, on a
+    /// blocking thread of its own: writers go on meanwhile, so no send waits for it.
+    fn after_commit(self: &Arc<Self>) {
+        let n = self
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if n % CHECKPOINT_EVERY != 0 {
+            return;
+        }
+        let inner = self.clone();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn_blocking(move || {
+            // One checkpoint at a time; a busy checkpointer skips this round.
+            let Some(mut slot) = inner.checkpointer.try_lock().ok() else {
+                return;
+            };
+            if slot.is_none() {
+                *slot = Connection::open_with_flags(&inner.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+                    .ok();
+            }
+            if let Some(conn) = slot.as_ref()
+                && let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);")
+            {
+                tracing::debug!(store = %inner.describe(), error = %e, "background checkpoint");
+                *slot = None;
+            }
+        });
     }
 }
 
@@ -400,7 +444,9 @@ impl SessionStore for SqliteStore {
                         .map_err(e(w))?;
                 }
             }
-            tx.commit().map_err(e("cannot commit"))
+            tx.commit().map_err(e("cannot commit"))?;
+            inner.after_commit();
+            Ok(())
         })
     }
 
