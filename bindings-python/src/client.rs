@@ -57,7 +57,11 @@ impl Client {
     }
 
     /// Creates a session, or resumes `session_id` when given, from its JSON config and callables.
-    #[pyo3(signature = (session_id, config, tools, on_permission_request=None, bearer_token_provider=None))]
+    #[pyo3(signature = (session_id, config, tools, on_permission_request=None, bearer_token_provider=None, hooks=Vec::new()))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per callable kind that crosses from Python"
+    )]
     fn open_session<'py>(
         &self,
         py: Python<'py>,
@@ -66,6 +70,7 @@ impl Client {
         tools: Vec<ToolDef>,
         on_permission_request: Option<Py<PyAny>>,
         bearer_token_provider: Option<Py<PyAny>>,
+        hooks: Vec<(String, Py<PyAny>)>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
         let mut config = SessionConfig::from_json(config).map_err(to_py_err)?;
@@ -75,6 +80,9 @@ impl Client {
             .collect::<PyResult<_>>()?;
         config.on_permission_request =
             on_permission_request.map(|h| tools::permission_handler(&self.event_loop, h));
+        if !hooks.is_empty() {
+            config.hooks = Some(tools::hooks(&self.event_loop, hooks)?);
+        }
         if let Some(p) = bearer_token_provider {
             let provider = config.provider.as_mut().ok_or_else(|| {
                 crate::error::config(

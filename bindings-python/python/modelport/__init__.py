@@ -63,6 +63,7 @@ from .events import (
     ToolExecutionResult,
     ToolRequest,
 )
+from .hooks import HookFn, SessionHooks
 from .models import ListModelsHandler, ModelCapabilities, ModelInfo, ModelLimits, ModelSupports
 from .provider import (
     AzureOptions,
@@ -114,6 +115,7 @@ __all__ = [
     "EventIterator",
     "EventType",
     "InfiniteSessions",
+    "HookFn",
     "InvalidOutputError",
     "InvalidRequestError",
     "LimitError",
@@ -142,6 +144,7 @@ __all__ = [
     "SessionConfig",
     "SessionEvent",
     "SessionExistsError",
+    "SessionHooks",
     "SessionLease",
     "SessionMetadata",
     "SessionNotFoundError",

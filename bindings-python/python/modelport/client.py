@@ -21,6 +21,7 @@ from typing import (
 
 from . import _native
 from .errors import ModelportError
+from .hooks import SessionHooks, _hook_callbacks
 from .models import ListModelsHandler, ModelInfo, _from_json, _handler_callback
 from .provider import ProviderConfig, RetryPolicy, Timeouts, _split
 from .session import ReasoningEffort, ResponseFormat, Session, ToolChoice
@@ -83,6 +84,8 @@ class SessionConfig(TypedDict, total=False):
     fallback_models: Sequence[str]
     """Models (``provider/id`` with the client's ``providers``) tried in turn when the model fails
     before any output."""
+    hooks: SessionHooks
+    """Session hooks: ``{"on_pre_tool_use": fn, ...}`` (see :mod:`modelport.hooks`)."""
 
 
 class SessionLease(TypedDict, total=False):
@@ -142,7 +145,7 @@ class SessionMetadata:
         )
 
 
-_NativeSessionArgs = Tuple[str, List[Tuple[Any, ...]], Any, Any]
+_NativeSessionArgs = Tuple[str, List[Tuple[Any, ...]], Any, Any, List[Tuple[str, Any]]]
 
 
 class _SessionId:
@@ -165,6 +168,7 @@ def _session_args(config: Mapping[str, Any], session_id: _SessionId) -> _NativeS
         if not isinstance(tool, Tool):
             raise TypeError(f"tools: {tool!r} is not a Tool: define it with @define_tool(...)")
     handler = data.pop("on_permission_request", None)
+    hooks = _hook_callbacks(data.pop("hooks", None) or {}, session_id)
     token_provider = None
     if "provider" in data:
         data["provider"], token_provider = _split(data["provider"])
@@ -172,7 +176,7 @@ def _session_args(config: Mapping[str, Any], session_id: _SessionId) -> _NativeS
     # approve_all is what happens without a handler: no need to cross to Python for each call.
     if handler is not None and handler is not PermissionHandler.approve_all:
         permission = _permission_callback(handler, session_id)
-    return json.dumps(data), [t._native_def() for t in tools], permission, token_provider
+    return json.dumps(data), [t._native_def() for t in tools], permission, token_provider, hooks
 
 
 class Client:
@@ -271,6 +275,7 @@ class Client:
         max_turns: Optional[int] = None,
         response_format: Optional[ResponseFormat] = None,
         fallback_models: Optional[Sequence[str]] = None,
+        hooks: Optional[SessionHooks] = None,
     ) -> Session:
         """Creates a session, from a :class:`SessionConfig` dict and/or keyword arguments (which win).
 
@@ -312,6 +317,7 @@ class Client:
         max_turns: Optional[int] = None,
         response_format: Optional[ResponseFormat] = None,
         fallback_models: Optional[Sequence[str]] = None,
+        hooks: Optional[SessionHooks] = None,
     ) -> Session:
         """Resumes a stored session by id, in this process or any other sharing the session store.
         The config gives again what is never stored (credentials, tools, handlers); the model and
@@ -387,6 +393,7 @@ _SESSION_KEYS = (
     "max_turns",
     "response_format",
     "fallback_models",
+    "hooks",
 )
 
 

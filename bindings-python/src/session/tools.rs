@@ -1,4 +1,4 @@
-//! Tools and the permission handler from Python callables. The Python side (`modelport.tools`)
+//! Tools, the permission handler and the session hooks from Python callables. The Python side (`modelport.tools`)
 //! validates arguments, calls the function and serialises its result; here the call is handed to the
 //! asyncio loop and the answer to core.
 
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use serde_json::Value;
 
+use modelport::session::hooks::{HookKind, SessionHooks};
 use modelport::{
     PermissionDecision, PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult,
 };
@@ -79,4 +80,33 @@ pub(crate) fn permission_handler(event_loop: &EventLoop, handler: Py<PyAny>) -> 
             }
         }
     })
+}
+
+/// The core session hooks for `(name, hook)` pairs, `name` a Copilot SDK key (`onPreToolUse`) and
+/// `hook(input_json) -> Awaitable[Optional[output_json]]`; the exception a hook raised is its failure.
+pub(crate) fn hooks(
+    event_loop: &EventLoop,
+    hooks: Vec<(String, Py<PyAny>)>,
+) -> PyResult<SessionHooks> {
+    let mut session_hooks = SessionHooks::new();
+    for (name, hook) in hooks {
+        let kind = HookKind::parse(&name)
+            .ok_or_else(|| config(format!("hooks: \"{name}\" is not a session hook")))?;
+        let hook = Arc::new(hook);
+        let event_loop = event_loop.clone();
+        session_hooks = session_hooks.on(kind, move |input: Value| {
+            let hook = hook.clone();
+            let event_loop = event_loop.clone();
+            async move {
+                let outcome = event_loop.call(&hook, vec![input.to_string()]).await;
+                let output =
+                    Python::attach(|py| outcome.and_then(|v| v.extract::<Option<String>>(py)))
+                        .map_err(|e| e.to_string())?;
+                output
+                    .map(|json| serde_json::from_str(&json).map_err(|e| e.to_string()))
+                    .transpose()
+            }
+        });
+    }
+    Ok(session_hooks)
 }
