@@ -205,7 +205,7 @@ impl Inner {
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
-        if n % CHECKPOINT_EVERY != 0 {
+        if !n.is_multiple_of(CHECKPOINT_EVERY) {
             return;
         }
         let inner = self.clone();
