@@ -602,14 +602,7 @@ impl Client {
 
     /// GETs `url` from the provider as JSON, with its auth, the timeouts and the retry policy.
     async fn get_json(&self, endpoint: &Endpoint, url: &str) -> Result<Value> {
-        let policy = endpoint
-            .retry()
-            .cloned()
-            .unwrap_or_else(|| self.shared.retry.clone());
-        let timeouts = endpoint
-            .timeouts()
-            .cloned()
-            .unwrap_or_else(|| self.shared.timeouts.clone());
+        let (policy, timeouts) = self.shared.policy_for(endpoint);
         let mut headers = endpoint.headers().clone();
         headers.remove(http::header::CONTENT_TYPE);
         headers.insert(

@@ -32,6 +32,23 @@ pub(crate) struct ClientShared {
 }
 
 impl ClientShared {
+    /// The retry policy and timeouts of `endpoint`: its own, else the client's.
+    pub(crate) fn policy_for(
+        &self,
+        endpoint: &crate::provider::Endpoint,
+    ) -> (RetryPolicy, Timeouts) {
+        (
+            endpoint
+                .retry()
+                .cloned()
+                .unwrap_or_else(|| self.retry.clone()),
+            endpoint
+                .timeouts()
+                .cloned()
+                .unwrap_or_else(|| self.timeouts.clone()),
+        )
+    }
+
     /// The endpoint of a model: a registry model (`"<provider>/<id>"`) when the client has a
     /// registry, else `name` on `provider` (a fallback on the same provider).
     pub(crate) fn endpoint_for(

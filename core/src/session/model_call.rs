@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind, Result, TimeoutKind};
 use crate::provider::Endpoint;
 pub(crate) use crate::transport::call::CallError;
 use crate::transport::call::{AttemptError, Exchange, MAX_BODY, Watch, header_secrets, read_body};
-use crate::transport::{HttpRequest, HttpResponse, RetryPolicy};
+use crate::transport::{HttpRequest, HttpResponse};
 use crate::types::Usage;
 use crate::util::{lock, new_id};
 use crate::wire::{
@@ -213,14 +213,7 @@ async fn call_in_span(
     };
     let (request, endpoint, model) =
         build(session, headers, controls, target, !known_to_reject).map_err(CallError::Failed)?;
-    let policy: RetryPolicy = endpoint
-        .retry()
-        .cloned()
-        .unwrap_or_else(|| session.client.retry.clone());
-    let timeouts = endpoint
-        .timeouts()
-        .cloned()
-        .unwrap_or_else(|| session.client.timeouts.clone());
+    let (policy, timeouts) = session.client.policy_for(&endpoint);
     let exchange = Exchange {
         endpoint: &endpoint,
         transport: &*session.client.transport,
@@ -450,14 +443,7 @@ pub(crate) async fn summarize(
         response_format: None,
         native_structured_output: false,
     })?;
-    let policy = endpoint
-        .retry()
-        .cloned()
-        .unwrap_or_else(|| session.client.retry.clone());
-    let timeouts = endpoint
-        .timeouts()
-        .cloned()
-        .unwrap_or_else(|| session.client.timeouts.clone());
+    let (policy, timeouts) = session.client.policy_for(&endpoint);
     let exchange = Exchange {
         endpoint: &endpoint,
         transport: &*session.client.transport,

@@ -69,6 +69,23 @@ impl Holder {
         &self.0
     }
 
+    /// Refuses (`SessionBusy`) when `holder` is another client whose lease runs until
+    /// `until_ms`, later than `now_ms`, and is not a dead process of this machine.
+    pub(crate) fn check_free(
+        &self,
+        session_id: &str,
+        holder: Option<&str>,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> crate::Result<()> {
+        match holder {
+            Some(h) if h != self.as_str() && until_ms > now_ms && !self.sees_dead(h) => {
+                Err(super::busy(session_id, Some(h)))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether `other` names a process of this machine and pid namespace that no longer runs.
     pub fn sees_dead(&self, other: &str) -> bool {
         let mine: Vec<&str> = self.0.split('/').collect();

@@ -13,7 +13,7 @@ use super::lease::without_password;
 use super::sql::{self, METADATA_COLUMNS, MIGRATIONS, SCHEMA_VERSION};
 use super::{
     Commit, Holder, Lease, LeaseRequest, NewSession, SessionMetadata, SessionStore, StoredSession,
-    busy, exists, lost_lease, not_found, storage_error,
+    exists, lost_lease, not_found, storage_error,
 };
 use crate::error::{Error, Result};
 use crate::util::lock;
@@ -291,13 +291,7 @@ impl SessionStore for PostgresStore {
                     i64,
                 ) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
                 let me = &lease.holder;
-                if let Some(h) = &holder
-                    && h != me.as_str()
-                    && until > now
-                    && !me.sees_dead(h)
-                {
-                    return Err(busy(session_id, Some(h)));
-                }
+                me.check_free(session_id, holder.as_deref(), until, now)?;
                 let generation = generation + 1;
                 let read_rows = |table: &'static str| {
                     let tx = &tx;
@@ -524,13 +518,7 @@ impl SessionStore for PostgresStore {
                 };
                 let (h, until, now): (Option<String>, i64, i64) =
                     (row.get(0), row.get(1), row.get(2));
-                if let Some(h) = &h
-                    && h != holder.as_str()
-                    && until > now
-                    && !holder.sees_dead(h)
-                {
-                    return Err(busy(session_id, Some(h)));
-                }
+                holder.check_free(session_id, h.as_deref(), until, now)?;
                 tx.execute(
                     "DELETE FROM modelport_sessions WHERE id = $1",
                     &[&session_id],

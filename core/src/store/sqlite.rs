@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use super::sql::{self, METADATA_COLUMNS, MIGRATIONS, SCHEMA_VERSION};
 use super::{
     Commit, Holder, Lease, LeaseRequest, NewSession, SessionMetadata, SessionStore, StoredSession,
-    busy, exists, lost_lease, not_found, now_ms, storage_error,
+    exists, lost_lease, not_found, now_ms, storage_error,
 };
 use crate::error::{Error, Result};
 use crate::util::lock;
@@ -335,13 +335,7 @@ impl SessionStore for SqliteStore {
                 return Err(not_found(&id));
             };
             let now = now_ms();
-            if let Some(h) = &holder
-                && h != me.as_str()
-                && until > now
-                && !me.sees_dead(h)
-            {
-                return Err(busy(&id, Some(h)));
-            }
+            me.check_free(&id, holder.as_deref(), until, now)?;
             let generation = generation + 1;
             tx.execute(
                 "UPDATE modelport_sessions SET lease_holder = ?2, lease_until_ms = ?3, lease_gen = ?4 \
@@ -539,13 +533,7 @@ impl SessionStore for SqliteStore {
             let Some((holder, until)) = row else {
                 return Ok(false);
             };
-            if let Some(h) = &holder
-                && h != me.as_str()
-                && until > now_ms()
-                && !me.sees_dead(h)
-            {
-                return Err(busy(&id, Some(h)));
-            }
+            me.check_free(&id, holder.as_deref(), until, now_ms())?;
             tx.execute("DELETE FROM modelport_sessions WHERE id = ?1", [&id])
                 .map_err(e("cannot delete the session"))?;
             tx.commit().map_err(e("cannot commit the delete"))?;
