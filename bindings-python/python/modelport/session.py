@@ -22,7 +22,9 @@ from typing import (
     Set,
     Type,
     TypedDict,
+    TypeVar,
     Union,
+    overload,
 )
 
 from . import _native
@@ -96,6 +98,8 @@ def _message_json(options: Union[str, MessageOptions, Mapping[str, Any]]) -> str
         ]
     return json.dumps(data)
 
+
+_Model = TypeVar("_Model")
 
 EventHandler = Callable[[Event], object]
 """An ``on()`` handler: called with each event on the event loop; a returned coroutine is run as a task."""
@@ -198,6 +202,63 @@ class Session:
         except asyncio.CancelledError:
             await asyncio.shield(self._native.abort())
             raise
+
+    @overload
+    async def send_and_parse(
+        self,
+        options: Union[str, MessageOptions],
+        output_type: Type[_Model],
+        *,
+        retries: int = 1,
+        timeout: Optional[float] = None,
+    ) -> _Model: ...
+
+    @overload
+    async def send_and_parse(
+        self,
+        options: Union[str, MessageOptions],
+        output_type: None = None,
+        *,
+        schema: Optional[Mapping[str, Any]] = None,
+        name: str = "answer",
+        strict: bool = True,
+        retries: int = 1,
+        timeout: Optional[float] = None,
+    ) -> Any: ...
+
+    async def send_and_parse(
+        self,
+        options: Union[str, MessageOptions],
+        output_type: Optional[Type[Any]] = None,
+        *,
+        schema: Optional[Mapping[str, Any]] = None,
+        name: str = "answer",
+        strict: bool = True,
+        retries: int = 1,
+        timeout: Optional[float] = None,
+    ) -> Any:
+        """Sends a message whose answer must be JSON of a shape, and returns it parsed: an instance
+        of ``output_type`` (a pydantic model: its ``model_json_schema()``, strict, then
+        ``model_validate``), or the JSON value for a plain JSON ``schema``. Core validates the answer
+        against the schema, tells the model what was wrong ``retries`` times, then raises
+        :class:`~modelport.InvalidOutputError` (``raw_output``, ``validation_errors``)."""
+        if output_type is not None:
+            schema = output_type.model_json_schema()
+            name = output_type.__name__
+        if schema is None:
+            raise TypeError("send_and_parse: give an output_type (a pydantic model) or a schema")
+        message: Dict[str, Any] = (
+            {"prompt": options} if isinstance(options, str) else dict(options)
+        )
+        message["response_format"] = {
+            "type": "json_schema",
+            "name": name,
+            "schema": schema,
+            "strict": strict,
+        }
+        text = await self._native.send_and_parse_json(_message_json(message), retries, timeout)
+        value = json.loads(text)
+        return value if output_type is None else output_type.model_validate(value)
 
     def on(
         self,

@@ -122,6 +122,30 @@ impl Session {
         })
     }
 
+    /// Sends with the options' `response_format` and resolves to the answer as JSON text, validated
+    /// by core against the schema (`retries` corrective retries, then `InvalidOutputError`).
+    fn send_and_parse_json<'py>(
+        &self,
+        py: Python<'py>,
+        options: &str,
+        retries: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let session = self.session(py)?;
+        let mut options = send_options(options)?;
+        let format = options
+            .response_format
+            .take()
+            .ok_or_else(|| config("send_and_parse needs a response_format"))?;
+        let timeout = timeout.map(self::timeout).transpose()?;
+        spawn(py, async move {
+            let value = session
+                .send_and_parse_json(options, format, retries, timeout)
+                .await?;
+            Ok(value.to_string())
+        })
+    }
+
     /// Calls `handler(event)` on the asyncio loop for every event of type `kind` (`None`: all).
     #[pyo3(signature = (kind, handler))]
     fn on(&self, py: Python<'_>, kind: Option<&str>, handler: Py<PyAny>) -> PyResult<Subscription> {
