@@ -1198,8 +1198,10 @@ impl Drop for SessionInner {
             && !d.renewal.is_cancelled()
         {
             d.renewal.cancel();
-            // The memory store answers at once; a database store gets a task.
-            let done = futures::FutureExt::now_or_never(d.store.release(&d.lease)).is_some();
+            // The memory store answers at once, on any thread; a database store needs the runtime
+            // (this may run on a thread outside it: a host's garbage collector), so it gets a task.
+            let done = !d.store.durable()
+                && futures::FutureExt::now_or_never(d.store.release(&d.lease)).is_some();
             if !done {
                 let (store, lease) = (d.store.clone(), d.lease.clone());
                 self.runtime.spawn(async move {

@@ -668,3 +668,41 @@ async fn a_postgres_outage_fails_the_send_and_loses_nothing() {
     direct.delete_session(&sid).await.unwrap();
     direct.stop().await;
 }
+
+/// A host's garbage collector may drop the last handle of a session on a thread outside the
+/// runtime: that must not panic, and the lease must still be given back.
+#[test]
+fn a_session_dropped_outside_the_runtime_gives_its_lease_back() {
+    use crate::{Client, ClientOptions, ProviderConfig, SessionConfig};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = TempDir::new("drop");
+    let url = format!("sqlite://{}", dir.0.join("s.db").display());
+    let config = || SessionConfig::new("m", ProviderConfig::openai("http://127.0.0.1:9/v1"));
+    let (client, session) = rt.block_on(async {
+        let c = Client::new(ClientOptions::default().with_session_store(url.as_str())).unwrap();
+        let s = c.create_session(config()).await.unwrap();
+        (c, s)
+    });
+    let id = session.id().to_owned();
+    std::thread::spawn(move || drop(session))
+        .join()
+        .expect("dropping a session off the runtime does not panic");
+    rt.block_on(async {
+        let other = Client::new(ClientOptions::default().with_session_store(url.as_str())).unwrap();
+        for _ in 0..200 {
+            match other.resume_session(&id, config()).await {
+                Ok(_) => return,
+                Err(e) if e.kind() == ErrorKind::SessionBusy => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("the dropped session's lease was never given back");
+    });
+    drop(client);
+}
