@@ -26,12 +26,17 @@ function splitProvider(provider) {
 /** The native form of a session config. */
 function sessionOptions(config, holder) {
   if (config == null || typeof config !== "object") throw configError("createSession: give a config object");
-  const { tools: list, onPermissionRequest, provider, ...rest } = config;
+  const { tools: list, onPermissionRequest, provider, hooks, ...rest } = config;
   const [providerJson, bearerTokenProvider] = splitProvider(provider);
   if (onPermissionRequest != null && typeof onPermissionRequest !== "function") {
     throw configError("onPermissionRequest must be a function (or approveAll)");
   }
   if (list != null && !Array.isArray(list)) throw configError("tools must be an array (of defineTool(...))");
+  if (hooks != null && typeof hooks !== "object") throw configError("hooks must be an object ({onPreToolUse: fn, ...})");
+  const hookList = Object.entries(hooks ?? {}).filter(([, fn]) => fn != null);
+  for (const [name, fn] of hookList) {
+    if (typeof fn !== "function") throw configError(`hooks.${name} must be a function`);
+  }
   return {
     config: JSON.stringify(providerJson ? { ...rest, provider: providerJson } : rest),
     tools: (list ?? []).map(tools.toNative),
@@ -41,6 +46,10 @@ function sessionOptions(config, holder) {
         ? jsonCallback((request) => onPermissionRequest(request, { sessionId: holder.sessionId }))
         : undefined,
     bearerTokenProvider,
+    hooks: hookList.map(([name, fn]) => ({
+      name,
+      handler: jsonCallback((input) => fn(input, { sessionId: holder.sessionId })),
+    })),
   };
 }
 

@@ -298,6 +298,53 @@ export interface InfiniteSessions {
   bufferExhaustionThreshold?: number;
 }
 
+/** What a hook is told besides its input. */
+export interface HookInvocation {
+  sessionId: string;
+}
+
+/**
+ * A session hook: called with its input (the Copilot SDK's fields plus `sessionId` and `timestamp`),
+ * returning an output object or nothing (sync or async). A throw fails its tool call (or, for
+ * onUserPromptSubmitted, its send), never the session; hook.end carries the error.
+ */
+export type Hook<I = Record<string, unknown>, O = Record<string, unknown>> = (
+  input: I & { sessionId: string; timestamp: string },
+  invocation: HookInvocation,
+) => O | void | undefined | Promise<O | void | undefined>;
+
+/** The Copilot SDK's session hooks. */
+export interface SessionHooks {
+  /** Before a tool runs. */
+  onPreToolUse?: Hook<
+    { toolName: string; toolArgs: unknown },
+    {
+      permissionDecision?: "allow" | "deny" | "ask";
+      permissionDecisionReason?: string;
+      modifiedArgs?: unknown;
+      additionalContext?: string;
+      suppressOutput?: boolean;
+    }
+  >;
+  /** After a tool succeeded. */
+  onPostToolUse?: Hook<
+    { toolName: string; toolArgs: unknown; toolResult: unknown },
+    { modifiedResult?: string | ToolResultObject; additionalContext?: string }
+  >;
+  /** After a tool failed. */
+  onPostToolUseFailure?: Hook<{ toolName: string; toolArgs: unknown; error: string }, { additionalContext?: string }>;
+  /** Before a prompt is sent. */
+  onUserPromptSubmitted?: Hook<{ prompt: string }, { modifiedPrompt?: string; additionalContext?: string }>;
+  onSessionStart?: Hook<{ source: "new" | "resume" }, { additionalContext?: string }>;
+  onSessionEnd?: Hook<{ reason: string }, Record<string, never>>;
+  onErrorOccurred?: Hook<
+    { error: string; errorContext: string; recoverable: boolean },
+    { errorHandling?: "retry" | "skip" | "abort" }
+  >;
+  /** `{decision: "block", reason}`: the reason becomes the next user message. */
+  onAgentStop?: Hook<{ finalAnswer: string }, { decision?: "block"; reason?: string }>;
+}
+
 /** How to create a session (the Copilot SDK's SessionConfig for BYOK). */
 export interface SessionConfig extends ModelControls {
   /** A session id to use (a UUID otherwise). */
@@ -331,6 +378,8 @@ export interface SessionConfig extends ModelControls {
    * before any output.
    */
   fallbackModels?: string[];
+  /** Session hooks. */
+  hooks?: SessionHooks;
 }
 
 /** One message to send. */
@@ -342,6 +391,18 @@ export interface MessageOptions extends ModelControls {
   reasoningEffort?: ReasoningEffort;
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
+}
+
+/** What sendAndParse sends. */
+export interface SendAndParseOptions<S> extends Omit<MessageOptions, "responseFormat"> {
+  /** A JSON schema, or a schema with toJSONSchema() and parse() (zod 4). */
+  schema: S;
+  /** The schema's name (letters, digits, _, -; default "answer"). */
+  name?: string;
+  /** OpenAI's strict mode (default true). */
+  strict?: boolean;
+  /** Corrective retries (default 1). */
+  retries?: number;
 }
 
 /** A session's events as an async iterator. */
@@ -367,6 +428,16 @@ export declare class Session {
   on(handler: (event: SessionEvent) => void): () => void;
   /** Sends (queued while a send runs); resolves to the id of its user.message event. */
   send(options: MessageOptions | string): Promise<string>;
+  /**
+   * Sends a message whose answer must be JSON matching `schema` (a JSON schema, or zod: its
+   * toJSONSchema(), then its parse) and resolves to the parsed value. Core validates the answer,
+   * retries `retries` times (default 1) telling the model what was wrong, then rejects with code
+   * "invalid_output" (rawOutput, validationErrors).
+   */
+  sendAndParse<S>(
+    options: SendAndParseOptions<S>,
+    timeout?: number,
+  ): Promise<S extends { parse(data: unknown): infer T } ? T : unknown>;
   /** Sends and waits until idle (timeout in ms, default 60000; the turn keeps running after it). */
   sendAndWait(options: MessageOptions | string, timeout?: number): Promise<AssistantMessageEvent | undefined>;
   /** The events from now on (`for await`); ends when the session is disconnected or the client stopped. */

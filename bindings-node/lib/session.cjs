@@ -180,6 +180,27 @@ class Session {
   }
 
   /**
+   * Sends a message whose answer must be JSON matching `schema` (a JSON schema, or a schema with
+   * `toJSONSchema()`, as zod 4's) and resolves to the parsed value (through a zod schema's `parse`). Core validates the answer, tells the model what was wrong
+   * `retries` times (default 1), then rejects with code "invalid_output" (`rawOutput`,
+   * `validationErrors`).
+   */
+  async sendAndParse(options, timeout) {
+    if (!options || typeof options !== "object") throw configError("sendAndParse: give {prompt, schema}");
+    const { schema, name = "answer", strict = true, retries = 1, ...message } = options;
+    if (!schema || typeof schema !== "object") throw configError("sendAndParse: give a schema (JSON schema or zod)");
+    const zod = typeof schema.safeParse === "function";
+    const jsonSchema = typeof schema.toJSONSchema === "function" ? schema.toJSONSchema() : schema;
+    const json = sendOptions({ ...message, responseFormat: { type: "json_schema", name, schema: jsonSchema, strict } });
+    try {
+      const value = JSON.parse(await settle(this.#native.sendAndParseJson(json, retries, timeout ?? undefined)));
+      return zod ? schema.parse(value) : value;
+    } finally {
+      await this.#flush();
+    }
+  }
+
+  /**
    * The session's events from now on, as an async iterator (`for await (const e of
    * session.events())`). It ends when the session is disconnected or the client stopped; `break`
    * ends it early. `buffer` bounds the deltas kept for a slow consumer (default 256).

@@ -79,6 +79,11 @@ export declare class Session {
   /** Sends and waits until idle; resolves to the last `assistant.message` as JSON, or null. */
   sendAndWait(options: string, timeoutMs?: number | undefined | null): Promise<string | null>
   /**
+   * Sends with the options' `responseFormat`; resolves to the answer as JSON text, validated by
+   * core against the schema (`retries` corrective retries, then an `invalid_output` error).
+   */
+  sendAndParseJson(options: string, retries: number, timeoutMs?: number | undefined | null): Promise<string>
+  /**
    * Sends every event to `callback`, in batches: a JSON array of events, where a number marks a
    * barrier asked for with `flush` (one callback per session; replaces the last).
    */
@@ -125,6 +130,14 @@ export interface EventBatch {
   skipped: number
 }
 
+/** A session hook as the JavaScript layer hands it over. */
+export interface HookDefinition {
+  /** The Copilot SDK's key: "onPreToolUse", ... */
+  name: string
+  /** `(json: string) => Promise<string>`: the input in, `{ok: output or null}` or `{error}` out. */
+  handler: (json: string) => Promise<string>
+}
+
 /**
  * The failure result (as JSON) for arguments the tool's schema rejected; `detail` says why. The
  * text is core's [`ToolResult::invalid_arguments`], so that every language tells the model the same.
@@ -156,6 +169,8 @@ export interface SessionOptions {
   approveAll?: boolean
   /** The session provider's `bearerTokenProvider`. */
   bearerTokenProvider?: (json: string) => Promise<string>
+  /** The session hooks. */
+  hooks?: Array<HookDefinition>
 }
 
 /** A tool as the JavaScript layer hands it over. */

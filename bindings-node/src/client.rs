@@ -15,7 +15,7 @@ use crate::models::list_models_handler;
 use crate::provider::token_provider;
 use crate::session::Session;
 use crate::session::events::Listeners;
-use crate::session::tools::{ToolDefinition, permission_handler, tool};
+use crate::session::tools::{HookDefinition, ToolDefinition, hooks, permission_handler, tool};
 
 /// How to build a [`Client`].
 #[napi(object, object_to_js = false)]
@@ -46,6 +46,8 @@ pub struct SessionOptions {
     /// The session provider's `bearerTokenProvider`.
     #[napi(ts_type = "(json: string) => Promise<string>")]
     pub bearer_token_provider: Option<JsCallback>,
+    /// The session hooks.
+    pub hooks: Option<Vec<HookDefinition>>,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -72,6 +74,7 @@ impl fmt::Debug for SessionOptions {
                 &self.on_permission_request.is_some(),
             )
             .field("approve_all", &self.approve_all)
+            .field("hooks", &self.hooks.as_ref().map_or(0, Vec::len))
             .field(
                 "bearer_token_provider",
                 &self.bearer_token_provider.is_some(),
@@ -106,6 +109,9 @@ impl Client {
         } else {
             options.on_permission_request.map(permission_handler)
         };
+        if let Some(defs) = options.hooks.filter(|d| !d.is_empty()) {
+            session.hooks = Some(hooks(defs)?);
+        }
         Ok(session)
     }
 

@@ -75,6 +75,29 @@ impl Session {
         Ok(event.map(|e| e.json().to_owned()))
     }
 
+    /// Sends with the options' `responseFormat`; resolves to the answer as JSON text, validated by
+    /// core against the schema (`retries` corrective retries, then an `invalid_output` error).
+    #[napi]
+    pub async fn send_and_parse_json(
+        &self,
+        options: String,
+        retries: u32,
+        timeout_ms: Option<f64>,
+    ) -> Result<String> {
+        let mut options = SendOptions::from_json(&options).into_napi()?;
+        let format = options
+            .response_format
+            .take()
+            .ok_or_else(|| config("sendAndParse needs a schema"))?;
+        let timeout = timeout(timeout_ms)?;
+        let value = self
+            .inner
+            .send_and_parse_json(options, format, retries as usize, timeout)
+            .await
+            .into_napi()?;
+        Ok(value.to_string())
+    }
+
     /// Sends every event to `callback`, in batches: a JSON array of events, where a number marks a
     /// barrier asked for with `flush` (one callback per session; replaces the last).
     #[napi]

@@ -1,4 +1,5 @@
-//! Tools and the permission handler from JavaScript, as core [`Tool`]s and a [`PermissionHandler`].
+//! Tools, the permission handler and the session hooks from JavaScript, as core [`Tool`]s, a
+//! [`PermissionHandler`] and [`SessionHooks`].
 //!
 //! `lib/tools.cjs` has already turned the handler's answer into JSON (a string, a result object or
 //! any value: core's [`ToolResult::from_value`] decides) and a throw into `{"error": message}`, which
@@ -7,6 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use modelport::session::hooks::{HookKind, SessionHooks};
 use modelport::{
     PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,
     ToolResult,
@@ -90,4 +92,40 @@ pub(crate) fn permission_handler(cb: JsCallback) -> PermissionHandler {
             }
         }
     })
+}
+
+/// A session hook as the JavaScript layer hands it over.
+#[napi(object, object_to_js = false)]
+pub struct HookDefinition {
+    /// The Copilot SDK's key: "onPreToolUse", ...
+    pub name: String,
+    /// `(json: string) => Promise<string>`: the input in, `{ok: output or null}` or `{error}` out.
+    #[napi(ts_type = "(json: string) => Promise<string>")]
+    pub handler: JsCallback,
+}
+
+impl fmt::Debug for HookDefinition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookDefinition")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Core's session hooks for the definitions; a throw is the hook's failure.
+pub(crate) fn hooks(defs: Vec<HookDefinition>) -> Result<SessionHooks> {
+    let mut hooks = SessionHooks::new();
+    for def in defs {
+        let kind = HookKind::parse(&def.name)
+            .ok_or_else(|| config(format!("hooks: \"{}\" is not a session hook", def.name)))?;
+        let handler = Arc::new(def.handler);
+        hooks = hooks.on(kind, move |input: Value| {
+            let handler = handler.clone();
+            async move {
+                let output = call(&handler, input.to_string()).await?;
+                Ok((!output.is_null()).then_some(output))
+            }
+        });
+    }
+    Ok(hooks)
 }

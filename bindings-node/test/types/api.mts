@@ -160,6 +160,23 @@ controlled.on("hook.end", (e) => console.log(e.data.hookType, e.data.success, e.
 controlled.on("permission.completed", (e) => console.log(e.data.result.kind));
 controlled.on("session.model_change", (e) => console.log(e.data.previousModel, e.data.newModel));
 controlled.on("assistant.turn_retry", (e) => console.log(e.data.from, e.data.to));
+const hooked = await client.createSession({
+    model: "test-model",
+    provider: { baseUrl: small.openaiUrl },
+    hooks: {
+        onPreToolUse: (input, invocation) =>
+            input.toolName === "rm" ? { permissionDecision: "deny", permissionDecisionReason: invocation.sessionId } : undefined,
+        onUserPromptSubmitted: async ({ prompt }) => ({ modifiedPrompt: prompt.trim() }),
+        onSessionEnd: () => {},
+    },
+});
+const parsed: { city: string } = await hooked.sendAndParse({
+    prompt: "weather",
+    schema: z.object({ city: z.string() }),
+});
+const plain: unknown = await hooked.sendAndParse({ prompt: "x", schema: { type: "object" }, retries: 0 });
+console.log(parsed.city, plain);
+await hooked.disconnect();
 const registry = new Client({
     providers: [{ name: "local", baseUrl: small.openaiUrl }],
     models: [{ id: "m", provider: "local", maxPromptTokens: 1000 }],
