@@ -354,7 +354,10 @@ impl Client {
             max_turns: config
                 .max_turns
                 .map_or(crate::session::DEFAULT_MAX_TURNS, |n| n as usize),
-            response_format: config.response_format.clone(),
+            response_format: config
+                .response_format
+                .as_ref()
+                .map(crate::session::output::prepared),
             fallbacks: config
                 .fallback_models
                 .iter()

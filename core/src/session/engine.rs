@@ -269,24 +269,19 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
         {
             let mut from = lock(&session.state).model.clone();
             for target in &session.settings.fallbacks {
-                let status_code = match &result {
-                    Err(CallError::Failed(e)) => e.status(),
-                    _ => None,
-                };
-                let reason = match &result {
-                    Err(CallError::Failed(e)) => e.to_string(),
-                    _ => String::new(),
+                let Err(CallError::Failed(e)) = &result else {
+                    break;
                 };
                 session.bus.emit(EventData::TurnRetry(TurnRetryData {
                     turn_id: turn_id.clone(),
                     reason: "fallback".to_owned(),
                     delay_ms: 0,
                     attempt: 1,
-                    status_code,
+                    status_code: e.status(),
                     from: Some(from.clone()),
                     to: Some(target.0.clone()),
                 }));
-                tracing::debug!(from = %from, to = %target.0, error = %reason, "falling back");
+                tracing::debug!(from = %from, to = %target.0, error = %e, "falling back");
                 result = Box::pin(model_call::call(
                     session,
                     &turn_id,

@@ -381,6 +381,7 @@ pub(crate) struct Settings {
     pub max_output_tokens: Option<u32>,
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
     pub max_turns: usize,
+    /// The session's answer format, a strict schema already transformed.
     pub response_format: Option<crate::types::ResponseFormat>,
     /// `fallbackModels`, resolved.
     pub fallbacks: Vec<(String, Endpoint)>,
@@ -449,22 +450,12 @@ impl Controls {
             parallel_tool_calls: send.parallel_tool_calls.unwrap_or(s.parallel_tool_calls),
             extra_body,
             max_turns: send.max_turns.map_or(s.max_turns, |n| n as usize),
+            // The session's format was prepared once at creation; a send's is prepared here.
             response_format: send
                 .response_format
                 .as_ref()
-                .or(s.response_format.as_ref())
-                .map(|f| match f {
-                    crate::types::ResponseFormat::JsonSchema {
-                        name,
-                        schema,
-                        strict: Some(true),
-                    } => crate::types::ResponseFormat::JsonSchema {
-                        name: name.clone(),
-                        schema: output::strict_schema(schema),
-                        strict: Some(true),
-                    },
-                    other => other.clone(),
-                }),
+                .map(output::prepared)
+                .or_else(|| s.response_format.clone()),
         }
     }
 

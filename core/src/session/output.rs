@@ -20,6 +20,22 @@ pub fn strict_schema(schema: &Value) -> Value {
     out
 }
 
+/// The format as sent: a strict schema transformed by [`strict_schema`], anything else as is.
+pub fn prepared(format: &ResponseFormat) -> ResponseFormat {
+    match format {
+        ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict: Some(true),
+        } => ResponseFormat::JsonSchema {
+            name: name.clone(),
+            schema: strict_schema(schema),
+            strict: Some(true),
+        },
+        other => other.clone(),
+    }
+}
+
 fn make_strict(v: &mut Value) {
     let Value::Object(map) = v else {
         return;
@@ -137,14 +153,7 @@ impl Session {
     ) -> Result<Value> {
         format.check()?;
         // In strict mode the model answers the transformed schema (optional properties as null).
-        let schema = match &format {
-            ResponseFormat::JsonSchema {
-                schema,
-                strict: Some(true),
-                ..
-            } => strict_schema(schema),
-            other => other.schema(),
-        };
+        let schema = prepared(&format).schema();
         let mut options = options.into();
         options.response_format = Some(format.clone());
         let mut attempt = 0;

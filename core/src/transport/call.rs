@@ -158,27 +158,31 @@ impl<'a> Exchange<'a> {
         F: Future<Output = Result<T, AttemptError>>,
     {
         let mut watch = Watch::new(self.cancel, self.timeouts);
-        let (method, uri) = (request.method().clone(), request.uri().clone());
-        let started = std::time::Instant::now();
+        // One debug event per HTTP attempt (only built when someone listens); the URL carries no
+        // secret (keys travel in headers).
+        let probe = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+            let (method, uri) = (request.method().clone(), request.uri().clone());
+            (method, uri, std::time::Instant::now())
+        });
         let send = self.transport.send(request);
         let sent = watch
             .wait(TimeoutKind::FirstByte, send)
             .await
             .and_then(|r| r);
-        // One debug event per HTTP attempt; the URL carries no secret (keys travel in headers).
-        let status = sent.as_ref().map(|r| r.status).unwrap_or(0);
-        tracing::debug!(
-            http.request.method = %method,
-            url.full = %uri,
-            http.response.status_code = status,
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            request_id = sent
-                .as_ref()
-                .ok()
-                .and_then(|r| crate::wire::error::request_id(&r.headers))
-                .unwrap_or_default(),
-            "http attempt"
-        );
+        if let Some((method, uri, started)) = probe {
+            tracing::debug!(
+                http.request.method = %method,
+                url.full = %uri,
+                http.response.status_code = sent.as_ref().map(|r| r.status).unwrap_or(0),
+                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                request_id = sent
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| crate::wire::error::request_id(&r.headers))
+                    .unwrap_or_default(),
+                "http attempt"
+            );
+        }
         let mut response = sent.map_err(AttemptError::before_output)?;
         if !(200..300).contains(&response.status) {
             let bytes = read_body(&mut watch, &mut response.body, MAX_ERROR_BODY, true)
