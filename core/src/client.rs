@@ -200,6 +200,12 @@ impl Client {
                 "provider and providers cannot be combined: use providers (the registry) and                  select models as \"<provider>/<id>\", or one provider",
             ));
         }
+        if options.session_lease.ttl.is_zero() {
+            return Err(Error::config(
+                "sessionLease.ttlMs must be more than 0 (default 30000): a lease that expires at \
+                 once would let another client take every session",
+            ));
+        }
         let registry = (!options.providers.is_empty() || !options.models.is_empty())
             .then(|| crate::registry::Registry::new(options.providers, options.models))
             .transpose()?;
@@ -711,5 +717,11 @@ mod tests {
         assert!(m.contains("`cliUrl`") && m.contains("no CLI server"), "{m}");
         let m = message(r#"{"provider": "#);
         assert!(m.starts_with("invalid client options"), "{m}");
+        let e = Client::new(
+            ClientOptions::from_json(r#"{"sessionStore": "memory", "sessionLease": {"ttlMs": 0}}"#)
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert!(e.message().starts_with("sessionLease.ttlMs"), "{e}");
     }
 }
