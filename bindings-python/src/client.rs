@@ -1,6 +1,6 @@
 //! The Client: sessions, the model list, stop.
 
-use modelport::{ClientOptions, SessionConfig};
+use modelport::{ClientOptions, PermissionHandler, SessionConfig};
 use pyo3::prelude::*;
 
 use crate::callbacks::EventLoop;
@@ -57,7 +57,9 @@ impl Client {
     }
 
     /// Creates a session, or resumes `session_id` when given, from its JSON config and callables.
-    #[pyo3(signature = (session_id, config, tools, on_permission_request=None, bearer_token_provider=None, hooks=Vec::new()))]
+    /// `approve_all`: the handler is `PermissionHandler.approve_all`, answered in Rust (core's
+    /// [`PermissionHandler::approve_all`]) without a round trip to Python.
+    #[pyo3(signature = (session_id, config, tools, on_permission_request=None, bearer_token_provider=None, hooks=Vec::new(), approve_all=false))]
     #[expect(
         clippy::too_many_arguments,
         reason = "one argument per callable kind that crosses from Python"
@@ -71,6 +73,7 @@ impl Client {
         on_permission_request: Option<Py<PyAny>>,
         bearer_token_provider: Option<Py<PyAny>>,
         hooks: Vec<(String, Py<PyAny>)>,
+        approve_all: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
         let mut config = SessionConfig::from_json(config).map_err(to_py_err)?;
@@ -78,8 +81,11 @@ impl Client {
             .into_iter()
             .map(|def| tools::tool(&self.event_loop, def))
             .collect::<PyResult<_>>()?;
-        config.on_permission_request =
-            on_permission_request.map(|h| tools::permission_handler(&self.event_loop, h));
+        config.on_permission_request = if approve_all {
+            Some(PermissionHandler::approve_all())
+        } else {
+            on_permission_request.map(|h| tools::permission_handler(&self.event_loop, h))
+        };
         if !hooks.is_empty() {
             config.hooks = Some(tools::hooks(&self.event_loop, hooks)?);
         }

@@ -8,13 +8,15 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List
 
 import pytest
 
-from modelport import Client
+from modelport import Client, Tool, define_tool
 from modelport.testing import ReplayServer
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPLAY = HERE / "replay"
 CONVERSATIONS = REPLAY / "conversations.yaml"
 EXAMPLES = HERE.parents[1] / "examples" / "replay"
+# Conversations shared with the Node tests: hooks, permission decisions, the structured-output retry.
+HOOKS = HERE.parents[1] / "tests" / "fixtures" / "replay" / "hooks.yaml"
 
 # A generous bound for one send: tests never wait on the clock, this only stops a hung test.
 T = 30.0
@@ -56,6 +58,23 @@ ROUTES: Dict[str, ProviderFor] = {
 def openai(replay: ReplayServer, **extra: Any) -> Dict[str, Any]:
     """The Chat Completions provider of `replay`."""
     return {**ROUTES["openai-chat"](replay), **extra}
+
+
+def lookup_tool(runs: List[str]) -> Tool:
+    """The `lookup` tool of tests/fixtures/replay/hooks.yaml: {"key"} -> "value-of-KEY", raising for
+    "boom"; `runs` records the keys it ran with."""
+
+    @define_tool(
+        description="Looks a key up",
+        parameters={"type": "object", "properties": {"key": {"type": "string"}}},
+    )
+    def lookup(args: Dict[str, str]) -> str:
+        runs.append(args["key"])
+        if args["key"] == "boom":
+            raise RuntimeError("lookup exploded")
+        return f"value-of-{args['key']}"
+
+    return lookup
 
 
 StartReplay = Callable[..., Awaitable[ReplayServer]]

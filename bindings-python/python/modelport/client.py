@@ -145,7 +145,7 @@ class SessionMetadata:
         )
 
 
-_NativeSessionArgs = Tuple[str, List[Tuple[Any, ...]], Any, Any, List[Tuple[str, Any]]]
+_NativeSessionArgs = Tuple[str, List[Tuple[Any, ...]], Any, Any, List[Tuple[str, Any]], bool]
 
 
 class _SessionId:
@@ -172,11 +172,19 @@ def _session_args(config: Mapping[str, Any], session_id: _SessionId) -> _NativeS
     token_provider = None
     if "provider" in data:
         data["provider"], token_provider = _split(data["provider"])
+    # approve_all is answered in Rust (core's approve_all): no need to cross to Python for each call.
+    approve_all = handler is PermissionHandler.approve_all
     permission = None
-    # approve_all is what happens without a handler: no need to cross to Python for each call.
-    if handler is not None and handler is not PermissionHandler.approve_all:
+    if handler is not None and not approve_all:
         permission = _permission_callback(handler, session_id)
-    return json.dumps(data), [t._native_def() for t in tools], permission, token_provider, hooks
+    return (
+        json.dumps(data),
+        [t._native_def() for t in tools],
+        permission,
+        token_provider,
+        hooks,
+        approve_all,
+    )
 
 
 class Client:

@@ -335,7 +335,9 @@ class PermissionHandler:
     def approve_all(
         request: PermissionRequest, invocation: Optional[Mapping[str, Any]] = None
     ) -> PermissionResult:
-        """Approves every call (the default when no handler is given)."""
+        """Approves every call (the Copilot SDK's ``approveAll``), answered in Rust; each call still
+        emits ``permission.requested`` and ``permission.completed``. Without a handler, calls run
+        without being asked about."""
         return {"kind": "approve-once"}
 
 
