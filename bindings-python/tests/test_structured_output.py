@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from modelport import Client, InvalidOutputError, ModelportError
 
-from conftest import CONVERSATIONS, T, StartReplay, openai
+from conftest import CONVERSATIONS, HOOKS, T, StartReplay, openai
 
 
 class Weather(BaseModel):
@@ -29,6 +29,24 @@ async def test_a_pydantic_model(client: Client, start_replay: StartReplay) -> No
     assert sent["json_schema"]["name"] == "Weather"
     assert sent["json_schema"]["strict"] is True
     assert set(sent["json_schema"]["schema"]["properties"]) == {"city", "temperature_c"}
+
+
+async def test_an_invalid_answer_then_a_valid_one(
+    client: Client, start_replay: StartReplay
+) -> None:
+    # hooks.yaml answers '{"city": "Paris"}' first; the corrective retry gets the fallback.
+    replay = await start_replay(HOOKS, fallback='{"city": "Paris", "temperature_c": 22}')
+    session = await client.create_session(model="python-model", provider=openai(replay))
+    weather = await session.send_and_parse("Weather in Paris as JSON", Weather, timeout=T)
+    assert weather == Weather(city="Paris", temperature_c=22)
+    first, retry = replay.requests()
+    *_, answered, told = retry.body["messages"]
+    assert (answered["role"], answered["content"]) == ("assistant", '{"city": "Paris"}')
+    # The retry tells the model what was wrong, with the same schema.
+    assert told["role"] == "user"
+    assert told["content"].startswith("Your previous answer does not match the required JSON schema")
+    assert "temperature_c" in told["content"]
+    assert retry.body["response_format"] == first.body["response_format"]
 
 
 async def test_a_plain_schema(client: Client, start_replay: StartReplay) -> None:
