@@ -59,7 +59,8 @@ test-examples:
 	grep -q 'model saw: "customer c-42 is Ada Lovelace, \[email\]"' "$$d/guard" || { cat "$$d/guard"; exit 1; }; \
 	grep -q "denied by policy. Reason: deletions need a human" "$$d/guard" || { cat "$$d/guard"; exit 1; }
 
-# The same across two Python processes (with the venv test-python built).
+# The same across two Python processes (with the venv test-python built), and the Python guardrail
+# printing what the Rust one prints.
 test-examples-python:
 	set -euo pipefail; d="$$(mktemp -d)"; trap 'rm -rf "$$d"' EXIT; \
 	py="$${CARGO_TARGET_DIR:-target}/py-venv/bin/python"; \
@@ -67,7 +68,10 @@ test-examples-python:
 	env -u MODELPORT_PROVIDER "$$py" examples/python/durable.py > "$$d/first"; \
 	env -u MODELPORT_PROVIDER "$$py" examples/python/durable.py > "$$d/second"; \
 	grep -q "Started session" "$$d/first" || { cat "$$d/first"; exit 1; }; \
-	grep -q "Your name is Ada." "$$d/second" || { cat "$$d/second"; exit 1; }
+	grep -q "Your name is Ada." "$$d/second" || { cat "$$d/second"; exit 1; }; \
+	env -u MODELPORT_PROVIDER "$$py" examples/python/guardrail.py > "$$d/guard"; \
+	grep -q 'model saw: "customer c-42 is Ada Lovelace, \[email\]"' "$$d/guard" || { cat "$$d/guard"; exit 1; }; \
+	grep -q "denied by policy. Reason: deletions need a human" "$$d/guard" || { cat "$$d/guard"; exit 1; }
 
 quickstart:
 	$(CARGO) run --example quickstart
