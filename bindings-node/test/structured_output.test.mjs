@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
 import { Client } from "modelport";
-import { openai, startReplay } from "./helpers.mjs";
+import { ReplayServer } from "modelport/testing";
+import { HOOKS, openai, startReplay } from "./helpers.mjs";
 
 const T = 30_000;
 
@@ -33,6 +34,29 @@ test("a JSON schema: the parsed answer, and the schema in the request", async (t
   assert.equal(sent.type, "json_schema");
   assert.equal(sent.json_schema.name, "weather");
   assert.equal(sent.json_schema.strict, true);
+});
+
+test("an invalid answer, then a valid one: the retry tells the model what was wrong", async (t) => {
+  // hooks.yaml answers '{"city": "Paris"}' first; the corrective retry gets the fallback.
+  const server = await ReplayServer.start({ path: HOOKS, fallback: '{"city": "Paris", "temperature_c": 22}' });
+  const client = new Client();
+  t.after(async () => {
+    assert.deepEqual(await client.stop(), []);
+    await server.stop();
+  });
+  const session = await client.createSession({ model: "test-model", provider: openai(server) });
+  const schema = z.object({ city: z.string(), temperature_c: z.number().int() });
+  const weather = await session.sendAndParse({ prompt: "Weather in Paris as JSON", schema }, T);
+  assert.deepEqual(weather, { city: "Paris", temperature_c: 22 });
+  const [first, retry] = server.requests();
+  assert.equal(server.requests().length, 2);
+  const [answered, told] = retry.body.messages.slice(-2);
+  assert.deepEqual([answered.role, answered.content], ["assistant", '{"city": "Paris"}']);
+  // The retry tells the model what was wrong, with the same schema.
+  assert.equal(told.role, "user");
+  assert.match(told.content, /^Your previous answer does not match the required JSON schema/);
+  assert.match(told.content, /temperature_c/);
+  assert.deepEqual(retry.body.response_format, first.body.response_format);
 });
 
 test("a zod schema", async (t) => {
