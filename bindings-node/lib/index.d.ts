@@ -328,7 +328,12 @@ export interface SessionHooks {
   >;
   /** After a tool succeeded. */
   onPostToolUse?: Hook<
-    { toolName: string; toolArgs: unknown; toolResult: unknown },
+    {
+      toolName: string;
+      toolArgs: unknown;
+      /** What the tool returned, as the model would see it. */
+      toolResult: { textResultForLlm: string; resultType: NonNullable<ToolResultObject["resultType"]> };
+    },
     { modifiedResult?: string | ToolResultObject; additionalContext?: string }
   >;
   /** After a tool failed. */

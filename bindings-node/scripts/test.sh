@@ -3,7 +3,7 @@
 #   bash bindings-node/scripts/test.sh
 # npm ci, npm run build (napi-rs, release), the generated native/index.d.ts against the committed one,
 # node --test (sessions in a temporary MODELPORT_HOME), tsc --noEmit --strict over the seed's
-# examples, and examples/node/quickstart.mjs.
+# examples, examples/node/quickstart.mjs, and examples/node/guardrail.mts (tsc --strict, then run).
 # Cargo builds into $CARGO_TARGET_DIR when set, else the workspace's target/.
 set -euo pipefail
 
@@ -52,5 +52,11 @@ cd "$root"
 out="$(env -u MODELPORT_PROVIDER node examples/node/quickstart.mjs)"
 echo "$out"
 grep -qx "2 + 2 = 4." <<<"$out" || fail "the quickstart did not print the answer"
+
+step "examples/node/guardrail.mts (tsc --strict, then node; the lines the Rust guardrail prints)"
+out="$(env -u MODELPORT_PROVIDER bash examples/node/run-ts.sh guardrail)"
+echo "$out"
+grep -qF 'model saw: "customer c-42 is Ada Lovelace, [email]"' <<<"$out" || fail "the guardrail did not redact the result"
+grep -qF "denied by policy. Reason: deletions need a human" <<<"$out" || fail "the guardrail did not deny the deletion"
 
 step "done"
