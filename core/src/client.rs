@@ -337,6 +337,7 @@ impl Client {
         }
         let model = config.model.clone().unwrap_or_default().trim().to_owned();
         let tools = select_tools(&config)?;
+        let mcp_servers = crate::mcp::check(&config.mcp_servers)?;
         let settings = Settings {
             streaming: config.streaming,
             system: config
@@ -371,6 +372,7 @@ impl Client {
                 .collect::<Result<_>>()?,
             permission: config.on_permission_request.clone(),
             hooks: config.hooks.clone().unwrap_or_default(),
+            mcp: None,
             window: self.window(&provider, &model).await,
             compaction: config.infinite_sessions.clone(),
             fixed_tokens: 0,
@@ -389,9 +391,6 @@ impl Client {
         }
         .check(endpoint.wire_format())?;
         let mut settings = settings;
-        settings.fixed_tokens = (settings.system.as_deref().map_or(0, str::len)
-            + serde_json::to_string(&settings.specs).map_or(0, |s| s.len()))
-        .div_ceil(4) as u64;
         let id = config
             .session_id
             .clone()
@@ -439,6 +438,27 @@ impl Client {
             history_committed,
             summary,
         ));
+        // The servers start together; one that does not start leaves the session without its
+        // tools (the loaded event says why), never fails it.
+        let mut mcp_loaded = None;
+        if !mcp_servers.is_empty() {
+            let (hub, loaded) = crate::mcp::Hub::start(
+                mcp_servers,
+                settings.tools.iter().map(|t| t.name().to_owned()).collect(),
+                config.available_tools.clone(),
+                config.excluded_tools.clone(),
+            )
+            .await;
+            settings.mcp = Some(hub);
+            mcp_loaded = Some(loaded);
+        }
+        let all_specs = match &settings.mcp {
+            Some(hub) => hub.specs_after(&settings.specs),
+            None => settings.specs.clone(),
+        };
+        settings.fixed_tokens = (settings.system.as_deref().map_or(0, str::len)
+            + serde_json::to_string(&all_specs).map_or(0, |s| s.len()))
+        .div_ceil(4) as u64;
         let session = Session::create(
             self.shared.clone(),
             id.clone(),
@@ -448,6 +468,9 @@ impl Client {
             (history, log),
             Some(durable.clone()),
         );
+        if let Some(hub) = &session.inner().settings.mcp {
+            hub.attach(session.inner());
+        }
         if resumed && !config.suppress_resume_event {
             session
                 .inner()
@@ -456,6 +479,9 @@ impl Client {
                     resume_time: crate::util::rfc3339_millis(std::time::SystemTime::now()),
                     event_count: event_count as u64,
                 }));
+        }
+        if let Some(loaded) = mcp_loaded {
+            session.inner().bus.emit(loaded);
         }
         // onSessionStart may give context for every request of the session; a failing hook is
         // reported by its hook.end event and changes nothing.

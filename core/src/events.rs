@@ -218,6 +218,15 @@ pub enum EventData {
     /// `session.compaction_complete`: the compaction ended.
     #[serde(rename = "session.compaction_complete")]
     CompactionComplete(CompactionCompleteData),
+    /// `session.mcp_servers_loaded`: how each MCP server started, right after `session.start`
+    /// (or `session.resume`). Kept in the log (the Copilot CLI sends it ephemeral) so an
+    /// application that subscribes after creating the session still reads it.
+    #[serde(rename = "session.mcp_servers_loaded")]
+    McpServersLoaded(McpServersLoadedData),
+    /// `session.mcp_server_status_changed` (ephemeral): an MCP server stopped, is starting again,
+    /// or started again.
+    #[serde(rename = "session.mcp_server_status_changed")]
+    McpServerStatusChanged(McpServerStatusChangedData),
     /// `session.idle` (ephemeral): the send is over; always its last event.
     #[serde(rename = "session.idle")]
     SessionIdle(SessionIdleData),
@@ -252,6 +261,8 @@ impl EventData {
             EventData::Abort(_) => "abort",
             EventData::SessionError(_) => "session.error",
             EventData::SessionIdle(_) => "session.idle",
+            EventData::McpServersLoaded(_) => "session.mcp_servers_loaded",
+            EventData::McpServerStatusChanged(_) => "session.mcp_server_status_changed",
         }
     }
 
@@ -265,6 +276,7 @@ impl EventData {
                 | EventData::Usage(_)
                 | EventData::UsageInfo(_)
                 | EventData::SessionIdle(_)
+                | EventData::McpServerStatusChanged(_)
         )
     }
 
@@ -275,6 +287,42 @@ impl EventData {
             EventData::MessageDelta(_) | EventData::ReasoningDelta(_)
         )
     }
+}
+
+/// `session.mcp_servers_loaded` data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct McpServersLoadedData {
+    /// Every configured server, in name order.
+    pub servers: Vec<McpServerInfo>,
+}
+
+/// One MCP server as `session.mcp_servers_loaded` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct McpServerInfo {
+    /// Its name in `mcpServers`.
+    pub name: String,
+    /// "connected" or "failed".
+    pub status: String,
+    /// "stdio" or "http".
+    pub transport: String,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `session.mcp_server_status_changed` data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct McpServerStatusChangedData {
+    /// Its name in `mcpServers`.
+    pub server_name: String,
+    /// "failed" (it stopped, or did not start again), "pending" (starting again) or "connected".
+    pub status: String,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `session.start` data.

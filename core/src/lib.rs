@@ -3,6 +3,7 @@
 mod client;
 pub mod error;
 mod events;
+pub mod mcp;
 pub mod models;
 pub mod provider;
 pub mod registry;
@@ -31,6 +32,7 @@ pub use types::{FinishReason, Message, ReasoningEffort, ToolChoice, Usage};
 pub use wire::WireFormat;
 
 pub use client::{Client, ClientOptions};
+pub use mcp::McpServerConfig;
 pub use models::{ListModelsHandler, ModelCapabilities, ModelInfo, ModelLimits, ModelSupports};
 pub use session::events::{
     Event, EventData, EventFeed, EventRecord, EventStream, FeedBatch, FeedItem, Lagged,

@@ -14,7 +14,7 @@ Flags:
   --only a,b        register only these tools (names as listed by tools/list)
   --fail-start      print "cannot start: no database" to stderr, exit 2
   --hang-start      sleep forever without ever speaking MCP
-  --pidfile PATH    write this process's pid to PATH on start
+  --pidfile PATH    append this process's pid to PATH on start
   --http            Streamable HTTP on 127.0.0.1 instead of stdio; once it is
                     listening, prints exactly one stdout line
                     `LISTENING http://127.0.0.1:<port>/mcp`
@@ -60,7 +60,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--only", default=None, help="comma-separated tool names to register")
     p.add_argument("--fail-start", action="store_true", help="fail before speaking MCP (exit 2)")
     p.add_argument("--hang-start", action="store_true", help="never answer anything")
-    p.add_argument("--pidfile", default=None, help="write own pid here on start")
+    p.add_argument("--pidfile", default=None, help="append own pid here on start (one per line)")
     p.add_argument(
         "--notify-on",
         choices=("request", "standalone"),
@@ -73,7 +73,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
 ARGS = _parse_args(sys.argv[1:])
 
 if ARGS.pidfile:
-    with open(ARGS.pidfile, "w") as f:
+    with open(ARGS.pidfile, "a") as f:
         f.write(f"{os.getpid()}\n")
 
 if ARGS.fail_start:

@@ -230,6 +230,10 @@ async fn run_send(session: &Arc<SessionInner>, pending: PendingSend, cancel: &Ca
             ));
             break;
         }
+        // A changed MCP tool list is read before the call.
+        if let Some(hub) = &session.settings.mcp {
+            hub.refresh().await;
+        }
         // A window nearly full waits for a compaction before the call (right after the user
         // message, or between turns); a message that alone does not fit fails the send.
         if let Err(e) = super::compaction::before_call(session, cancel).await {
@@ -709,13 +713,22 @@ async fn run_call(
         };
         return CallOutcome::failure(text);
     };
+    let approval = super::approval_key(&call.name, tool.mcp_origin());
     let allowed = pre.decision == Some(hooks::HookDecision::Allow)
-        || lock(&session.state).approved_tools.contains(&call.name);
+        || lock(&session.state).approved_tools.contains(&approval);
     if let (Some(handler), false, false) = (&permission, tool.skips_permission(), allowed) {
         let request = PermissionRequest {
-            kind: "custom-tool".to_owned(),
+            kind: if tool.mcp_origin().is_some() {
+                "mcp"
+            } else {
+                "custom-tool"
+            }
+            .to_owned(),
             session_id: session_id.clone(),
-            tool_name: call.name.clone(),
+            server_name: tool.mcp_origin().map(|(s, _)| s.to_owned()),
+            tool_name: tool
+                .mcp_origin()
+                .map_or_else(|| call.name.clone(), |(_, t)| t.to_owned()),
             tool_call_id: call.id.clone(),
             arguments: arguments.clone(),
         };
@@ -745,9 +758,7 @@ async fn run_call(
         match decision {
             PermissionDecision::ApproveOnce => {}
             PermissionDecision::ApproveForSession => {
-                lock(&session.state)
-                    .approved_tools
-                    .insert(call.name.clone());
+                lock(&session.state).approved_tools.insert(approval);
             }
             PermissionDecision::Reject { feedback } => {
                 let mut text = "The user rejected this tool call.".to_owned();
@@ -816,7 +827,13 @@ async fn run_tools(
     cancel: &CancellationToken,
 ) -> ToolsOutcome {
     let s = &session.settings;
-    let available: Vec<String> = s.tools.iter().map(|t| t.name().to_owned()).collect();
+    let mcp_tools = s.mcp.as_ref().map(|hub| hub.tools());
+    let all_tools = || {
+        s.tools
+            .iter()
+            .chain(mcp_tools.iter().flat_map(|t| t.iter()))
+    };
+    let available: Vec<String> = all_tools().map(|t| t.name().to_owned()).collect();
     let mut results: Vec<Option<(String, ToolResultType)>> = vec![None; calls.len()];
     let mut tasks = FuturesUnordered::new();
     let mut handles = Vec::new();
@@ -840,7 +857,7 @@ async fn run_tools(
                 ..call.clone()
             };
             emit_start(session, &shown);
-            let tool = s.tools.iter().find(|t| t.name() == call.name).cloned();
+            let tool = all_tools().find(|t| t.name() == call.name).cloned();
             let span = if tracing::enabled!(tracing::Level::INFO) {
                 tracing::info_span!(
                     "execute_tool",

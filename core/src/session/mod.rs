@@ -141,6 +141,9 @@ pub struct SessionConfig {
     /// `resume_session` only: do not emit `session.resume`.
     #[serde(default, alias = "suppress_resume_event")]
     pub suppress_resume_event: bool,
+    /// MCP servers whose tools the model may call, by server name (see [`crate::McpServerConfig`]).
+    #[serde(default, alias = "mcp_servers")]
+    pub mcp_servers: std::collections::BTreeMap<String, crate::mcp::McpServerConfig>,
 }
 
 fn yes() -> bool {
@@ -173,6 +176,7 @@ impl Default for SessionConfig {
             max_turns: None,
             response_format: None,
             fallback_models: Vec::new(),
+            mcp_servers: std::collections::BTreeMap::new(),
             infinite_sessions: compaction::InfiniteSessions::default(),
         }
     }
@@ -387,6 +391,8 @@ pub(crate) struct Settings {
     pub fallbacks: Vec<(String, Endpoint)>,
     pub permission: Option<PermissionHandler>,
     pub hooks: hooks::SessionHooks,
+    /// The session's MCP servers, when it has any.
+    pub mcp: Option<Arc<crate::mcp::Hub>>,
     pub provider: ProviderConfig,
     /// The prompt window in tokens, when known.
     pub window: Option<u64>,
@@ -564,8 +570,13 @@ fn approved_in(log: &[Event]) -> std::collections::HashSet<String> {
     for e in log {
         match &e.data {
             EventData::PermissionRequested(r) => {
-                if let Some(name) = r.permission_request["toolName"].as_str() {
-                    requested.insert(r.request_id.clone(), name.to_owned());
+                let request = &r.permission_request;
+                if let Some(name) = request["toolName"].as_str() {
+                    let server = request["serverName"]
+                        .as_str()
+                        .filter(|_| request["kind"] == "mcp");
+                    let key = approval_key(name, server.map(|s| (s, name)));
+                    requested.insert(r.request_id.clone(), key);
                 }
             }
             EventData::PermissionCompleted(c) if c.result.kind == "approve-for-session" => {
@@ -577,6 +588,15 @@ fn approved_in(log: &[Event]) -> std::collections::HashSet<String> {
         }
     }
     approved
+}
+
+/// What an approve-for-session decision remembers: the tool's name, or for an MCP server's tool
+/// `mcp:<server>/<tool>` (its exposed name can change when the server's list changes).
+pub(crate) fn approval_key(name: &str, mcp: Option<(&str, &str)>) -> String {
+    match mcp {
+        Some((server, tool)) => format!("mcp:{server}/{tool}"),
+        None => name.to_owned(),
+    }
 }
 
 /// Whether a tool named `name` matches an `availableTools` / `excludedTools` pattern: the exact
@@ -1077,6 +1097,9 @@ impl Session {
                 .hooks
                 .call(&self.inner, hooks::HookKind::SessionEnd, input)
                 .await;
+        }
+        if let Some(hub) = &self.inner.settings.mcp {
+            hub.close().await;
         }
         if let Some(d) = &self.inner.durable {
             d.close(&self.inner).await;

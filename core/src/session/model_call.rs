@@ -85,11 +85,19 @@ fn build(
         (None, Some(context)) => Some(context.as_str()),
         (system, None) => system.as_deref(),
     };
+    let with_mcp;
+    let tools = match &s.mcp {
+        Some(hub) => {
+            with_mcp = hub.specs_after(&s.specs);
+            &with_mcp
+        }
+        None => &s.specs,
+    };
     let call = ModelCall {
         model: endpoint.wire_model(),
         system,
         messages: &state.history,
-        tools: &s.specs,
+        tools,
         tool_choice: &controls.tool_choice,
         parallel_tool_calls: controls.parallel_tool_calls,
         reasoning_effort: controls.reasoning_effort,

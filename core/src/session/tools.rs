@@ -184,6 +184,8 @@ pub struct Tool {
     handler: Arc<HandlerFn>,
     skip_permission: bool,
     timeout: Option<std::time::Duration>,
+    /// An MCP server's tool: (server, the tool's own name).
+    mcp: Option<Arc<(String, String)>>,
 }
 
 impl Tool {
@@ -211,7 +213,19 @@ impl Tool {
             }),
             skip_permission: false,
             timeout: None,
+            mcp: None,
         }
+    }
+
+    /// Marks the tool as the MCP server `server`'s tool `tool`.
+    pub(crate) fn with_mcp_origin(mut self, server: String, tool: String) -> Self {
+        self.mcp = Some(Arc::new((server, tool)));
+        self
+    }
+
+    /// For an MCP server's tool: the server's name and the tool's own name.
+    pub fn mcp_origin(&self) -> Option<(&str, &str)> {
+        self.mcp.as_deref().map(|(s, t)| (s.as_str(), t.as_str()))
     }
 
     /// Gives up on a call after `timeout`: the model gets a failure result saying it timed out.
@@ -317,12 +331,16 @@ where
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionRequest {
-    /// Always "custom-tool" here.
+    /// "custom-tool" for the application's tools, "mcp" for an MCP server's.
     pub kind: String,
     /// The session the call belongs to.
     #[serde(default)]
     pub session_id: String,
-    /// The tool the model wants to run.
+    /// The MCP server (kind "mcp" only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+    /// The tool the model wants to run: the name the model sees, or for kind "mcp" the server's
+    /// own name of the tool.
     pub tool_name: String,
     /// The call id.
     pub tool_call_id: String,

@@ -72,10 +72,11 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
             skipped_failure = true;
         }
         // set_model may be called at any moment, hooks run inside and outside sends, and a
-        // permission is asked while a tool call runs.
+        // permission is asked (or an MCP server restarted) while a tool call runs.
         if matches!(
             e.data,
             EventData::ModelChange(_)
+                | EventData::McpServerStatusChanged(_)
                 | EventData::HookStart(_)
                 | EventData::HookEnd(_)
                 | EventData::PermissionRequested(_)
@@ -125,6 +126,7 @@ pub fn check_event_order(events: &[Event], streaming: bool) -> Result<(), String
         match (&e.data, phase) {
             (EventData::SessionStart(_), Phase::Outside) if i == 0 => {}
             (EventData::SessionResume(_), Phase::Outside) => {}
+            (EventData::McpServersLoaded(_), Phase::Outside) => {}
             (EventData::UserMessage(_), Phase::Outside) => {
                 phase = Phase::InSend;
                 send_aborted = false;

@@ -16,6 +16,7 @@ pub mod mock;
 mod reqwest;
 
 pub use self::reqwest::ReqwestTransport;
+pub(crate) use self::reqwest::mcp_http_client;
 pub use crate::types::{RetryPolicy, Timeouts};
 
 /// A request ready to send, as the wire adapters build it: a plain [`http::Request`] (auth header

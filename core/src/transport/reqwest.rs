@@ -146,6 +146,21 @@ impl ReqwestTransport {
     }
 }
 
+/// The HTTP client of MCP servers over Streamable HTTP: the same TLS set-up as model calls (the
+/// platform's roots, ring), no overall timeout (a server's SSE stream stays open).
+pub(crate) fn mcp_http_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("could not build the HTTP client: {}", chain(&e)),
+            )
+        })
+}
+
 /// An error and its causes, joined: reqwest's own message alone is rarely enough.
 fn chain(e: &dyn StdError) -> String {
     let mut out = e.to_string();
