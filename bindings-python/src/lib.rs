@@ -31,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::events::ToolRequest>()?;
     m.add_class::<session::events::ToolExecutionResult>()?;
     m.add_class::<session::events::ToolExecutionError>()?;
+    m.add_class::<session::events::McpServerInfo>()?;
     m.add_class::<replay::ReplayServer>()?;
     m.add_function(wrap_pyfunction!(provider::provider_from_env, m)?)?;
     m.add_function(wrap_pyfunction!(session::tools::invalid_arguments, m)?)?;

@@ -58,12 +58,14 @@ from .events import (
     Event,
     EventData,
     EventType,
+    McpServerInfo,
     SessionEvent,
     ToolExecutionError,
     ToolExecutionResult,
     ToolRequest,
 )
 from .hooks import HookFn, SessionHooks
+from .mcp import MCPLocalServerConfig, MCPRemoteServerConfig, MCPServerConfig
 from .models import ListModelsHandler, ModelCapabilities, ModelInfo, ModelLimits, ModelSupports
 from .provider import (
     AzureOptions,
@@ -120,6 +122,10 @@ __all__ = [
     "InvalidRequestError",
     "LimitError",
     "ListModelsHandler",
+    "MCPLocalServerConfig",
+    "MCPRemoteServerConfig",
+    "MCPServerConfig",
+    "McpServerInfo",
     "MessageAttachment",
     "MessageOptions",
     "ModelCapabilities",

@@ -13,6 +13,7 @@ __all__ = [
     "EventData",
     "EventStream",
     "HandlerBatch",
+    "McpServerInfo",
     "ReplayServer",
     "Session",
     "Subscription",
@@ -198,6 +199,12 @@ class EventData:
     def messages_removed(self) -> Optional[int]: ...
     @property
     def aborted(self) -> Optional[bool]: ...
+    @property
+    def servers(self) -> Optional[list[McpServerInfo]]: ...
+    @property
+    def server_name(self) -> Optional[str]: ...
+    @property
+    def status(self) -> Optional[str]: ...
 
 @final
 class Attachment:
@@ -230,6 +237,17 @@ class ToolExecutionError:
     def message(self) -> str: ...
     @property
     def code(self) -> Optional[str]: ...
+
+@final
+class McpServerInfo:
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def transport(self) -> str: ...
+    @property
+    def error(self) -> Optional[str]: ...
 
 @final
 class ReplayServer:

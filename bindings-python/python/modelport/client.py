@@ -22,6 +22,7 @@ from typing import (
 from . import _native
 from .errors import ModelportError
 from .hooks import SessionHooks, _hook_callbacks
+from .mcp import MCPServerConfig
 from .models import ListModelsHandler, ModelInfo, _from_json, _handler_callback
 from .provider import ProviderConfig, RetryPolicy, Timeouts, _split
 from .session import ReasoningEffort, ResponseFormat, Session, ToolChoice
@@ -86,6 +87,9 @@ class SessionConfig(TypedDict, total=False):
     before any output."""
     hooks: SessionHooks
     """Session hooks: ``{"on_pre_tool_use": fn, ...}`` (see :mod:`modelport.hooks`)."""
+    mcp_servers: Mapping[str, MCPServerConfig]
+    """MCP servers whose tools the model may call, by server name (see :mod:`modelport.mcp`);
+    their tools are named ``<server>-<tool>``."""
 
 
 class SessionLease(TypedDict, total=False):
@@ -284,6 +288,7 @@ class Client:
         response_format: Optional[ResponseFormat] = None,
         fallback_models: Optional[Sequence[str]] = None,
         hooks: Optional[SessionHooks] = None,
+        mcp_servers: Optional[Mapping[str, MCPServerConfig]] = None,
     ) -> Session:
         """Creates a session, from a :class:`SessionConfig` dict and/or keyword arguments (which win).
 
@@ -326,6 +331,7 @@ class Client:
         response_format: Optional[ResponseFormat] = None,
         fallback_models: Optional[Sequence[str]] = None,
         hooks: Optional[SessionHooks] = None,
+        mcp_servers: Optional[Mapping[str, MCPServerConfig]] = None,
     ) -> Session:
         """Resumes a stored session by id, in this process or any other sharing the session store.
         The config gives again what is never stored (credentials, tools, handlers); the model and
@@ -402,6 +408,7 @@ _SESSION_KEYS = (
     "response_format",
     "fallback_models",
     "hooks",
+    "mcp_servers",
 )
 
 

@@ -14,6 +14,7 @@ from ._native import (
     Attachment,
     Event,
     EventData,
+    McpServerInfo,
     ToolExecutionError,
     ToolExecutionResult,
     ToolRequest,
@@ -59,6 +60,8 @@ class EventType(_StrEnum):
     PERMISSION_COMPLETED = "permission.completed"
     HOOK_START = "hook.start"
     HOOK_END = "hook.end"
+    SESSION_MCP_SERVERS_LOADED = "session.mcp_servers_loaded"
+    SESSION_MCP_SERVER_STATUS_CHANGED = "session.mcp_server_status_changed"
 
 
 SessionEvent = Event
@@ -69,6 +72,7 @@ __all__ = [
     "Event",
     "EventData",
     "EventType",
+    "McpServerInfo",
     "SessionEvent",
     "ToolExecutionError",
     "ToolExecutionResult",

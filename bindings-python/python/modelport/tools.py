@@ -303,10 +303,14 @@ class PermissionRequest:
     """What the permission handler is asked before a tool call."""
 
     kind: str
-    """Always "custom-tool" here."""
+    """"custom-tool" for the application's tools, "mcp" for an MCP server's."""
     tool_name: str
+    """The tool the model wants to run; for kind "mcp", the server's own name of the tool (the
+    model sees ``<server>-<tool>``)."""
     tool_call_id: str
     arguments: Any
+    server_name: Optional[str] = None
+    """Kind "mcp": the server's name in ``mcp_servers``."""
 
 
 class PermissionResult(TypedDict, total=False):
@@ -363,6 +367,7 @@ def _permission_callback(
             tool_name=raw["toolName"],
             tool_call_id=raw["toolCallId"],
             arguments=raw.get("arguments"),
+            server_name=raw.get("serverName"),
         )
         try:
             if len(positional) >= 2:

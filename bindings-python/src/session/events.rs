@@ -9,7 +9,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 
-use modelport::session::events::{Attachment as CoreAttachment, EventData as Data};
+use modelport::session::events::{
+    Attachment as CoreAttachment, EventData as Data, McpServerInfo as CoreMcpServerInfo,
+};
 
 /// The `modelport.events.EventType` member of each event type.
 static EVENT_TYPES: PyOnceLock<HashMap<String, Py<PyAny>>> = PyOnceLock::new();
@@ -279,8 +281,8 @@ event_data_methods! {
             content: r.content.clone(),
         })
     }
-    /// `tool.execution_complete`: why the call did not succeed; `session.compaction_complete`: what
-    /// went wrong (a str).
+    /// `tool.execution_complete`: why the call did not succeed; `session.compaction_complete`,
+    /// `session.mcp_server_status_changed`: what went wrong (a str).
     error -> ErrorField {
         Data::ToolExecutionComplete(d) => d.error.as_ref().map(|e| {
             ErrorField::Tool(ToolExecutionError {
@@ -288,7 +290,8 @@ event_data_methods! {
                 code: e.code.clone(),
             })
         }),
-        Data::CompactionComplete(d) => d.error.clone().map(ErrorField::Text)
+        Data::CompactionComplete(d) => d.error.clone().map(ErrorField::Text),
+        Data::McpServerStatusChanged(d) => d.error.clone().map(ErrorField::Text)
     }
     /// `session.error`.
     error_type -> &str { Data::SessionError(d) => Some(&d.error_type) }
@@ -312,6 +315,38 @@ event_data_methods! {
     messages_removed -> u64 { Data::CompactionComplete(d) => Some(d.messages_removed) }
     /// `session.idle`: `True` when the send was aborted.
     aborted -> bool { Data::SessionIdle(d) => d.aborted }
+    /// `session.mcp_servers_loaded`: every configured server, in name order.
+    servers -> Vec<McpServerInfo> {
+        Data::McpServersLoaded(d) => Some(d.servers.iter().map(McpServerInfo::from).collect())
+    }
+    /// `session.mcp_server_status_changed`: the server's name in `mcp_servers`.
+    server_name -> &str { Data::McpServerStatusChanged(d) => Some(&d.server_name) }
+    /// `session.mcp_server_status_changed`: "failed", "pending" (starting again) or "connected".
+    status -> &str { Data::McpServerStatusChanged(d) => Some(&d.status) }
+}
+
+/// One MCP server as `session.mcp_servers_loaded` reports it.
+#[pyclass(frozen, get_all, module = "modelport._native")]
+pub(crate) struct McpServerInfo {
+    /// Its name in `mcp_servers`.
+    name: String,
+    /// "connected" or "failed".
+    status: String,
+    /// "stdio" or "http".
+    transport: String,
+    /// Why it failed.
+    error: Option<String>,
+}
+
+impl From<&CoreMcpServerInfo> for McpServerInfo {
+    fn from(s: &CoreMcpServerInfo) -> Self {
+        McpServerInfo {
+            name: s.name.clone(),
+            status: s.status.clone(),
+            transport: s.transport.clone(),
+            error: s.error.clone(),
+        }
+    }
 }
 
 /// An image sent with a user message.
