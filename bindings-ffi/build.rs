@@ -15,6 +15,9 @@ const SOURCES: &[&str] = &[
     "src/session.rs",
     "src/events.rs",
     "src/tools.rs",
+    "src/hooks.rs",
+    "src/provider.rs",
+    "src/models.rs",
     "src/replay.rs",
 ];
 
@@ -78,6 +81,16 @@ fn config() -> cbindgen::Config {
         ("MpToolFn", "mp_tool_fn"),
         ("MpEventFn", "mp_event_fn"),
         ("MpSendDoneFn", "mp_send_done_fn"),
+        ("MpClientCallbacks", "mp_client_callbacks"),
+        ("MpSessionCallbacks", "mp_session_callbacks"),
+        ("MpPermissionFn", "mp_permission_fn"),
+        ("MpPermissionReply", "mp_permission_reply"),
+        ("MpHookFn", "mp_hook_fn"),
+        ("MpHookReply", "mp_hook_reply"),
+        ("MpTokenFn", "mp_token_fn"),
+        ("MpTokenReply", "mp_token_reply"),
+        ("MpListModelsFn", "mp_list_models_fn"),
+        ("MpListModelsReply", "mp_list_models_reply"),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_owned(), b.to_owned()))

@@ -29,6 +29,21 @@
 typedef struct mp_client mp_client;
 
 /**
+ * What a hook callback answers (opaque; valid only during the callback).
+ */
+typedef struct mp_hook_reply mp_hook_reply;
+
+/**
+ * What an `onListModels` callback answers (opaque; valid only during the callback).
+ */
+typedef struct mp_list_models_reply mp_list_models_reply;
+
+/**
+ * The decision a permission callback reports (opaque; valid only during the callback).
+ */
+typedef struct mp_permission_reply mp_permission_reply;
+
+/**
  * A running replay server (opaque), stopped and freed by `mp_replay_stop`.
  */
 typedef struct mp_replay mp_replay;
@@ -44,6 +59,12 @@ typedef struct mp_session mp_session;
 typedef struct mp_subscription mp_subscription;
 
 /**
+ * What a token callback answers (opaque; valid only during the callback). The token is kept as a
+ * secret: its Debug output is redacted.
+ */
+typedef struct mp_token_reply mp_token_reply;
+
+/**
  * The outcome a tool handler reports (opaque; valid only during the handler call).
  */
 typedef struct mp_tool_result mp_tool_result;
@@ -52,6 +73,62 @@ typedef struct mp_tool_result mp_tool_result;
  * The status every fallible function returns: `MP_OK` (0) or an `MP_ERR_*` code.
  */
 typedef int32_t mp_status;
+
+/**
+ * A bearer token provider: gives the token sent as `Authorization: Bearer ...` (it wins over the
+ * provider's `apiKey` and `bearerToken`).
+ *
+ * Called on a modelport blocking-pool thread (never on the thread that called into the library)
+ * before a request needs a token: before every request (retries included) when the last token had
+ * no expiry, otherwise once the cached token is less than 60 seconds from its expiry. Sessions and
+ * requests that need a token at the same moment share one call. The library waits for it (the
+ * client's `timeouts.tokenMs`, after which the request fails with `MP_ERR_AUTH`), and asks again
+ * after a 401.
+ *
+ * Answer through `reply`: `mp_token_reply_set_token` with the token (and its expiry, when known),
+ * or `mp_token_reply_set_error`: the request then fails with `MP_ERR_AUTH` and that message, as it
+ * does when the callback sets neither. `reply` is valid only during the call. The callback may block
+ * (it has its own thread, e.g. for a credential library's network call); it must not call
+ * `mp_session_send_and_wait`, nor free the handle it was given to.
+ */
+typedef void (*mp_token_fn)(void *user_data, struct mp_token_reply *reply);
+
+/**
+ * The application's own model list (`onListModels`): replaces the provider's list endpoint, for
+ * `mp_client_list_models`.
+ *
+ * Called on a modelport blocking-pool thread (never on the thread that called into the library) by
+ * the first `mp_client_list_models` that needs it: a list it gave is kept for the client's life, a
+ * failure is not. Answer through `reply` with `mp_list_models_reply_set_json` or
+ * `mp_list_models_reply_set_error` (the list call then fails with `MP_ERR_CONFIG` and that message,
+ * as it does when the callback sets neither). `reply` is valid only during the call. The callback may
+ * block; it must not free the client.
+ */
+typedef void (*mp_list_models_fn)(void *user_data, struct mp_list_models_reply *reply);
+
+/**
+ * The client's callbacks, given to `mp_client_new_ex`. Every field may be NULL (not set). The
+ * struct is read during the call only; the callbacks are called until `mp_client_free` returns.
+ */
+typedef struct mp_client_callbacks {
+  /**
+   * The token provider of the default provider (`options_json`'s `"provider"`, which must be
+   * given): its bearer token, for sessions that name no provider and for `mp_client_list_models`.
+   */
+  mp_token_fn bearer_token_provider;
+  /**
+   * Passed back to `bearer_token_provider` unchanged.
+   */
+  void *token_user_data;
+  /**
+   * `onListModels`: the model list `mp_client_list_models` returns, instead of the provider's.
+   */
+  mp_list_models_fn on_list_models;
+  /**
+   * Passed back to `on_list_models` unchanged.
+   */
+  void *list_models_user_data;
+} mp_client_callbacks;
 
 /**
  * A tool handler.
@@ -97,6 +174,99 @@ typedef struct mp_tool {
    */
   void *user_data;
 } mp_tool;
+
+/**
+ * A permission callback: decides whether a tool call may run, before it runs.
+ *
+ * Called on a modelport blocking-pool thread (never on the thread that called into the library),
+ * once per tool call that needs a decision (not for a tool approved for the session, nor when an
+ * `onPreToolUse` hook allowed the call). `request_json` is `{"kind": "custom-tool", "sessionId",
+ * "toolName", "toolCallId", "arguments"}`, valid only during the call.
+ *
+ * Answer through `reply` with `mp_permission_reply_set_json`, in the Copilot SDK's form:
+ * `{"kind": "approved"}` (this call), `{"kind": "approve-for-session"}` (this call and every later
+ * call of the tool in this session, also after a resume), `{"kind":
+ * "denied-interactively-by-user", "feedback": "..."}` (not run; the turn ends, and the model gets
+ * "The user rejected this tool call. Feedback: ..." with the next message), `{"kind":
+ * "user-not-available"}` or `{"kind": "no-result"}` (not run; the model is told why and the turn
+ * goes on). `{"kind": "reject"}` and every other `denied-...` kind refuse as
+ * `denied-interactively-by-user` does; so does a callback that answers nothing, or anything that is
+ * not a decision (refusing is the safe side). `reply` is valid only during the call. The callback
+ * may block (it has its own thread) and may call `mp_session_abort`; it must not call
+ * `mp_session_send_and_wait`.
+ */
+typedef void (*mp_permission_fn)(void *user_data,
+                                 const char *request_json,
+                                 struct mp_permission_reply *reply);
+
+/**
+ * A session hook callback, installed for the hooks named in `mp_session_callbacks.hooks`.
+ *
+ * Called on a modelport blocking-pool thread (never on the thread that called into the library)
+ * each time one of those hooks runs; the session waits for the answer (30 seconds at most, after
+ * which the hook counts as failed). `hook_name` is the hook's Copilot SDK name ("onPreToolUse",
+ * "onPostToolUse", "onPostToolUseFailure", "onUserPromptSubmitted", "onSessionStart",
+ * "onSessionEnd", "onErrorOccurred", "onAgentStop"); `input_json` its input object, with
+ * `sessionId` and `timestamp` (e.g. onPreToolUse `{"toolName", "toolArgs"}`, onPostToolUse
+ * `{"toolName", "toolArgs", "toolResult"}`, onUserPromptSubmitted `{"prompt"}`, onSessionEnd
+ * `{"reason"}`). Both strings are valid only during the call.
+ *
+ * Answer through `reply`: `mp_hook_reply_set_json` with the hook's output object (onPreToolUse
+ * `{"permissionDecision": "allow" | "deny" | "ask", "permissionDecisionReason", "modifiedArgs",
+ * "additionalContext", "suppressOutput"}`, onPostToolUse `{"modifiedResult", "additionalContext"}`,
+ * onUserPromptSubmitted `{"modifiedPrompt", "additionalContext"}`, onSessionStart
+ * `{"additionalContext"}`, onErrorOccurred `{"errorHandling": "retry" | "skip" | "abort"}`,
+ * onAgentStop `{"decision": "block", "reason"}`), or `mp_hook_reply_set_error` when the hook failed:
+ * that fails its tool call (the model is told the call could not run; the turn goes on), or for
+ * onUserPromptSubmitted its send (`MP_ERR_HOOK`); the session stays usable. No call means no output.
+ * Each call is framed by `hook.start` and `hook.end` events. `reply` is valid only during the call.
+ * The callback may block; it must not call `mp_session_send_and_wait`, and must not abort or free
+ * its own session (both wait for the send, which waits for the hook).
+ */
+typedef void (*mp_hook_fn)(void *user_data,
+                           const char *hook_name,
+                           const char *input_json,
+                           struct mp_hook_reply *reply);
+
+/**
+ * A session's callbacks, given to `mp_client_create_session_ex` and `mp_client_resume_session_ex`.
+ * Every field may be NULL (not set). The struct and its strings are read during the call only; the
+ * callbacks are called until `mp_session_free` returns (`onSessionEnd` during it).
+ */
+typedef struct mp_session_callbacks {
+  /**
+   * `onPermissionRequest`: asked before each tool call (see `mp_permission_fn`). NULL: every call
+   * of the session's tools is approved.
+   */
+  mp_permission_fn on_permission_request;
+  /**
+   * Passed back to `on_permission_request` unchanged.
+   */
+  void *permission_user_data;
+  /**
+   * The hooks to install, comma-separated: "onPreToolUse,onPostToolUse" (any of the names in
+   * `mp_hook_fn`). Only these run, and only these emit `hook.start` / `hook.end`. An unknown name
+   * is `MP_ERR_CONFIG`.
+   */
+  const char *hooks;
+  /**
+   * Called for each hook in `hooks` (see `mp_hook_fn`); required when `hooks` names any.
+   */
+  mp_hook_fn on_hook;
+  /**
+   * Passed back to `on_hook` unchanged.
+   */
+  void *hook_user_data;
+  /**
+   * The token provider of the session's provider (`config_json`'s `"provider"`, which must be
+   * given; see `mp_token_fn`).
+   */
+  mp_token_fn bearer_token_provider;
+  /**
+   * Passed back to `bearer_token_provider` unchanged.
+   */
+  void *token_user_data;
+} mp_session_callbacks;
 
 /**
  * Called when a non-blocking send ends, on a modelport runtime thread.
@@ -275,7 +445,7 @@ const char *mp_last_error_json(void);
  * The stable name of a status code: "ok", "usage", "config", "auth", "permission_denied",
  * "not_found", "rate_limited", "invalid_request", "context_length", "server", "timeout", "transport",
  * "decode", "tool", "cancelled", "limit", "panic", "other", "session_not_found", "session_exists",
- * "session_busy", "storage"; "unknown" for any other number.
+ * "session_busy", "storage", "hook", "invalid_output"; "unknown" for any other number.
  * A static string: never free it.
  */
 const char *mp_status_name(mp_status status);
@@ -337,6 +507,19 @@ mp_status mp_client_new(const char *options_json,
                         struct mp_client **out);
 
 /**
+ * Creates a client with callbacks: as `mp_client_new`, plus the default provider's bearer token
+ * provider and `onListModels` (see `mp_client_callbacks`; `callbacks` may be NULL). A token provider
+ * without a `"provider"` in `options_json` is `MP_ERR_CONFIG`. The callbacks are called until
+ * `mp_client_free` returns.
+ *
+ * # Safety
+ * As `mp_client_new`; `callbacks` is NULL or points to a valid `mp_client_callbacks`.
+ */
+mp_status mp_client_new_ex(const char *options_json,
+                           const struct mp_client_callbacks *callbacks,
+                           struct mp_client **out);
+
+/**
  * Stops the client: aborts every running send, waits until each has ended, and disconnects every
  * session (their handles stay valid until freed, but can no longer send). When `errors_json` is not
  * NULL it receives a JSON array of the errors met while stopping (`[]` normally; free it with
@@ -348,8 +531,10 @@ mp_status mp_client_new(const char *options_json,
 mp_status mp_client_stop(struct mp_client *client, char **errors_json);
 
 /**
- * Frees a client: stops it first when `mp_client_stop` was not called. Sessions created by it stay
- * valid until freed (they keep the client's threads alive). NULL is ignored.
+ * Frees a client: stops it first when `mp_client_stop` was not called, and waits for its callbacks
+ * (`mp_client_callbacks`) in progress on other threads; after it returns they are not called again.
+ * Sessions created by it stay valid until freed (they keep the client's threads alive). NULL is
+ * ignored.
  *
  * # Safety
  * `client` is NULL or a live client, not used again afterwards.
@@ -448,6 +633,25 @@ mp_status mp_client_create_session(struct mp_client *client,
                                    struct mp_session **out);
 
 /**
+ * Creates a session with callbacks: as `mp_client_create_session`, plus the permission callback,
+ * session hooks and the provider's bearer token provider of `callbacks` (see
+ * `mp_session_callbacks`; NULL is `mp_client_create_session`). Hook names unknown to modelport and a
+ * token provider without a `"provider"` in `config_json` are `MP_ERR_CONFIG`; hooks without
+ * `on_hook` (or the reverse) are `MP_ERR_USAGE`. The callbacks are called until `mp_session_free`
+ * returns.
+ *
+ * # Safety
+ * As `mp_client_create_session`; `callbacks` is NULL or points to a valid `mp_session_callbacks`
+ * whose `hooks` is NULL or a NUL-terminated string.
+ */
+mp_status mp_client_create_session_ex(struct mp_client *client,
+                                      const char *config_json,
+                                      const struct mp_tool *tools,
+                                      size_t tool_count,
+                                      const struct mp_session_callbacks *callbacks,
+                                      struct mp_session **out);
+
+/**
  * Resumes a stored session by id, in this process or any other sharing the session store, with a
  * new config: credentials and tools are given again; the model and the provider's endpoint default
  * to the stored ones. A live session of this client with that id is disconnected first. The
@@ -465,6 +669,22 @@ mp_status mp_client_resume_session(struct mp_client *client,
                                    const struct mp_tool *tools,
                                    size_t tool_count,
                                    struct mp_session **out);
+
+/**
+ * Resumes a stored session with callbacks: as `mp_client_resume_session`, with `callbacks` as in
+ * `mp_client_create_session_ex` (they are not stored: give them again on every resume; a tool
+ * approved for the session stays approved).
+ *
+ * # Safety
+ * As `mp_client_create_session_ex`; `session_id` is a NUL-terminated string.
+ */
+mp_status mp_client_resume_session_ex(struct mp_client *client,
+                                      const char *session_id,
+                                      const char *config_json,
+                                      const struct mp_tool *tools,
+                                      size_t tool_count,
+                                      const struct mp_session_callbacks *callbacks,
+                                      struct mp_session **out);
 
 /**
  * The session id. Owned by the session handle: valid until `mp_session_free`; do not free it.
@@ -569,11 +789,12 @@ mp_status mp_session_compact(struct mp_session *session);
 mp_status mp_session_set_model(struct mp_session *session, const char *model);
 
 /**
- * Frees a session: disconnects it (aborts a running send and waits until it has ended, writes what
- * the session store does not have yet and gives the session up; it stays in the store for
- * `mp_client_resume_session`), completes pending `mp_session_send_async` calls
- * with `MP_ERR_CANCELLED`, and waits for callbacks in progress on other threads. After it returns, no
- * callback of this session runs again, so their `user_data` may be released. Subscriptions from
+ * Frees a session: disconnects it (aborts a running send and waits until it has ended, runs the
+ * `onSessionEnd` hook when installed, writes what the session store does not have yet and gives the
+ * session up; it stays in the store for `mp_client_resume_session`), completes pending
+ * `mp_session_send_async` calls with `MP_ERR_CANCELLED`, and waits for callbacks in progress on
+ * other threads. After it returns, no callback of this session (tools, events, send completions,
+ * `mp_session_callbacks`) runs again, so their `user_data` may be released. Subscriptions from
  * `mp_session_on` stop delivering; free them too. NULL is ignored.
  *
  * # Safety
@@ -636,6 +857,82 @@ mp_status mp_tool_result_set_json(struct mp_tool_result *result, const char *jso
  * As `mp_tool_result_set_text`.
  */
 mp_status mp_tool_result_set_error(struct mp_tool_result *result, const char *message);
+
+/**
+ * Sets the permission decision from JSON: `{"kind": "approved"}`, `{"kind":
+ * "approve-for-session"}`, `{"kind": "denied-interactively-by-user", "feedback": "..."}`, `{"kind":
+ * "user-not-available"}`, `{"kind": "no-result"}` (see `mp_permission_fn`; the last call wins).
+ * Returns `MP_ERR_CONFIG` when `json` is not valid JSON (the call is then refused).
+ *
+ * # Safety
+ * `reply` is the pointer the callback received, during the callback; `json` is a NUL-terminated
+ * string.
+ */
+mp_status mp_permission_reply_set_json(struct mp_permission_reply *reply, const char *json);
+
+/**
+ * Sets the hook's output from JSON: an object in the hook's output shape (see `mp_hook_fn`), or
+ * `null` for no output. The last call wins. Returns `MP_ERR_CONFIG` when `json` is not valid JSON
+ * (the hook then fails with that message).
+ *
+ * # Safety
+ * `reply` is the pointer the callback received, during the callback; `json` is a NUL-terminated
+ * string.
+ */
+mp_status mp_hook_reply_set_json(struct mp_hook_reply *reply, const char *json);
+
+/**
+ * Reports that the hook failed with `message` (see `mp_hook_fn` for what that fails). The message
+ * appears in the `hook.end` event and in the error of what failed.
+ *
+ * # Safety
+ * As `mp_hook_reply_set_json`.
+ */
+mp_status mp_hook_reply_set_error(struct mp_hook_reply *reply, const char *message);
+
+/**
+ * Sets the token (copied; the caller may wipe its copy when this returns). `expires_at_unix_ms` is
+ * when it stops being valid, in milliseconds since 1970-01-01 UTC (e.g. Entra ID's `expires_on` *
+ * 1000): the token is then reused until 60 seconds before that; 0 when unknown (the callback is
+ * asked again before every request). The last call wins. An empty token fails the request with
+ * `MP_ERR_AUTH`.
+ *
+ * # Safety
+ * `reply` is the pointer the callback received, during the callback; `token` is a NUL-terminated
+ * string.
+ */
+mp_status mp_token_reply_set_token(struct mp_token_reply *reply,
+                                   const char *token,
+                                   uint64_t expires_at_unix_ms);
+
+/**
+ * Reports that no token could be had: the request fails with `MP_ERR_AUTH` and `message`.
+ *
+ * # Safety
+ * As `mp_token_reply_set_token`; `message` is a NUL-terminated string.
+ */
+mp_status mp_token_reply_set_error(struct mp_token_reply *reply, const char *message);
+
+/**
+ * Sets the model list from JSON: an array of `{"id", "name", "capabilities": {"supports":
+ * {"vision", "reasoningEffort"}, "limits": {"max_context_window_tokens", "max_prompt_tokens"}}}`
+ * (`capabilities` optional), the shape `mp_client_list_models` returns. The last call wins. Returns
+ * `MP_ERR_CONFIG` when `json` is not such an array (the list call then fails with that message).
+ *
+ * # Safety
+ * `reply` is the pointer the callback received, during the callback; `json` is a NUL-terminated
+ * string.
+ */
+mp_status mp_list_models_reply_set_json(struct mp_list_models_reply *reply, const char *json);
+
+/**
+ * Reports that the list could not be had: `mp_client_list_models` fails with `MP_ERR_CONFIG` and
+ * `message`.
+ *
+ * # Safety
+ * As `mp_list_models_reply_set_json`; `message` is a NUL-terminated string.
+ */
+mp_status mp_list_models_reply_set_error(struct mp_list_models_reply *reply, const char *message);
 
 /**
  * Starts a replay provider on 127.0.0.1.

@@ -1,16 +1,19 @@
 //! `mp_client`: the entry point (see core's `Client`).
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, c_void};
 use std::sync::Arc;
 
 use modelport::{Client, ClientOptions, SessionConfig};
 use serde_json::Value;
 
-use crate::error::MpStatus;
+use crate::error::{FfiError, MpStatus};
 use crate::gate::Gate;
+use crate::hooks::{MpHookFn, build_hooks};
+use crate::models::{MpListModelsFn, list_models_handler};
+use crate::provider::{MpTokenFn, token_provider};
 use crate::runtime::Rt;
 use crate::session::MpSession;
-use crate::tools::{MpTool, build_tools};
+use crate::tools::{MpPermissionFn, MpTool, build_tools, permission_handler};
 use crate::util::{
     FfiResult, guard, guard_void, handle, opt_out_param, opt_str_arg, out_param, owned_string,
     str_arg,
@@ -21,31 +24,146 @@ use crate::util::{
 pub struct MpClient {
     pub(crate) client: Client,
     pub(crate) rt: Arc<Rt>,
+    /// In front of the client's own callbacks (`mp_client_callbacks`); closed by `mp_client_free`.
+    gate: Arc<Gate>,
+}
+
+/// The client's callbacks, given to `mp_client_new_ex`. Every field may be NULL (not set). The
+/// struct is read during the call only; the callbacks are called until `mp_client_free` returns.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MpClientCallbacks {
+    /// The token provider of the default provider (`options_json`'s `"provider"`, which must be
+    /// given): its bearer token, for sessions that name no provider and for `mp_client_list_models`.
+    pub bearer_token_provider: MpTokenFn,
+    /// Passed back to `bearer_token_provider` unchanged.
+    pub token_user_data: *mut c_void,
+    /// `onListModels`: the model list `mp_client_list_models` returns, instead of the provider's.
+    pub on_list_models: MpListModelsFn,
+    /// Passed back to `on_list_models` unchanged.
+    pub list_models_user_data: *mut c_void,
+}
+
+/// A session's callbacks, given to `mp_client_create_session_ex` and `mp_client_resume_session_ex`.
+/// Every field may be NULL (not set). The struct and its strings are read during the call only; the
+/// callbacks are called until `mp_session_free` returns (`onSessionEnd` during it).
+#[repr(C)]
+#[derive(Debug)]
+pub struct MpSessionCallbacks {
+    /// `onPermissionRequest`: asked before each tool call (see `mp_permission_fn`). NULL: every call
+    /// of the session's tools is approved.
+    pub on_permission_request: MpPermissionFn,
+    /// Passed back to `on_permission_request` unchanged.
+    pub permission_user_data: *mut c_void,
+    /// The hooks to install, comma-separated: "onPreToolUse,onPostToolUse" (any of the names in
+    /// `mp_hook_fn`). Only these run, and only these emit `hook.start` / `hook.end`. An unknown name
+    /// is `MP_ERR_CONFIG`.
+    pub hooks: *const c_char,
+    /// Called for each hook in `hooks` (see `mp_hook_fn`); required when `hooks` names any.
+    pub on_hook: MpHookFn,
+    /// Passed back to `on_hook` unchanged.
+    pub hook_user_data: *mut c_void,
+    /// The token provider of the session's provider (`config_json`'s `"provider"`, which must be
+    /// given; see `mp_token_fn`).
+    pub bearer_token_provider: MpTokenFn,
+    /// Passed back to `bearer_token_provider` unchanged.
+    pub token_user_data: *mut c_void,
+}
+
+/// Hands the caller's session callbacks to `config`, each calling back through `gate`.
+///
+/// # Safety
+/// `callbacks.hooks` is NULL or a NUL-terminated string.
+unsafe fn apply_session_callbacks(
+    config: &mut SessionConfig,
+    callbacks: &MpSessionCallbacks,
+    gate: &Arc<Gate>,
+) -> FfiResult {
+    if let Some(callback) = callbacks.on_permission_request {
+        config.on_permission_request = Some(permission_handler(
+            callback,
+            callbacks.permission_user_data,
+            gate,
+        ));
+    }
+    // SAFETY: the caller's contract.
+    let names = unsafe { opt_str_arg(callbacks.hooks, "callbacks.hooks") }?
+        .filter(|names| names.split(',').any(|n| !n.trim().is_empty()));
+    match (names, callbacks.on_hook) {
+        (Some(names), Some(callback)) => {
+            config.hooks = Some(build_hooks(
+                names,
+                callback,
+                callbacks.hook_user_data,
+                gate,
+            )?);
+        }
+        (Some(names), None) => {
+            return Err(FfiError::usage(format!(
+                "callbacks.hooks names hooks (\"{names}\") but callbacks.on_hook is NULL"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(FfiError::usage(
+                "callbacks.on_hook is set but callbacks.hooks names no hook: list the hooks to \
+                 install, e.g. \"onPreToolUse,onPostToolUse\"",
+            ));
+        }
+        (None, None) => {}
+    }
+    if let Some(callback) = callbacks.bearer_token_provider {
+        let provider = config.provider.as_mut().ok_or_else(|| {
+            FfiError::from(modelport::Error::config(
+                "callbacks.bearer_token_provider is for the session's provider, and config_json \
+                 has no \"provider\": add one, or give the token provider to mp_client_new_ex \
+                 for the client's default provider",
+            ))
+        })?;
+        provider.bearer_token_provider = Some(token_provider(
+            callback,
+            callbacks.token_user_data,
+            gate,
+            "session",
+        ));
+    }
+    Ok(())
 }
 
 impl MpClient {
-    /// Opens a session from the caller's JSON and tools (resuming `id` when given) and returns its
-    /// new handle; the tools call back through the handle's gate.
+    /// Opens a session from the caller's JSON, tools and callbacks (resuming `id` when given) and
+    /// returns its new handle; the callbacks call back through the handle's gates.
     ///
     /// # Safety
-    /// As `mp_client_create_session`.
+    /// As `mp_client_create_session_ex`.
     unsafe fn open_session(
         &self,
         id: Option<&str>,
         config_json: *const c_char,
         tools: *const MpTool,
         tool_count: usize,
+        callbacks: *const MpSessionCallbacks,
     ) -> FfiResult<*mut MpSession> {
         // SAFETY: the caller's contract.
         let mut config = SessionConfig::from_json(unsafe { str_arg(config_json, "config_json") }?)?;
         let gate = Arc::new(Gate::default());
+        let host_gate = Arc::new(Gate::default());
         // SAFETY: the caller's contract.
         config.tools = unsafe { build_tools(tools, tool_count, &gate) }?;
+        // SAFETY: the caller's contract: NULL or a valid `mp_session_callbacks`.
+        if let Some(callbacks) = unsafe { callbacks.as_ref() } {
+            // SAFETY: the caller's contract: `hooks` is NULL or NUL-terminated.
+            unsafe { apply_session_callbacks(&mut config, callbacks, &host_gate) }?;
+        }
         let session = match id {
             Some(id) => self.rt.block_on(self.client.resume_session(id, config)),
             None => self.rt.block_on(self.client.create_session(config)),
         }?;
-        Ok(MpSession::into_raw(session, self.rt.clone(), gate))
+        Ok(MpSession::into_raw(
+            session,
+            self.rt.clone(),
+            gate,
+            host_gate,
+        ))
     }
 }
 
@@ -85,16 +203,76 @@ pub unsafe extern "C" fn mp_client_new(
         // SAFETY: the caller's contract.
         let out = unsafe { out_param(out, "out") }?;
         // SAFETY: the caller's contract.
-        let json = unsafe { opt_str_arg(options_json, "options_json") }?;
-        let options = ClientOptions::from_json(json.unwrap_or_default())?;
-        let rt = Rt::new("modelport", None)?;
-        let client = {
-            let _context = rt.handle().enter();
-            Client::new(options)?
-        };
-        *out = Box::into_raw(Box::new(MpClient { client, rt }));
+        *out = unsafe { new_client(options_json, std::ptr::null()) }?;
         Ok(())
     })
+}
+
+/// Creates a client with callbacks: as `mp_client_new`, plus the default provider's bearer token
+/// provider and `onListModels` (see `mp_client_callbacks`; `callbacks` may be NULL). A token provider
+/// without a `"provider"` in `options_json` is `MP_ERR_CONFIG`. The callbacks are called until
+/// `mp_client_free` returns.
+///
+/// # Safety
+/// As `mp_client_new`; `callbacks` is NULL or points to a valid `mp_client_callbacks`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_new_ex(
+    options_json: *const c_char,
+    callbacks: *const MpClientCallbacks,
+    out: *mut *mut MpClient,
+) -> MpStatus {
+    guard("mp_client_new_ex", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the caller's contract.
+        *out = unsafe { new_client(options_json, callbacks) }?;
+        Ok(())
+    })
+}
+
+/// The client of `mp_client_new_ex`.
+///
+/// # Safety
+/// As `mp_client_new_ex`.
+unsafe fn new_client(
+    options_json: *const c_char,
+    callbacks: *const MpClientCallbacks,
+) -> FfiResult<*mut MpClient> {
+    // SAFETY: the caller's contract.
+    let json = unsafe { opt_str_arg(options_json, "options_json") }?;
+    let mut options = ClientOptions::from_json(json.unwrap_or_default())?;
+    let gate = Arc::new(Gate::default());
+    // SAFETY: the caller's contract: NULL or a valid `mp_client_callbacks`.
+    if let Some(callbacks) = unsafe { callbacks.as_ref() } {
+        if let Some(callback) = callbacks.bearer_token_provider {
+            let provider = options.provider.as_mut().ok_or_else(|| {
+                FfiError::from(modelport::Error::config(
+                    "callbacks.bearer_token_provider is for the client's default provider, and \
+                     options_json has no \"provider\": add one, or give the token provider to \
+                     mp_client_create_session_ex for a session's provider",
+                ))
+            })?;
+            provider.bearer_token_provider = Some(token_provider(
+                callback,
+                callbacks.token_user_data,
+                &gate,
+                "client",
+            ));
+        }
+        if let Some(callback) = callbacks.on_list_models {
+            options.on_list_models = Some(list_models_handler(
+                callback,
+                callbacks.list_models_user_data,
+                &gate,
+            ));
+        }
+    }
+    let rt = Rt::new("modelport", None)?;
+    let client = {
+        let _context = rt.handle().enter();
+        Client::new(options)?
+    };
+    Ok(Box::into_raw(Box::new(MpClient { client, rt, gate })))
 }
 
 /// Stops the client: aborts every running send, waits until each has ended, and disconnects every
@@ -126,8 +304,10 @@ pub unsafe extern "C" fn mp_client_stop(
     })
 }
 
-/// Frees a client: stops it first when `mp_client_stop` was not called. Sessions created by it stay
-/// valid until freed (they keep the client's threads alive). NULL is ignored.
+/// Frees a client: stops it first when `mp_client_stop` was not called, and waits for its callbacks
+/// (`mp_client_callbacks`) in progress on other threads; after it returns they are not called again.
+/// Sessions created by it stay valid until freed (they keep the client's threads alive). NULL is
+/// ignored.
 ///
 /// # Safety
 /// `client` is NULL or a live client, not used again afterwards.
@@ -142,6 +322,7 @@ pub unsafe extern "C" fn mp_client_free(client: *mut MpClient) {
         if !c.client.is_stopped() {
             c.rt.block_on(c.client.stop());
         }
+        c.gate.close();
         drop(c);
     });
 }
@@ -306,7 +487,37 @@ pub unsafe extern "C" fn mp_client_create_session(
         // SAFETY: the caller's contract.
         let c = unsafe { handle(client, "client") }?;
         // SAFETY: the caller's contract.
-        *out = unsafe { c.open_session(None, config_json, tools, tool_count) }?;
+        *out = unsafe { c.open_session(None, config_json, tools, tool_count, std::ptr::null()) }?;
+        Ok(())
+    })
+}
+
+/// Creates a session with callbacks: as `mp_client_create_session`, plus the permission callback,
+/// session hooks and the provider's bearer token provider of `callbacks` (see
+/// `mp_session_callbacks`; NULL is `mp_client_create_session`). Hook names unknown to modelport and a
+/// token provider without a `"provider"` in `config_json` are `MP_ERR_CONFIG`; hooks without
+/// `on_hook` (or the reverse) are `MP_ERR_USAGE`. The callbacks are called until `mp_session_free`
+/// returns.
+///
+/// # Safety
+/// As `mp_client_create_session`; `callbacks` is NULL or points to a valid `mp_session_callbacks`
+/// whose `hooks` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_create_session_ex(
+    client: *mut MpClient,
+    config_json: *const c_char,
+    tools: *const MpTool,
+    tool_count: usize,
+    callbacks: *const MpSessionCallbacks,
+    out: *mut *mut MpSession,
+) -> MpStatus {
+    guard("mp_client_create_session_ex", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        // SAFETY: the caller's contract.
+        *out = unsafe { c.open_session(None, config_json, tools, tool_count, callbacks) }?;
         Ok(())
     })
 }
@@ -338,7 +549,37 @@ pub unsafe extern "C" fn mp_client_resume_session(
         // SAFETY: the caller's contract.
         let id = unsafe { str_arg(session_id, "session_id") }?;
         // SAFETY: the caller's contract.
-        *out = unsafe { c.open_session(Some(id), config_json, tools, tool_count) }?;
+        *out =
+            unsafe { c.open_session(Some(id), config_json, tools, tool_count, std::ptr::null()) }?;
+        Ok(())
+    })
+}
+
+/// Resumes a stored session with callbacks: as `mp_client_resume_session`, with `callbacks` as in
+/// `mp_client_create_session_ex` (they are not stored: give them again on every resume; a tool
+/// approved for the session stays approved).
+///
+/// # Safety
+/// As `mp_client_create_session_ex`; `session_id` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_client_resume_session_ex(
+    client: *mut MpClient,
+    session_id: *const c_char,
+    config_json: *const c_char,
+    tools: *const MpTool,
+    tool_count: usize,
+    callbacks: *const MpSessionCallbacks,
+    out: *mut *mut MpSession,
+) -> MpStatus {
+    guard("mp_client_resume_session_ex", || {
+        // SAFETY: the caller's contract.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the caller's contract.
+        let c = unsafe { handle(client, "client") }?;
+        // SAFETY: the caller's contract.
+        let id = unsafe { str_arg(session_id, "session_id") }?;
+        // SAFETY: the caller's contract.
+        *out = unsafe { c.open_session(Some(id), config_json, tools, tool_count, callbacks) }?;
         Ok(())
     })
 }

@@ -235,7 +235,7 @@ pub extern "C" fn mp_last_error_json() -> *const c_char {
 /// The stable name of a status code: "ok", "usage", "config", "auth", "permission_denied",
 /// "not_found", "rate_limited", "invalid_request", "context_length", "server", "timeout", "transport",
 /// "decode", "tool", "cancelled", "limit", "panic", "other", "session_not_found", "session_exists",
-/// "session_busy", "storage"; "unknown" for any other number.
+/// "session_busy", "storage", "hook", "invalid_output"; "unknown" for any other number.
 /// A static string: never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn mp_status_name(status: MpStatus) -> *const c_char {

@@ -4,13 +4,16 @@
 //!
 //! The gate's lock is only held to update its counters, never while a callback runs. A thread closing
 //! the gate from inside one of the gate's own callbacks does not wait for itself.
+//!
+//! [`call_blocking`] is how core's async callbacks (tools, the permission handler, hooks, token
+//! providers, the model list) reach C: on a blocking-pool thread, behind a gate.
 
 use std::sync::Arc;
 use std::thread::{self, ThreadId};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::runtime::blocking;
+use crate::runtime::{blocking, call_out};
 
 #[derive(Debug, Default)]
 struct State {
@@ -76,6 +79,30 @@ impl Gate {
         }
         drop(state);
         self.changed.notify_all();
+    }
+}
+
+/// Calls `f` (a call into C) on a blocking-pool thread, so that the callback may block, behind
+/// `gate`. Fails with a message when the gate is closed (`handle`, "session" or "client", was freed)
+/// or when the thread did not finish (a panic in the conversions around the call, or the runtime
+/// shutting down); the caller turns that into its own kind of failure.
+pub(crate) async fn call_blocking<R: Send + 'static>(
+    gate: &Arc<Gate>,
+    handle: &'static str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+    let gate = gate.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let _entered = gate.enter()?;
+        Some(call_out(f))
+    })
+    .await;
+    match joined {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(format!(
+            "the {handle} handle was freed: its callbacks are no longer called"
+        )),
+        Err(e) => Err(format!("the callback's thread did not finish: {e}")),
     }
 }
 

@@ -8,8 +8,11 @@ mod client;
 mod error;
 mod events;
 mod gate;
+mod hooks;
+mod models;
 #[cfg(test)]
 mod overhead;
+mod provider;
 mod replay;
 mod runtime;
 mod session;
@@ -17,9 +20,11 @@ mod tools;
 mod util;
 
 pub use client::{
-    MpClient, mp_client_create_session, mp_client_delete_session, mp_client_free,
+    MpClient, MpClientCallbacks, MpSessionCallbacks, mp_client_create_session,
+    mp_client_create_session_ex, mp_client_delete_session, mp_client_free,
     mp_client_get_last_session_id, mp_client_get_session_metadata, mp_client_list_models,
-    mp_client_list_sessions, mp_client_new, mp_client_resume_session, mp_client_stop,
+    mp_client_list_sessions, mp_client_new, mp_client_new_ex, mp_client_resume_session,
+    mp_client_resume_session_ex, mp_client_stop,
 };
 pub use error::{
     MP_ERR_AUTH, MP_ERR_CANCELLED, MP_ERR_CONFIG, MP_ERR_CONTEXT_LENGTH, MP_ERR_DECODE,
@@ -30,6 +35,12 @@ pub use error::{
     mp_status_name,
 };
 pub use events::{MpEventFn, MpSubscription, mp_session_on, mp_subscription_free};
+pub use hooks::{MpHookFn, MpHookReply, mp_hook_reply_set_error, mp_hook_reply_set_json};
+pub use models::{
+    MpListModelsFn, MpListModelsReply, mp_list_models_reply_set_error,
+    mp_list_models_reply_set_json,
+};
+pub use provider::{MpTokenFn, MpTokenReply, mp_token_reply_set_error, mp_token_reply_set_token};
 pub use replay::{
     MpReplay, mp_replay_openai_url, mp_replay_request_count, mp_replay_start, mp_replay_stop,
     mp_replay_url,
@@ -40,7 +51,8 @@ pub use session::{
     mp_session_send_async, mp_session_set_model,
 };
 pub use tools::{
-    MpTool, MpToolFn, MpToolResult, mp_tool_result_set_error, mp_tool_result_set_json,
+    MpPermissionFn, MpPermissionReply, MpTool, MpToolFn, MpToolResult,
+    mp_permission_reply_set_json, mp_tool_result_set_error, mp_tool_result_set_json,
     mp_tool_result_set_text,
 };
 pub use util::{mp_json_pointer, mp_string_free, mp_version};

@@ -19,8 +19,11 @@ use crate::util::{
 pub struct MpSession {
     pub(crate) session: Session,
     pub(crate) rt: Arc<Rt>,
-    /// In front of every callback of this handle (tools, event listeners, send completions).
+    /// In front of the tool handlers, event listeners and send completions of this handle.
     pub(crate) gate: Arc<Gate>,
+    /// In front of the permission callback, the hooks and the token provider: closed after the
+    /// disconnect, which may run `onSessionEnd`.
+    host_gate: Arc<Gate>,
     /// Cancelled when the handle is freed: pending `mp_session_send_async` calls complete at once.
     freed: CancellationToken,
     id: CString,
@@ -28,12 +31,18 @@ pub struct MpSession {
 
 impl MpSession {
     /// A new handle for the caller.
-    pub(crate) fn into_raw(session: Session, rt: Arc<Rt>, gate: Arc<Gate>) -> *mut MpSession {
+    pub(crate) fn into_raw(
+        session: Session,
+        rt: Arc<Rt>,
+        gate: Arc<Gate>,
+        host_gate: Arc<Gate>,
+    ) -> *mut MpSession {
         let id = c_string(session.id());
         Box::into_raw(Box::new(MpSession {
             session,
             rt,
             gate,
+            host_gate,
             freed: CancellationToken::new(),
             id,
         }))
@@ -286,11 +295,12 @@ pub unsafe extern "C" fn mp_session_set_model(
     })
 }
 
-/// Frees a session: disconnects it (aborts a running send and waits until it has ended, writes what
-/// the session store does not have yet and gives the session up; it stays in the store for
-/// `mp_client_resume_session`), completes pending `mp_session_send_async` calls
-/// with `MP_ERR_CANCELLED`, and waits for callbacks in progress on other threads. After it returns, no
-/// callback of this session runs again, so their `user_data` may be released. Subscriptions from
+/// Frees a session: disconnects it (aborts a running send and waits until it has ended, runs the
+/// `onSessionEnd` hook when installed, writes what the session store does not have yet and gives the
+/// session up; it stays in the store for `mp_client_resume_session`), completes pending
+/// `mp_session_send_async` calls with `MP_ERR_CANCELLED`, and waits for callbacks in progress on
+/// other threads. After it returns, no callback of this session (tools, events, send completions,
+/// `mp_session_callbacks`) runs again, so their `user_data` may be released. Subscriptions from
 /// `mp_session_on` stop delivering; free them too. NULL is ignored.
 ///
 /// # Safety
@@ -306,6 +316,7 @@ pub unsafe extern "C" fn mp_session_free(session: *mut MpSession) {
         blocking(|| {
             s.gate.close();
             s.rt.block_on(s.session.disconnect());
+            s.host_gate.close();
             s.freed.cancel();
             s.gate.drain();
         });

@@ -1,15 +1,17 @@
 //! Tools implemented in C: the `mp_tool` description, the handler callback, and the result the
-//! handler fills in.
+//! handler fills in; and the permission callback that may refuse a call before it runs.
 
 use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
 
-use modelport::{Tool, ToolError, ToolInvocation, ToolResult};
+use modelport::{
+    PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,
+    ToolResult,
+};
 use serde_json::{Value, json};
 
 use crate::error::{FfiError, MpStatus};
-use crate::gate::Gate;
-use crate::runtime::call_out;
+use crate::gate::{Gate, call_blocking};
 use crate::util::{FfiResult, UserData, c_string, guard, str_arg};
 
 /// A tool handler.
@@ -60,35 +62,23 @@ pub struct MpToolResult {
 struct CTool {
     handler: unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut MpToolResult),
     user_data: UserData,
-    gate: Arc<Gate>,
 }
 
 impl CTool {
     /// Calls the C handler on the current thread.
-    fn invoke(&self, arguments: &CString, invocation: &CString) -> Result<ToolResult, ToolError> {
-        let Some(_entered) = self.gate.enter() else {
-            return Err(
-                "the session handle was freed: the tool handler is no longer called".into(),
-            );
-        };
+    fn invoke(&self, arguments: &CString, invocation: &CString) -> Result<ToolResult, String> {
         let mut result = MpToolResult::default();
-        call_out(|| {
-            // SAFETY: the handler and user_data come from the caller's `mp_tool`; the strings and
-            // `result` live until the call returns, as the handler's contract says.
-            unsafe {
-                (self.handler)(
-                    self.user_data.get(),
-                    arguments.as_ptr(),
-                    invocation.as_ptr(),
-                    &raw mut result,
-                )
-            }
-        });
-        match result.outcome {
-            None => Ok(ToolResult::text("")),
-            Some(Ok(r)) => Ok(r),
-            Some(Err(message)) => Err(message.into()),
-        }
+        // SAFETY: the handler and user_data come from the caller's `mp_tool`; the strings and
+        // `result` live until the call returns, as the handler's contract says.
+        unsafe {
+            (self.handler)(
+                self.user_data.get(),
+                arguments.as_ptr(),
+                invocation.as_ptr(),
+                &raw mut result,
+            )
+        };
+        result.outcome.unwrap_or_else(|| Ok(ToolResult::text("")))
     }
 }
 
@@ -138,23 +128,24 @@ pub(crate) unsafe fn build_tools(
             let tool = Arc::new(CTool {
                 handler,
                 user_data: UserData(t.user_data),
-                gate: gate.clone(),
             });
+            let gate = gate.clone();
             Ok(Tool::new(
                 name,
                 description,
                 parameters,
                 move |args: Value, inv: ToolInvocation| {
                     let tool = tool.clone();
+                    let gate = gate.clone();
                     let arguments = c_string(args.to_string());
                     let invocation = c_string(serde_json::to_string(&inv).unwrap_or_default());
                     async move {
-                        // The handler may block: it gets a blocking-pool thread, not a runtime worker.
-                        tokio::task::spawn_blocking(move || tool.invoke(&arguments, &invocation))
-                            .await
-                            .map_err(|e| {
-                                ToolError::from(format!("the tool handler did not finish: {e}"))
-                            })?
+                        call_blocking(&gate, "session", move || {
+                            tool.invoke(&arguments, &invocation)
+                        })
+                        .await
+                        .and_then(|outcome| outcome)
+                        .map_err(ToolError::from)
                     }
                 },
             ))
@@ -235,5 +226,101 @@ pub unsafe extern "C" fn mp_tool_result_set_error(
         let message = unsafe { str_arg(message, "message") }?;
         result.outcome = Some(Err(message.to_owned()));
         Ok(())
+    })
+}
+
+/// A permission callback: decides whether a tool call may run, before it runs.
+///
+/// Called on a modelport blocking-pool thread (never on the thread that called into the library),
+/// once per tool call that needs a decision (not for a tool approved for the session, nor when an
+/// `onPreToolUse` hook allowed the call). `request_json` is `{"kind": "custom-tool", "sessionId",
+/// "toolName", "toolCallId", "arguments"}`, valid only during the call.
+///
+/// Answer through `reply` with `mp_permission_reply_set_json`, in the Copilot SDK's form:
+/// `{"kind": "approved"}` (this call), `{"kind": "approve-for-session"}` (this call and every later
+/// call of the tool in this session, also after a resume), `{"kind":
+/// "denied-interactively-by-user", "feedback": "..."}` (not run; the turn ends, and the model gets
+/// "The user rejected this tool call. Feedback: ..." with the next message), `{"kind":
+/// "user-not-available"}` or `{"kind": "no-result"}` (not run; the model is told why and the turn
+/// goes on). `{"kind": "reject"}` and every other `denied-...` kind refuse as
+/// `denied-interactively-by-user` does; so does a callback that answers nothing, or anything that is
+/// not a decision (refusing is the safe side). `reply` is valid only during the call. The callback
+/// may block (it has its own thread) and may call `mp_session_abort`; it must not call
+/// `mp_session_send_and_wait`.
+pub type MpPermissionFn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        request_json: *const c_char,
+        reply: *mut MpPermissionReply,
+    ),
+>;
+
+/// The decision a permission callback reports (opaque; valid only during the callback).
+#[derive(Debug, Default)]
+pub struct MpPermissionReply {
+    answer: Option<Value>,
+}
+
+/// The core permission handler calling `callback` through `gate`: the answer is read by core's
+/// [`PermissionDecision::from_answer`]; no answer, or a freed session, refuses the call.
+pub(crate) fn permission_handler(
+    callback: unsafe extern "C" fn(*mut c_void, *const c_char, *mut MpPermissionReply),
+    user_data: *mut c_void,
+    gate: &Arc<Gate>,
+) -> PermissionHandler {
+    let user_data = UserData(user_data);
+    let gate = gate.clone();
+    PermissionHandler::new(move |request: PermissionRequest| {
+        let gate = gate.clone();
+        let json = c_string(serde_json::to_string(&request).unwrap_or_default());
+        async move {
+            let answer = call_blocking(&gate, "session", move || {
+                let mut reply = MpPermissionReply::default();
+                // SAFETY: the callback and user_data are the caller's; the string and `reply` live
+                // until the call returns, as the callback's contract says.
+                unsafe { callback(user_data.get(), json.as_ptr(), &raw mut reply) };
+                reply.answer
+            })
+            .await;
+            match answer {
+                Ok(answer) => PermissionDecision::from_answer(&answer.unwrap_or(Value::Null)),
+                Err(_) => PermissionDecision::Reject { feedback: None },
+            }
+        }
+    })
+}
+
+/// Sets the permission decision from JSON: `{"kind": "approved"}`, `{"kind":
+/// "approve-for-session"}`, `{"kind": "denied-interactively-by-user", "feedback": "..."}`, `{"kind":
+/// "user-not-available"}`, `{"kind": "no-result"}` (see `mp_permission_fn`; the last call wins).
+/// Returns `MP_ERR_CONFIG` when `json` is not valid JSON (the call is then refused).
+///
+/// # Safety
+/// `reply` is the pointer the callback received, during the callback; `json` is a NUL-terminated
+/// string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mp_permission_reply_set_json(
+    reply: *mut MpPermissionReply,
+    json: *const c_char,
+) -> MpStatus {
+    guard("mp_permission_reply_set_json", || {
+        // SAFETY: the caller's contract.
+        let reply = unsafe { reply.as_mut() }.ok_or_else(|| FfiError::usage("`reply` is NULL"))?;
+        // SAFETY: the caller's contract.
+        let json = unsafe { str_arg(json, "json") }?;
+        match serde_json::from_str::<Value>(json) {
+            Ok(answer) => {
+                reply.answer = Some(answer);
+                Ok(())
+            }
+            Err(e) => {
+                reply.answer = None;
+                Err(modelport::Error::config(format!(
+                    "mp_permission_reply_set_json: the decision is not valid JSON ({e}): the call is \
+                     refused"
+                ))
+                .into())
+            }
+        }
     })
 }

@@ -1,6 +1,7 @@
 // The quickstart in C#, through P/Invoke on the modelport C ABI (libmodelport.so), plus a tool
 // implemented in C#: create a session, print each assistant.message, ask "What is 2+2?"; then let the
-// model call get_weather.
+// model call get_weather; then authenticate with a bearer token from a C# function, as an Entra ID
+// (Azure AD) application does instead of an API key.
 //
 // Offline against the built-in replay provider (the recorded conversations in examples/replay):
 //
@@ -29,6 +30,9 @@ namespace Modelport.Sample
         [UnmanagedFunctionPointer(Cdecl)]
         public delegate void ToolFn(IntPtr userData, IntPtr argumentsJson, IntPtr invocationJson, IntPtr result);
 
+        [UnmanagedFunctionPointer(Cdecl)]
+        public delegate void TokenFn(IntPtr userData, IntPtr reply);
+
         /// <summary>mp_tool: every field a pointer (strings are UTF-8, NUL-terminated).</summary>
         [StructLayout(LayoutKind.Sequential)]
         public struct Tool
@@ -40,6 +44,20 @@ namespace Modelport.Sample
             public IntPtr UserData;
         }
 
+        /// <summary>mp_session_callbacks: function pointers, user data and the hook names, in the
+        /// header's order; a zero field is "not set".</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        public struct SessionCallbacks
+        {
+            public IntPtr OnPermissionRequest;
+            public IntPtr PermissionUserData;
+            public IntPtr Hooks;
+            public IntPtr OnHook;
+            public IntPtr HookUserData;
+            public IntPtr BearerTokenProvider;
+            public IntPtr TokenUserData;
+        }
+
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr mp_last_error_message();
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern void mp_string_free(IntPtr s);
         [DllImport(Lib, CallingConvention = Cdecl)]
@@ -48,6 +66,8 @@ namespace Modelport.Sample
         [DllImport(Lib, CallingConvention = Cdecl)]
         public static extern int mp_replay_start([MarshalAs(Utf8)] string source, [MarshalAs(Utf8)] string optionsJson, out IntPtr replay);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern IntPtr mp_replay_url(IntPtr replay);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern int mp_replay_request_count(IntPtr replay, out ulong count);
+        [DllImport(Lib, CallingConvention = Cdecl)] public static extern int mp_replay_requests(IntPtr replay, out IntPtr requestsJson);
         [DllImport(Lib, CallingConvention = Cdecl)] public static extern void mp_replay_stop(IntPtr replay);
 
         [DllImport(Lib, CallingConvention = Cdecl)]
@@ -57,6 +77,9 @@ namespace Modelport.Sample
         [DllImport(Lib, CallingConvention = Cdecl)]
         public static extern int mp_client_create_session(IntPtr client, [MarshalAs(Utf8)] string configJson,
             [In] Tool[] tools, UIntPtr toolCount, out IntPtr session);
+        [DllImport(Lib, CallingConvention = Cdecl)]
+        public static extern int mp_client_create_session_ex(IntPtr client, [MarshalAs(Utf8)] string configJson,
+            [In] Tool[] tools, UIntPtr toolCount, ref SessionCallbacks callbacks, out IntPtr session);
 
         [DllImport(Lib, CallingConvention = Cdecl)]
         public static extern int mp_session_on(IntPtr session, [MarshalAs(Utf8)] string eventType, EventFn callback,
@@ -71,6 +94,11 @@ namespace Modelport.Sample
         public static extern int mp_tool_result_set_text(IntPtr result, [MarshalAs(Utf8)] string text);
         [DllImport(Lib, CallingConvention = Cdecl)]
         public static extern int mp_tool_result_set_error(IntPtr result, [MarshalAs(Utf8)] string message);
+
+        [DllImport(Lib, CallingConvention = Cdecl)]
+        public static extern int mp_token_reply_set_token(IntPtr reply, [MarshalAs(Utf8)] string token, ulong expiresAtUnixMs);
+        [DllImport(Lib, CallingConvention = Cdecl)]
+        public static extern int mp_token_reply_set_error(IntPtr reply, [MarshalAs(Utf8)] string message);
     }
 
     class ModelportException : Exception
@@ -84,7 +112,11 @@ namespace Modelport.Sample
         // Delegates handed to native code must stay reachable as long as it may call them.
         static readonly Native.EventFn PrintMessage = OnAssistantMessage;
         static readonly Native.ToolFn GetWeather = OnGetWeather;
+        static readonly Native.TokenFn EntraToken = OnTokenNeeded;
         static int toolCalls;
+        static int tokenCalls;
+        // What an Entra ID credential would return; made up here, since the sample runs offline.
+        const string OfflineToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.offline-sample-token";
 
         static void Check(int status, string what)
         {
@@ -135,12 +167,51 @@ namespace Modelport.Sample
             }
         }
 
+        // The bearer token provider: called on a modelport thread before a request needs a token (again
+        // once the token is within 60 s of its expiry, and after a 401). With Azure.Identity:
+        //   AccessToken t = new DefaultAzureCredential().GetToken(
+        //       new TokenRequestContext(new[] { "https://cognitiveservices.azure.com/.default" }));
+        //   mp_token_reply_set_token(reply, t.Token, (ulong)t.ExpiresOn.ToUnixTimeMilliseconds());
+        // It may block (it has its own thread). An exception must not escape into native code: report
+        // it with mp_token_reply_set_error, and the request fails with MP_ERR_AUTH.
+        static void OnTokenNeeded(IntPtr userData, IntPtr reply)
+        {
+            Interlocked.Increment(ref tokenCalls);
+            try
+            {
+                ulong expiresAt = (ulong)DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds();
+                Native.mp_token_reply_set_token(reply, OfflineToken, expiresAt);
+            }
+            catch (Exception e)
+            {
+                Native.mp_token_reply_set_error(reply, e.Message);
+            }
+        }
+
         static string SessionConfig(string url)
         {
             // Shaped like an Azure AI Foundry deployment: type "openai", the /openai/v1/ route,
             // the Responses wire API.
             return "{\"model\": \"YOUR-DEPLOYMENT-NAME\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \""
                 + url + "/openai/v1/\", \"wireApi\": \"responses\", \"apiKey\": \"not-needed-offline\"}}";
+        }
+
+        static string EntraSessionConfig(string url)
+        {
+            // No apiKey: the token provider gives the credential.
+            return "{\"model\": \"YOUR-DEPLOYMENT-NAME\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \""
+                + url + "/openai/v1/\", \"wireApi\": \"responses\"}}";
+        }
+
+        /// <summary>The Authorization header of the replay provider's last request.</summary>
+        static string LastAuthorization(IntPtr replay)
+        {
+            ulong count;
+            IntPtr requests;
+            Check(Native.mp_replay_request_count(replay, out count), "mp_replay_request_count");
+            Check(Native.mp_replay_requests(replay, out requests), "mp_replay_requests");
+            try { return Json(requests, "/" + (count - 1) + "/headers/authorization"); }
+            finally { Native.mp_string_free(requests); }
         }
 
         static string Ask(IntPtr session, string prompt)
@@ -195,9 +266,30 @@ namespace Modelport.Sample
                 string weather = Ask(session, "What's the weather like in Paris and in Tokyo?");
                 Console.WriteLine(weather);
                 Console.WriteLine("(get_weather was called " + toolCalls + " times)");
+                Native.mp_session_free(session);
+                session = IntPtr.Zero;
+
+                // 3. Entra ID: a bearer token from a C# function instead of an API key.
+                var callbacks = new Native.SessionCallbacks
+                {
+                    OnPermissionRequest = IntPtr.Zero,
+                    PermissionUserData = IntPtr.Zero,
+                    Hooks = IntPtr.Zero,
+                    OnHook = IntPtr.Zero,
+                    HookUserData = IntPtr.Zero,
+                    BearerTokenProvider = Marshal.GetFunctionPointerForDelegate(EntraToken),
+                    TokenUserData = IntPtr.Zero,
+                };
+                Check(Native.mp_client_create_session_ex(client, EntraSessionConfig(url), null, UIntPtr.Zero,
+                    ref callbacks, out session), "mp_client_create_session_ex");
+                string signedIn = Ask(session, "What is 2+2?");
+                string authorization = LastAuthorization(replay);
+                Console.WriteLine(signedIn + " (sent with " + authorization.Substring(0, 20) + "..., "
+                    + tokenCalls + " token call)");
 
                 Check(Native.mp_client_stop(client, IntPtr.Zero), "mp_client_stop");
-                bool ok = answer == "2 + 2 = 4." && toolCalls == 2 && weather.StartsWith("It is sunny and 22");
+                bool ok = answer == "2 + 2 = 4." && toolCalls == 2 && weather.StartsWith("It is sunny and 22")
+                    && signedIn == "2 + 2 = 4." && authorization == "Bearer " + OfflineToken && tokenCalls == 1;
                 return ok ? 0 : 1;
             }
             catch (ModelportException e)

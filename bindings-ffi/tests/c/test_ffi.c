@@ -4,9 +4,11 @@
  * abort (from the main thread during a tool, and from inside an event callback), errors (bad JSON, bad
  * config, a failed turn), list_models, unsubscribe, resume, stop, a session freed from inside its
  * own callback, header credentials never echoed back, infinite sessions (compaction in a small
- * context window, mp_session_compact, the error when it is off), and durable sessions (list, metadata, delete,
- * the session error codes, the lease between two clients, and a resume after the process that wrote
- * the session exited: this program run again as a child). Every handle and string is freed.
+ * context window, mp_session_compact, the error when it is off), the callbacks (each permission
+ * decision, session hooks, bearer token providers, onListModels), and durable sessions (list,
+ * metadata, delete, the session error codes, the lease between two clients, and a resume after the
+ * process that wrote the session exited: this program run again as a child). Every handle and string
+ * is freed.
  *
  *   test_ffi REPO_ROOT
  *   test_ffi --child STORE_URL REPLAY_URL SESSION_ID   (creates the session, sends, exits at once)
@@ -1392,6 +1394,738 @@ static void test_model_controls(const char *root) {
     mp_client_free(client);
 }
 
+/* ---------------------------------------------------------------- callbacks */
+
+/* The conversations (bindings-ffi/tests/fixtures/callbacks.yaml) call a `lookup` tool answering
+ * "value-of-<key>"; the expected texts of refused and failed calls are the ones the fixture records. */
+
+static const char *LOOKUP_SCHEMA =
+    "{\"type\":\"object\",\"properties\":{\"key\":{\"type\":\"string\"}},\"required\":[\"key\"]}";
+
+typedef struct {
+    pthread_mutex_t mu;
+    int calls;
+    char keys[256]; /* the keys the handler got, each followed by ';' */
+} lookup_state;
+
+static void lookup_tool(void *user_data, const char *arguments, const char *invocation, mp_tool_result *result) {
+    (void)invocation;
+    lookup_state *st = user_data;
+    char *key = json_get(arguments, "/key");
+    pthread_mutex_lock(&st->mu);
+    st->calls++;
+    size_t used = strlen(st->keys);
+    snprintf(st->keys + used, sizeof st->keys - used, "%s;", key ? key : "?");
+    pthread_mutex_unlock(&st->mu);
+    char text[128];
+    snprintf(text, sizeof text, "value-of-%s", key ? key : "?");
+    mp_tool_result_set_text(result, text);
+    free(key);
+}
+
+/* The permission callback: its answer depends on the key the model asked for. */
+typedef struct {
+    pthread_mutex_t mu;
+    int calls;
+    int on_main_thread;
+    char session_id[128];
+    bool requests_ok; /* every request was {"kind": "custom-tool", "toolName": "lookup", "sessionId"} */
+    mp_status set_status;
+} permission_state;
+
+static void decide(void *user_data, const char *request_json, mp_permission_reply *reply) {
+    permission_state *st = user_data;
+    char *key = json_get(request_json, "/arguments/key");
+    const char *answer = NULL;
+    if (key == NULL) {
+        answer = NULL;
+    } else if (strcmp(key, "a") == 0) {
+        answer = "{\"kind\": \"approved\"}";
+    } else if (strcmp(key, "s1") == 0 || strcmp(key, "s2") == 0) {
+        answer = "{\"kind\": \"approve-for-session\"}";
+    } else if (strcmp(key, "x") == 0) {
+        answer = "{\"kind\": \"denied-interactively-by-user\", \"feedback\": \"not today\"}";
+    } else if (strcmp(key, "u") == 0) {
+        answer = "{\"kind\": \"user-not-available\"}";
+    } else if (strcmp(key, "n") == 0) {
+        answer = "{\"kind\": \"no-result\"}";
+    } else if (strcmp(key, "q") == 0) {
+        answer = "{\"kind\": "; /* not JSON: refused */
+    }
+    mp_status status = answer ? mp_permission_reply_set_json(reply, answer) : MP_OK;
+    bool ok = json_is(request_json, "/kind", "custom-tool") && json_is(request_json, "/toolName", "lookup") &&
+              json_is(request_json, "/sessionId", st->session_id);
+    pthread_mutex_lock(&st->mu);
+    st->calls++;
+    if (pthread_equal(pthread_self(), main_thread)) st->on_main_thread++;
+    st->requests_ok = st->requests_ok && ok;
+    st->set_status = status;
+    pthread_mutex_unlock(&st->mu);
+    free(key);
+}
+
+/* The hook callback: what it answers depends on the hook and its input. */
+typedef struct {
+    pthread_mutex_t mu;
+    int calls;
+    int on_main_thread;
+    char names[512]; /* the hooks called, each followed by ';' */
+    bool inputs_ok;  /* every input had sessionId and timestamp */
+    char end_reason[64];
+} hook_state;
+
+static void on_hook(void *user_data, const char *hook_name, const char *input_json, mp_hook_reply *reply) {
+    hook_state *st = user_data;
+    if (strcmp(hook_name, "onPreToolUse") == 0) {
+        char *key = json_get(input_json, "/toolArgs/key");
+        if (key && strcmp(key, "d") == 0) {
+            mp_hook_reply_set_json(reply, "{\"permissionDecision\": \"deny\","
+                                          " \"permissionDecisionReason\": \"lookups are off today\"}");
+        } else if (key && strcmp(key, "m") == 0) {
+            mp_hook_reply_set_json(reply, "{\"permissionDecision\": \"allow\", \"modifiedArgs\": {\"key\": \"b\"}}");
+        } else if (key && strcmp(key, "f") == 0) {
+            mp_hook_reply_set_error(reply, "policy service unreachable");
+        }
+        free(key);
+    } else if (strcmp(hook_name, "onPostToolUse") == 0) {
+        if (json_is(input_json, "/toolResult/textResultForLlm", "value-of-secret"))
+            mp_hook_reply_set_json(reply, "{\"modifiedResult\": \"[redacted]\"}");
+    } else if (strcmp(hook_name, "onUserPromptSubmitted") == 0) {
+        if (json_is(input_json, "/prompt", "hello")) {
+            mp_hook_reply_set_json(reply, "{\"modifiedPrompt\": \"hello (politely)\"}");
+        } else if (json_is(input_json, "/prompt", "forbidden")) {
+            mp_hook_reply_set_error(reply, "prompt filter crashed");
+        } else {
+            mp_hook_reply_set_json(reply, "null");
+        }
+    }
+    char *session_id = json_get(input_json, "/sessionId");
+    char *timestamp = json_get(input_json, "/timestamp");
+    char *reason = strcmp(hook_name, "onSessionEnd") == 0 ? json_get(input_json, "/reason") : NULL;
+    pthread_mutex_lock(&st->mu);
+    st->calls++;
+    if (pthread_equal(pthread_self(), main_thread)) st->on_main_thread++;
+    size_t used = strlen(st->names);
+    snprintf(st->names + used, sizeof st->names - used, "%s;", hook_name);
+    st->inputs_ok = st->inputs_ok && session_id != NULL && timestamp != NULL;
+    if (reason) snprintf(st->end_reason, sizeof st->end_reason, "%s", reason);
+    pthread_mutex_unlock(&st->mu);
+    free(session_id);
+    free(timestamp);
+    free(reason);
+}
+
+/* One session of the callback tests, with its tool, callbacks and recorded events. */
+typedef struct {
+    mp_session *session;
+    mp_subscription *sub;
+    recorder events;
+    lookup_state lookup;
+    permission_state permission;
+    hook_state hooks;
+    uint64_t first_request; /* the replay's request count when the session opened */
+} cb_run;
+
+static bool cb_open(cb_run *r, mp_replay *replay, mp_client *client, const char *hooks, bool permission) {
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->lookup.mu, NULL);
+    pthread_mutex_init(&r->permission.mu, NULL);
+    pthread_mutex_init(&r->hooks.mu, NULL);
+    r->permission.requests_ok = true;
+    r->hooks.inputs_ok = true;
+    recorder_init(&r->events);
+    CHECK_OK(mp_replay_request_count(replay, &r->first_request));
+    char config[512];
+    snprintf(config, sizeof config,
+             "{\"model\": \"callbacks-model\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\","
+             " \"apiKey\": \"sk-test-SECRET-42\"}}",
+             mp_replay_openai_url(replay));
+    mp_tool tools[] = {{"lookup", "Looks a key up", LOOKUP_SCHEMA, lookup_tool, &r->lookup}};
+    mp_session_callbacks callbacks;
+    memset(&callbacks, 0, sizeof callbacks);
+    if (permission) {
+        callbacks.on_permission_request = decide;
+        callbacks.permission_user_data = &r->permission;
+    }
+    if (hooks) {
+        callbacks.hooks = hooks;
+        callbacks.on_hook = on_hook;
+        callbacks.hook_user_data = &r->hooks;
+    }
+    mp_status status = mp_client_create_session_ex(client, config, tools, 1, &callbacks, &r->session);
+    CHECKF(status == MP_OK, "%s", mp_last_error_message());
+    if (status != MP_OK) return false;
+    snprintf(r->permission.session_id, sizeof r->permission.session_id, "%s", mp_session_id(r->session));
+    CHECK_OK(mp_session_on(r->session, NULL, on_event, &r->events, &r->sub));
+    return true;
+}
+
+static void cb_close(cb_run *r) {
+    mp_subscription_free(r->sub);
+    mp_session_free(r->session);
+    recorder_free(&r->events);
+    pthread_mutex_destroy(&r->lookup.mu);
+    pthread_mutex_destroy(&r->permission.mu);
+    pthread_mutex_destroy(&r->hooks.mu);
+}
+
+/* Sends `prompt` and checks the answer's text. */
+static void cb_send(cb_run *r, const char *prompt, const char *expected) {
+    char options[256];
+    snprintf(options, sizeof options, "{\"prompt\": \"%s\"}", prompt);
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(r->session, options, 0, &result));
+    CHECKF(json_is(result, "/data/content", expected), "%s: %s", prompt, result ? result : "(null)");
+    mp_string_free(result);
+}
+
+/* The content of the k-th message with `role` in the replay's request number `n` (counted from the
+ * session's first), as the model received it (Chat Completions), or NULL; free() it. */
+static char *message_sent(mp_replay *replay, const cb_run *r, int n, const char *role, int k) {
+    char *requests = NULL;
+    CHECK_OK(mp_replay_requests(replay, &requests));
+    char *found = NULL;
+    for (int i = 0; i < 64 && found == NULL; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/%d/body/messages/%d/role", (int)r->first_request + n, i);
+        char *got = json_get(requests, path);
+        if (got == NULL) break;
+        bool match = strcmp(got, role) == 0;
+        free(got);
+        if (match && k-- == 0) {
+            snprintf(path, sizeof path, "/%d/body/messages/%d/content", (int)r->first_request + n, i);
+            found = json_get(requests, path);
+        }
+    }
+    mp_string_free(requests);
+    return found;
+}
+
+static void check_tool_sent(mp_replay *replay, const cb_run *r, int n, const char *expected) {
+    char *sent = message_sent(replay, r, n, "tool", 0);
+    CHECKF(sent != NULL && strcmp(sent, expected) == 0, "request %d: the model got %s, not %s", n,
+           sent ? sent : "(null)", expected);
+    free(sent);
+}
+
+static uint64_t cb_requests(mp_replay *replay, const cb_run *r) {
+    uint64_t count = 0;
+    CHECK_OK(mp_replay_request_count(replay, &count));
+    return count - r->first_request;
+}
+
+/* `pointer` of the first event of `type` equals `expected`. */
+static void check_first_event(recorder *events, const char *type, const char *pointer, const char *expected) {
+    const char *json = first_of(events, type);
+    char *value = json ? json_get(json, pointer) : NULL;
+    CHECKF(value != NULL && strcmp(value, expected) == 0, "%s %s: %s, not %s", type, pointer, value ? value : "(null)",
+           expected);
+    free(value);
+}
+
+/* A refused call ends the turn: one model call, the handler never runs; the model gets the refusal
+ * with the next message. */
+static void check_refusal(mp_replay *replay, mp_client *client, const char *key, const char *refusal,
+                          mp_status set_status) {
+    cb_run r;
+    if (!cb_open(&r, replay, client, NULL, true)) return;
+    char prompt[64], answer[64];
+    snprintf(prompt, sizeof prompt, "{\"prompt\": \"Look up %s.\"}", key);
+    snprintf(answer, sizeof answer, "You declined the lookup of %s.", key);
+    char *result = NULL;
+    CHECK_OK(mp_session_send_and_wait(r.session, prompt, 0, &result));
+    /* The send ends with the message that asked for the call. */
+    CHECKF(json_is(result, "/data/toolRequests/0/name", "lookup"), "%s", result ? result : "(null)");
+    mp_string_free(result);
+    CHECKF(cb_requests(replay, &r) == 1, "%s: no model call after the refusal", key);
+    CHECK(r.lookup.calls == 0);
+    CHECK(r.permission.calls == 1 && r.permission.set_status == set_status);
+    check_first_event(&r.events, "permission.completed", "/data/result/kind", "reject");
+    check_first_event(&r.events, "tool.execution_complete", "/data/success", "false");
+    check_first_event(&r.events, "tool.execution_complete", "/data/error/code", "denied");
+    check_first_event(&r.events, "tool.execution_complete", "/data/result/content", refusal);
+    cb_send(&r, "Why not?", answer);
+    check_tool_sent(replay, &r, 1, refusal);
+    cb_close(&r);
+}
+
+/* Each decision of the permission callback, and what the model received. */
+static void test_permission_callback(const char *root) {
+    mp_replay *replay = start_replay(root, "bindings-ffi/tests/fixtures/callbacks.yaml", NULL);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new("{\"sessionStore\": \"memory\"}", &client));
+    cb_run r;
+
+    /* Approved once. */
+    if (cb_open(&r, replay, client, NULL, true)) {
+        cb_send(&r, "Look up a.", "a is value-of-a.");
+        CHECK(r.permission.calls == 1 && r.lookup.calls == 1);
+        CHECK(r.permission.requests_ok);
+        CHECK(r.permission.on_main_thread == 0);
+        check_first_event(&r.events, "permission.requested", "/data/permissionRequest/toolName", "lookup");
+        check_first_event(&r.events, "permission.completed", "/data/result/kind", "approve-once");
+        check_tool_sent(replay, &r, 1, "value-of-a");
+        cb_close(&r);
+    }
+
+    /* approve-for-session: the second call of the tool is not asked about. */
+    if (cb_open(&r, replay, client, NULL, true)) {
+        cb_send(&r, "Look up s1, then s2.", "s1 and s2 are known.");
+        CHECKF(r.permission.calls == 1, "asked %d times", r.permission.calls);
+        CHECK(r.lookup.calls == 2 && strcmp(r.lookup.keys, "s1;s2;") == 0);
+        CHECK(count_type(&r.events, "permission.requested") == 1);
+        check_first_event(&r.events, "permission.completed", "/data/result/kind", "approve-for-session");
+        check_tool_sent(replay, &r, 1, "value-of-s1");
+        check_tool_sent(replay, &r, 2, "value-of-s1");
+        char *second = message_sent(replay, &r, 2, "tool", 1);
+        CHECKF(second && strcmp(second, "value-of-s2") == 0, "%s", second ? second : "(null)");
+        free(second);
+
+        /* Resumed with its callbacks given again: the approval is remembered, the hooks installed. */
+        char id[128];
+        snprintf(id, sizeof id, "%s", mp_session_id(r.session));
+        mp_subscription_free(r.sub);
+        r.sub = NULL;
+        mp_session_free(r.session);
+        r.session = NULL;
+        r.permission.calls = 0;
+        char config[512];
+        snprintf(config, sizeof config,
+                 "{\"model\": \"callbacks-model\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\","
+                 " \"apiKey\": \"sk-test-SECRET-42\"}}",
+                 mp_replay_openai_url(replay));
+        mp_tool tools[] = {{"lookup", "Looks a key up", LOOKUP_SCHEMA, lookup_tool, &r.lookup}};
+        mp_session_callbacks callbacks;
+        memset(&callbacks, 0, sizeof callbacks);
+        callbacks.on_permission_request = decide;
+        callbacks.permission_user_data = &r.permission;
+        callbacks.hooks = "onPreToolUse";
+        callbacks.on_hook = on_hook;
+        callbacks.hook_user_data = &r.hooks;
+        CHECK_OK(mp_client_resume_session_ex(client, id, config, tools, 1, &callbacks, &r.session));
+        if (r.session != NULL) {
+            cb_send(&r, "And s3?", "s3 is known too.");
+            CHECKF(r.permission.calls == 0, "asked %d times after the resume", r.permission.calls);
+            CHECK(strcmp(r.lookup.keys, "s1;s2;s3;") == 0);
+            CHECKF(strcmp(r.hooks.names, "onPreToolUse;") == 0, "%s", r.hooks.names);
+        }
+        cb_close(&r);
+    }
+
+    /* Denied interactively with feedback; an answer that is not JSON refuses too, without feedback. */
+    check_refusal(replay, client, "x", "The user rejected this tool call. Feedback: not today", MP_OK);
+    check_refusal(replay, client, "q", "The user rejected this tool call.", MP_ERR_CONFIG);
+
+    /* user-not-available and no-result: not run, the turn goes on. */
+    if (cb_open(&r, replay, client, NULL, true)) {
+        cb_send(&r, "Look up u.", "Nobody could approve the lookup of u.");
+        CHECK(r.permission.calls == 1 && r.lookup.calls == 0);
+        check_first_event(&r.events, "permission.completed", "/data/result/kind", "user-not-available");
+        check_first_event(&r.events, "tool.execution_complete", "/data/error/code", "denied");
+        check_tool_sent(replay, &r, 1, "The user is not available to approve this tool call, so it was not run.");
+        cb_close(&r);
+    }
+    if (cb_open(&r, replay, client, NULL, true)) {
+        cb_send(&r, "Look up n.", "No decision was made for n.");
+        CHECK(r.permission.calls == 1 && r.lookup.calls == 0);
+        check_first_event(&r.events, "permission.completed", "/data/result/kind", "no-result");
+        check_tool_sent(replay, &r, 1, "No permission decision was made for this tool call, so it was not run.");
+        cb_close(&r);
+    }
+
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+/* The hook.end events of `events` with success false whose error message contains `text`. */
+static size_t failed_hooks(recorder *events, const char *text) {
+    size_t n = 0;
+    pthread_mutex_lock(&events->mu);
+    for (size_t i = 0; i < events->n; i++) {
+        if (strcmp(events->types[i], "hook.end") != 0) continue;
+        char *message = json_get(events->jsons[i], "/data/error/message");
+        n += json_is(events->jsons[i], "/data/success", "false") && contains(message, text);
+        free(message);
+    }
+    pthread_mutex_unlock(&events->mu);
+    return n;
+}
+
+/* Session hooks through the C callback: onPreToolUse deny and modifiedArgs, onPostToolUse
+ * modifiedResult, onUserPromptSubmitted modifiedPrompt, failing hooks, onSessionEnd, and only the
+ * installed hooks running. */
+static void test_hook_callback(const char *root) {
+    mp_replay *replay = start_replay(root, "bindings-ffi/tests/fixtures/callbacks.yaml", NULL);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new("{\"sessionStore\": \"memory\"}", &client));
+    cb_run r;
+
+    /* deny: the handler never runs (nor the permission callback); the model gets the reason. */
+    if (cb_open(&r, replay, client, "onPreToolUse", true)) {
+        cb_send(&r, "Look up d.", "No lookup today.");
+        CHECK(r.lookup.calls == 0 && r.permission.calls == 0);
+        check_tool_sent(replay, &r, 1, "The tool call `lookup` was denied by policy. Reason: lookups are off today");
+        check_first_event(&r.events, "tool.execution_complete", "/data/error/code", "denied");
+        /* Only the installed hook ran and was framed by hook.start / hook.end. */
+        CHECKF(strcmp(r.hooks.names, "onPreToolUse;") == 0, "%s", r.hooks.names);
+        CHECK(count_type(&r.events, "hook.start") == 1 && count_type(&r.events, "hook.end") == 1);
+        check_first_event(&r.events, "hook.start", "/data/hookType", "preToolUse");
+        check_first_event(&r.events, "hook.start", "/data/input/toolName", "lookup");
+        check_first_event(&r.events, "hook.end", "/data/success", "true");
+        check_first_event(&r.events, "hook.end", "/data/output/permissionDecision", "deny");
+        CHECK(r.hooks.inputs_ok && r.hooks.on_main_thread == 0);
+        cb_close(&r);
+    }
+
+    /* allow with modifiedArgs: the handler gets b, the permission callback is not asked. */
+    if (cb_open(&r, replay, client, "onPreToolUse", true)) {
+        cb_send(&r, "Look up m.", "m leads to b.");
+        CHECKF(strcmp(r.lookup.keys, "b;") == 0, "%s", r.lookup.keys);
+        CHECK(r.permission.calls == 0);
+        check_first_event(&r.events, "tool.execution_start", "/data/arguments/key", "b");
+        check_tool_sent(replay, &r, 1, "value-of-b");
+        cb_close(&r);
+    }
+
+    /* onPostToolUse modifiedResult: the model never sees the handler's result; onSessionEnd runs
+     * while the session is freed. */
+    if (cb_open(&r, replay, client, " onPostToolUse, onSessionEnd ", false)) {
+        cb_send(&r, "Look up secret.", "It is redacted.");
+        CHECK(r.lookup.calls == 1);
+        check_tool_sent(replay, &r, 1, "[redacted]");
+        char *requests = NULL;
+        CHECK_OK(mp_replay_requests(replay, &requests));
+        CHECK(requests != NULL && !contains(requests, "value-of-secret"));
+        mp_string_free(requests);
+        check_first_event(&r.events, "hook.start", "/data/hookType", "postToolUse");
+        mp_subscription_free(r.sub);
+        r.sub = NULL;
+        mp_session_free(r.session);
+        r.session = NULL;
+        CHECKF(strcmp(r.hooks.names, "onPostToolUse;onSessionEnd;") == 0, "%s", r.hooks.names);
+        CHECKF(strcmp(r.hooks.end_reason, "user_exit") == 0, "%s", r.hooks.end_reason);
+        cb_close(&r);
+    }
+
+    /* onUserPromptSubmitted modifiedPrompt: the request carries the new prompt. */
+    if (cb_open(&r, replay, client, "onUserPromptSubmitted", false)) {
+        cb_send(&r, "hello", "Hello to you too.");
+        char *prompt = message_sent(replay, &r, 0, "user", 0);
+        CHECKF(contains(prompt, "hello (politely)"), "%s", prompt ? prompt : "(null)");
+        free(prompt);
+        check_first_event(&r.events, "user.message", "/data/content", "hello (politely)");
+        cb_close(&r);
+    }
+
+    /* Failing hooks: onPreToolUse fails its call (the turn goes on), onUserPromptSubmitted its send
+     * (MP_ERR_HOOK); the session stays usable. */
+    if (cb_open(&r, replay, client, "onPreToolUse,onUserPromptSubmitted", false)) {
+        cb_send(&r, "Look up f.", "The check failed.");
+        CHECK(r.lookup.calls == 0);
+        check_tool_sent(replay, &r, 1, "The tool `lookup` could not run: a check before it failed.");
+        const char *complete = first_of(&r.events, "tool.execution_complete");
+        char *message = complete ? json_get(complete, "/data/error/message") : NULL;
+        CHECKF(contains(message, "policy service unreachable"), "%s", complete ? complete : "(null)");
+        free(message);
+        CHECK(failed_hooks(&r.events, "policy service unreachable") == 1);
+
+        char *result = NULL;
+        CHECK_STATUS(MP_ERR_HOOK, mp_session_send_and_wait(r.session, "{\"prompt\": \"forbidden\"}", 0, &result));
+        CHECK(result == NULL);
+        CHECKF(contains(mp_last_error_message(), "prompt filter crashed"), "%s", mp_last_error_message());
+        CHECK(json_is(mp_last_error_json(), "/code", "hook"));
+        CHECK(failed_hooks(&r.events, "prompt filter crashed") == 1);
+
+        cb_send(&r, "Look up g.", "g is value-of-g.");
+        CHECK(strcmp(r.lookup.keys, "g;") == 0);
+        CHECK(r.hooks.on_main_thread == 0);
+        cb_close(&r);
+    }
+
+    /* Misuse: an unknown hook, hooks without a callback, a callback without hooks. */
+    mp_session *session = (mp_session *)&session;
+    mp_session_callbacks callbacks;
+    memset(&callbacks, 0, sizeof callbacks);
+    hook_state unused;
+    memset(&unused, 0, sizeof unused);
+    callbacks.hooks = "onPreToolUse,onNothing";
+    callbacks.on_hook = on_hook;
+    callbacks.hook_user_data = &unused;
+    const char *config = "{\"model\": \"callbacks-model\"}";
+    CHECK_STATUS(MP_ERR_CONFIG, mp_client_create_session_ex(client, config, NULL, 0, &callbacks, &session));
+    CHECK(session == NULL);
+    CHECKF(contains(mp_last_error_message(), "\"onNothing\" is not a session hook"), "%s", mp_last_error_message());
+    callbacks.hooks = "onPreToolUse";
+    callbacks.on_hook = NULL;
+    CHECK_STATUS(MP_ERR_USAGE, mp_client_create_session_ex(client, config, NULL, 0, &callbacks, &session));
+    CHECKF(contains(mp_last_error_message(), "on_hook is NULL"), "%s", mp_last_error_message());
+    callbacks.hooks = NULL;
+    callbacks.on_hook = on_hook;
+    CHECK_STATUS(MP_ERR_USAGE, mp_client_create_session_ex(client, config, NULL, 0, &callbacks, &session));
+    CHECKF(contains(mp_last_error_message(), "names no hook"), "%s", mp_last_error_message());
+    CHECK(unused.calls == 0);
+
+    mp_client_free(client);
+    mp_replay_stop(replay);
+}
+
+/* A bearer token provider: gives `token` (with `expires_at_ms`, 0 for none), or the error "vault
+ * sealed" when `token` is NULL, or nothing at all when `silent`. */
+typedef struct {
+    pthread_mutex_t mu;
+    int calls;
+    int on_main_thread;
+    const char *token;
+    uint64_t expires_at_ms;
+    bool silent;
+} token_state;
+
+static void give_token(void *user_data, mp_token_reply *reply) {
+    token_state *st = user_data;
+    if (st->silent) {
+        /* answers nothing */
+    } else if (st->token != NULL) {
+        mp_token_reply_set_token(reply, st->token, st->expires_at_ms);
+    } else {
+        mp_token_reply_set_error(reply, "vault sealed");
+    }
+    pthread_mutex_lock(&st->mu);
+    st->calls++;
+    if (pthread_equal(pthread_self(), main_thread)) st->on_main_thread++;
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void token_init(token_state *st, const char *token, uint64_t expires_at_ms) {
+    memset(st, 0, sizeof *st);
+    pthread_mutex_init(&st->mu, NULL);
+    st->token = token;
+    st->expires_at_ms = expires_at_ms;
+}
+
+/* The Authorization header of the replay's request number `n`. */
+static void check_authorization(mp_replay *replay, uint64_t n, const char *expected) {
+    char *requests = NULL;
+    CHECK_OK(mp_replay_requests(replay, &requests));
+    char path[64];
+    snprintf(path, sizeof path, "/%d/headers/authorization", (int)n);
+    char *value = json_get(requests, path);
+    CHECKF(value != NULL && strcmp(value, expected) == 0, "request %d: authorization %s, not %s", (int)n,
+           value ? value : "(null)", expected);
+    free(value);
+    mp_string_free(requests);
+}
+
+static uint64_t now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* A session with the bearer token provider `st` on a provider without a key, at `base_url`. */
+static mp_status token_session(mp_client *client, const char *base_url, token_state *st, mp_session **session) {
+    char config[512];
+    snprintf(config, sizeof config,
+             "{\"model\": \"callbacks-model\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\"}}", base_url);
+    mp_session_callbacks callbacks;
+    memset(&callbacks, 0, sizeof callbacks);
+    callbacks.bearer_token_provider = give_token;
+    callbacks.token_user_data = st;
+    return mp_client_create_session_ex(client, config, NULL, 0, &callbacks, session);
+}
+
+static void test_token_callback(const char *root) {
+    mp_replay *replay = start_replay(root, "bindings-ffi/tests/fixtures/callbacks.yaml", NULL);
+    const char *url = mp_replay_openai_url(replay);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new("{\"sessionStore\": \"memory\", \"retry\": {\"maxRetries\": 0}}", &client));
+    char *result = NULL;
+    uint64_t base = 0, after = 0;
+
+    /* No expiry: asked before every request; each carries the token. */
+    token_state st;
+    token_init(&st, "tok-session-7f3a", 0);
+    mp_session *session = NULL;
+    CHECK_OK(mp_replay_request_count(replay, &base));
+    CHECK_OK(token_session(client, url, &st, &session));
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"Who am I?\"}", 0, &result));
+    CHECK(json_is(result, "/data/content", "You are signed in."));
+    mp_string_free(result);
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"Still?\"}", 0, &result));
+    CHECK(json_is(result, "/data/content", "Still signed in."));
+    mp_string_free(result);
+    check_authorization(replay, base, "Bearer tok-session-7f3a");
+    check_authorization(replay, base + 1, "Bearer tok-session-7f3a");
+    CHECKF(st.calls == 2, "%d calls", st.calls);
+    CHECK(st.on_main_thread == 0);
+    char *events = NULL;
+    CHECK_OK(mp_session_get_events(session, &events));
+    CHECK(events != NULL && !contains(events, "tok-session-7f3a"));
+    mp_string_free(events);
+    mp_session_free(session);
+    pthread_mutex_destroy(&st.mu);
+
+    /* An expiry an hour away: one call serves both requests. */
+    token_init(&st, "tok-expiring-2c9e", now_ms() + 3600 * 1000);
+    CHECK_OK(mp_replay_request_count(replay, &base));
+    CHECK_OK(token_session(client, url, &st, &session));
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"Who am I?\"}", 0, &result));
+    mp_string_free(result);
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"Still?\"}", 0, &result));
+    CHECK(json_is(result, "/data/content", "Still signed in."));
+    mp_string_free(result);
+    check_authorization(replay, base + 1, "Bearer tok-expiring-2c9e");
+    CHECKF(st.calls == 1, "%d calls", st.calls);
+    mp_session_free(session);
+    pthread_mutex_destroy(&st.mu);
+
+    /* An error from the callback, or no answer at all: MP_ERR_AUTH, and no request is sent. */
+    for (int silent = 0; silent < 2; silent++) {
+        token_init(&st, NULL, 0);
+        st.silent = silent == 1;
+        CHECK_OK(mp_replay_request_count(replay, &base));
+        CHECK_OK(token_session(client, url, &st, &session));
+        CHECK_STATUS(MP_ERR_AUTH, mp_session_send_and_wait(session, "{\"prompt\": \"Who am I?\"}", 0, &result));
+        CHECK(result == NULL);
+        const char *expected = silent ? "set no token" : "vault sealed";
+        CHECKF(contains(mp_last_error_message(), expected), "%s", mp_last_error_message());
+        CHECK(json_is(mp_last_error_json(), "/code", "auth"));
+        CHECK_OK(mp_replay_request_count(replay, &after));
+        CHECK(after == base);
+        CHECK(st.calls >= 1);
+        mp_session_free(session);
+        pthread_mutex_destroy(&st.mu);
+    }
+
+    /* A token provider needs a provider to belong to. */
+    token_init(&st, "tok-unused", 0);
+    mp_session_callbacks callbacks;
+    memset(&callbacks, 0, sizeof callbacks);
+    callbacks.bearer_token_provider = give_token;
+    callbacks.token_user_data = &st;
+    CHECK_STATUS(MP_ERR_CONFIG,
+                 mp_client_create_session_ex(client, "{\"model\": \"callbacks-model\"}", NULL, 0, &callbacks, &session));
+    CHECKF(contains(mp_last_error_message(), "has no \"provider\""), "%s", mp_last_error_message());
+    mp_client_callbacks client_callbacks;
+    memset(&client_callbacks, 0, sizeof client_callbacks);
+    client_callbacks.bearer_token_provider = give_token;
+    client_callbacks.token_user_data = &st;
+    mp_client *other = (mp_client *)&other;
+    CHECK_STATUS(MP_ERR_CONFIG, mp_client_new_ex("{\"sessionStore\": \"memory\"}", &client_callbacks, &other));
+    CHECK(other == NULL);
+    CHECK(st.calls == 0);
+    pthread_mutex_destroy(&st.mu);
+    mp_client_free(client);
+
+    /* The client's default provider: sessions that name none use its token provider. */
+    token_init(&st, "tok-client-51c2", 0);
+    char options[512];
+    snprintf(options, sizeof options,
+             "{\"sessionStore\": \"memory\", \"provider\": {\"type\": \"openai\", \"baseUrl\": \"%s\"}}", url);
+    CHECK_OK(mp_client_new_ex(options, &client_callbacks, &client));
+    CHECK_OK(mp_replay_request_count(replay, &base));
+    CHECK_OK(mp_client_create_session(client, "{\"model\": \"callbacks-model\"}", NULL, 0, &session));
+    CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"Who am I?\"}", 0, &result));
+    CHECK(json_is(result, "/data/content", "You are signed in."));
+    mp_string_free(result);
+    check_authorization(replay, base, "Bearer tok-client-51c2");
+    CHECK(st.calls == 1);
+    mp_session_free(session);
+    mp_client_free(client);
+    pthread_mutex_destroy(&st.mu);
+    mp_replay_stop(replay);
+
+    /* A gateway echoing the request's headers in its 401: the echo shows the header was sent, with the
+     * token scrubbed from the error. */
+    replay = start_replay(root, "tests/fixtures/replay/echo-headers.yaml", NULL);
+    CHECK_OK(mp_client_new("{\"sessionStore\": \"memory\", \"retry\": {\"maxRetries\": 0}}", &client));
+    token_init(&st, "tok-echo-SECRET-90d1", 0);
+    CHECK_OK(token_session(client, mp_replay_openai_url(replay), &st, &session));
+    CHECK_STATUS(MP_ERR_AUTH, mp_session_send_and_wait(session, "{\"prompt\": \"Hello\"}", 0, &result));
+    CHECKF(contains(mp_last_error_message(), "authorization: Bearer [redacted]"), "%s", mp_last_error_message());
+    CHECKF(!contains(mp_last_error_message(), "tok-echo-SECRET-90d1"), "%s", mp_last_error_message());
+    CHECK(!contains(mp_last_error_json(), "tok-echo-SECRET-90d1"));
+    CHECK_OK(mp_session_get_events(session, &events));
+    CHECK(contains(events, "session.error") && !contains(events, "tok-echo-SECRET-90d1"));
+    mp_string_free(events);
+    mp_session_free(session);
+    mp_client_free(client);
+    pthread_mutex_destroy(&st.mu);
+    mp_replay_stop(replay);
+}
+
+/* onListModels: gives `json`, or the error `error`. */
+typedef struct {
+    pthread_mutex_t mu;
+    int calls;
+    int on_main_thread;
+    const char *json;
+    const char *error;
+    mp_status set_status;
+} models_state;
+
+static void list_models(void *user_data, mp_list_models_reply *reply) {
+    models_state *st = user_data;
+    mp_status status = st->json ? mp_list_models_reply_set_json(reply, st->json)
+                                : mp_list_models_reply_set_error(reply, st->error);
+    pthread_mutex_lock(&st->mu);
+    st->calls++;
+    st->set_status = status;
+    if (pthread_equal(pthread_self(), main_thread)) st->on_main_thread++;
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void test_list_models_callback(void) {
+    const char *cases[][2] = {
+        {"[{\"id\": \"team-model\", \"name\": \"Team Model\", \"capabilities\": {\"supports\": {\"vision\": true,"
+         " \"reasoningEffort\": false}, \"limits\": {\"max_context_window_tokens\": 128000}}},"
+         " {\"id\": \"small-model\", \"name\": \"Small\"}]",
+         NULL},
+        {NULL, "catalog offline"},
+        {"[{\"id\": 7}]", NULL},
+    };
+    for (size_t c = 0; c < 3; c++) {
+        models_state st;
+        memset(&st, 0, sizeof st);
+        pthread_mutex_init(&st.mu, NULL);
+        st.json = cases[c][0];
+        st.error = cases[c][1];
+        mp_client_callbacks callbacks;
+        memset(&callbacks, 0, sizeof callbacks);
+        callbacks.on_list_models = list_models;
+        callbacks.list_models_user_data = &st;
+        mp_client *client = NULL;
+        CHECK_OK(mp_client_new_ex("{\"sessionStore\": \"memory\"}", &callbacks, &client));
+        char *models = NULL;
+        if (c == 0) {
+            /* What the callback gave, in the shape mp_client_list_models documents; kept for the
+             * client's life. */
+            for (int i = 0; i < 2; i++) {
+                CHECK_OK(mp_client_list_models(client, &models));
+                CHECKF(json_is(models, "/0/id", "team-model") && json_is(models, "/0/name", "Team Model") &&
+                           json_is(models, "/0/capabilities/supports/vision", "true") &&
+                           json_is(models, "/0/capabilities/limits/max_context_window_tokens", "128000") &&
+                           json_is(models, "/1/id", "small-model") && json_is(models, "/1/name", "Small"),
+                       "%s", models ? models : "(null)");
+                mp_string_free(models);
+            }
+            CHECK(st.calls == 1 && st.set_status == MP_OK);
+        } else {
+            /* A failure is MP_ERR_CONFIG with the callback's message, and is not kept. */
+            const char *expected = c == 1 ? "catalog offline" : "mp_list_models_reply_set_json";
+            for (int i = 0; i < 2; i++) {
+                CHECK_STATUS(MP_ERR_CONFIG, mp_client_list_models(client, &models));
+                CHECK(models == NULL);
+                CHECKF(contains(mp_last_error_message(), expected), "%s", mp_last_error_message());
+            }
+            CHECK(st.calls == 2);
+            CHECK(st.set_status == (c == 1 ? MP_OK : MP_ERR_CONFIG));
+        }
+        CHECK(st.on_main_thread == 0);
+        mp_client_free(client);
+        pthread_mutex_destroy(&st.mu);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--child") == 0) return durable_child(argv[2], argv[3], argv[4]);
     if (argc != 2) {
@@ -1414,6 +2148,10 @@ int main(int argc, char **argv) {
     test_header_secrets(root);
     test_infinite_sessions(root);
     test_model_controls(root);
+    test_permission_callback(root);
+    test_hook_callback(root);
+    test_token_callback(root);
+    test_list_models_callback();
     test_durable_sessions(root, argv[0]);
     printf("test_ffi: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -1,12 +1,16 @@
 //! [`Client`]: sessions, model listing and stop (see core's `Client`).
 
+use std::fmt;
 use std::sync::Arc;
 
-use modelport::{SessionConfig, SessionMetadata};
+use modelport::session::hooks::SessionHooks;
+use modelport::{SessionConfig, SessionMetadata, TokenProvider};
 
 use crate::error::ModelportError;
+use crate::hooks::{HookHandler, hooks};
+use crate::provider::{BearerTokenProvider, token_provider};
 use crate::session::Session;
-use crate::tools::Tool;
+use crate::tools::{PermissionHandler, Tool, permission_handler};
 use crate::{call, run, runtime};
 
 /// A model as `list_models` returns it.
@@ -60,12 +64,87 @@ pub struct Client {
     inner: modelport::Client,
 }
 
+/// A session's callbacks: the permission handler, the hooks and the provider's bearer token provider,
+/// given to [`Client::create_session`] and [`Client::resume_session`] (again on every resume).
+#[derive(uniffi::Object)]
+pub struct SessionCallbacks {
+    permission: Option<modelport::PermissionHandler>,
+    hooks: Option<SessionHooks>,
+    token: Option<TokenProvider>,
+}
+
+impl fmt::Debug for SessionCallbacks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCallbacks")
+            .field("permission", &self.permission.is_some())
+            .field("hooks", &self.hooks)
+            .field("token", &self.token.is_some())
+            .finish()
+    }
+}
+
+#[uniffi::export]
+impl SessionCallbacks {
+    /// The callbacks. `hooks` names the hooks `hook_handler` is installed for ("onPreToolUse", ...):
+    /// only these run and emit `hook.start` / `hook.end`. `Config` for an unknown hook name, for
+    /// hooks without a handler and for a handler without hooks.
+    #[uniffi::constructor(default(
+        on_permission_request = None,
+        hook_handler = None,
+        hooks = [],
+        bearer_token_provider = None
+    ))]
+    pub fn new(
+        on_permission_request: Option<Arc<dyn PermissionHandler>>,
+        hook_handler: Option<Arc<dyn HookHandler>>,
+        hooks: Vec<String>,
+        bearer_token_provider: Option<Arc<dyn BearerTokenProvider>>,
+    ) -> Result<Arc<Self>, ModelportError> {
+        let hooks = match (hook_handler, hooks.is_empty()) {
+            (Some(handler), false) => Some(self::hooks(&handler, &hooks)?),
+            (None, true) => None,
+            (Some(_), true) => {
+                return Err(modelport::Error::config(
+                    "hook_handler is set but hooks names no hook: list the hooks to install, e.g. \
+                     [\"onPreToolUse\"]",
+                )
+                .into());
+            }
+            (None, false) => {
+                return Err(
+                    modelport::Error::config("hooks names hooks but hook_handler is none").into(),
+                );
+            }
+        };
+        Ok(Arc::new(SessionCallbacks {
+            permission: on_permission_request.map(permission_handler),
+            hooks,
+            token: bearer_token_provider.map(token_provider),
+        }))
+    }
+}
+
 fn session_config(
     config_json: &str,
     tools: Vec<Arc<Tool>>,
+    callbacks: Option<Arc<SessionCallbacks>>,
 ) -> Result<SessionConfig, ModelportError> {
     let mut config = SessionConfig::from_json(config_json)?;
     config.tools = tools.iter().map(|t| t.inner.clone()).collect();
+    if let Some(callbacks) = callbacks {
+        config.on_permission_request = callbacks.permission.clone();
+        config.hooks = callbacks.hooks.clone();
+        if let Some(token) = &callbacks.token {
+            let provider = config.provider.as_mut().ok_or_else(|| {
+                modelport::Error::config(
+                    "bearer_token_provider is for the session's provider, and config_json has no \
+                     \"provider\": add one, or give the token provider to Client(...) for the \
+                     client's default provider",
+                )
+            })?;
+            provider.bearer_token_provider = Some(token.clone());
+        }
+    }
     Ok(config)
 }
 
@@ -79,10 +158,25 @@ impl Client {
     /// waits for a session another client holds. `"providers": [{"name", ...provider}]` and `"models":
     /// [{"id", "provider", "wireModel", "maxPromptTokens", "maxOutputTokens"}]` are the provider
     /// registry (sessions select `"<provider>/<id>"`); a provider may set `"nativeStructuredOutput"`.
-    #[uniffi::constructor(default(options_json = None))]
-    pub fn new(options_json: Option<String>) -> Result<Arc<Self>, ModelportError> {
-        let options =
+    /// `bearer_token_provider` gives the default provider's bearer token (`Config` without a
+    /// `"provider"`).
+    #[uniffi::constructor(default(options_json = None, bearer_token_provider = None))]
+    pub fn new(
+        options_json: Option<String>,
+        bearer_token_provider: Option<Arc<dyn BearerTokenProvider>>,
+    ) -> Result<Arc<Self>, ModelportError> {
+        let mut options =
             modelport::ClientOptions::from_json(options_json.as_deref().unwrap_or_default())?;
+        if let Some(token) = bearer_token_provider {
+            let provider = options.provider.as_mut().ok_or_else(|| {
+                modelport::Error::config(
+                    "bearer_token_provider is for the default provider, and options_json has no \
+                     \"provider\": add one, or give the token provider to a session with \
+                     SessionCallbacks",
+                )
+            })?;
+            provider.bearer_token_provider = Some(token_provider(token));
+        }
         let handle = runtime()?;
         let _context = handle.enter();
         Ok(Arc::new(Client {
@@ -102,14 +196,16 @@ impl Client {
     /// xhigh), `"responseFormat"` (`{"type": "json_schema", "name", "schema", "strict"}` or
     /// `{"type": "json_object"}`; an answer that does not match raises `InvalidOutput`),
     /// `"fallbackModels"`; events include `permission.requested`, `permission.completed` and
-    /// `session.model_change`.
-    #[uniffi::method(default(tools = []))]
+    /// `session.model_change`. `callbacks`: the permission handler, hooks and the session provider's
+    /// bearer token provider.
+    #[uniffi::method(default(tools = [], callbacks = None))]
     pub async fn create_session(
         &self,
         config_json: String,
         tools: Vec<Arc<Tool>>,
+        callbacks: Option<Arc<SessionCallbacks>>,
     ) -> Result<Arc<Session>, ModelportError> {
-        let config = session_config(&config_json, tools)?;
+        let config = session_config(&config_json, tools, callbacks)?;
         let session = call(
             &self.inner,
             |c| async move { c.create_session(config).await },
@@ -121,15 +217,17 @@ impl Client {
     /// Resumes a stored session by id, in this process or any other sharing the session store, with
     /// a new config (credentials and tools are given again; the model and endpoint default to the
     /// stored ones). Emits `session.resume` unless the config has `"suppressResumeEvent": true`.
-    /// `SessionNotFound` for an unknown id, `SessionBusy` while another client holds it.
-    #[uniffi::method(default(tools = []))]
+    /// `SessionNotFound` for an unknown id, `SessionBusy` while another client holds it. Callbacks
+    /// are given again, as tools are.
+    #[uniffi::method(default(tools = [], callbacks = None))]
     pub async fn resume_session(
         &self,
         session_id: String,
         config_json: String,
         tools: Vec<Arc<Tool>>,
+        callbacks: Option<Arc<SessionCallbacks>>,
     ) -> Result<Arc<Session>, ModelportError> {
-        let config = session_config(&config_json, tools)?;
+        let config = session_config(&config_json, tools, callbacks)?;
         let session = call(&self.inner, |c| async move {
             c.resume_session(&session_id, config).await
         })

@@ -122,6 +122,32 @@ impl fmt::Display for ToolCallError {
 
 impl std::error::Error for ToolCallError {}
 
+/// What a foreign callback other than a tool raises ([`HookHandler`](crate::HookHandler),
+/// [`PermissionHandler`](crate::PermissionHandler),
+/// [`BearerTokenProvider`](crate::BearerTokenProvider)); each says what a failure means.
+#[derive(Debug, uniffi::Error)]
+pub enum CallbackError {
+    /// The callback failed.
+    Failed { message: String },
+}
+
+impl fmt::Display for CallbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallbackError::Failed { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for CallbackError {}
+
+/// Any other exception a foreign callback raises.
+impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        CallbackError::Failed { message: e.reason }
+    }
+}
+
 /// Any other exception a foreign tool handler raises.
 impl From<uniffi::UnexpectedUniFFICallbackError> for ToolCallError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {

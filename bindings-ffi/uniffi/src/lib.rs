@@ -5,6 +5,8 @@
 //! - [`EventListener`], a foreign trait called for each event, whose subscription lives as long as the
 //!   [`TaskHandle`] returned by [`Session::on`] (dropping the handle cancels it, as in matrix-rust-sdk);
 //! - [`ToolHandler`], an async foreign trait implementing a tool;
+//! - [`SessionCallbacks`]: the async foreign traits [`PermissionHandler`], [`HookHandler`] and
+//!   [`BearerTokenProvider`] (also given to [`Client::new`] for the default provider);
 //! - [`ModelportError`], a flat error enum with one variant per core error kind;
 //! - [`ReplayServer`], the loopback replay provider, for tests and offline use;
 //! - [`shutdown`], which stops the runtime threads at exit (required in Python, see there).
@@ -14,6 +16,8 @@
 
 mod client;
 mod error;
+mod hooks;
+mod provider;
 mod replay;
 mod session;
 mod tools;
@@ -25,11 +29,13 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::runtime::{Handle, Runtime};
 
-pub use client::{Client, ModelInfo};
-pub use error::{ModelportError, ToolCallError};
+pub use client::{Client, ModelInfo, SessionCallbacks};
+pub use error::{CallbackError, ModelportError, ToolCallError};
+pub use hooks::HookHandler;
+pub use provider::{BearerToken, BearerTokenProvider};
 pub use replay::{ReplayOptions, ReplayServer};
 pub use session::{EventListener, ImageAttachment, SendOptions, Session, SessionEvent, TaskHandle};
-pub use tools::{Tool, ToolHandler, ToolInvocation, ToolReply};
+pub use tools::{PermissionHandler, Tool, ToolHandler, ToolInvocation, ToolReply};
 
 uniffi::setup_scaffolding!();
 

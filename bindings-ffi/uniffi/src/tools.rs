@@ -1,11 +1,12 @@
-//! Tools implemented in the foreign language: an async [`ToolHandler`] behind a [`Tool`].
+//! Tools implemented in the foreign language: an async [`ToolHandler`] behind a [`Tool`]; and the
+//! [`PermissionHandler`] that may refuse a call before it runs.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::{ModelportError, ToolCallError};
-use modelport::ToolResultType;
+use crate::error::{CallbackError, ModelportError, ToolCallError};
+use modelport::{PermissionDecision, ToolResultType};
 
 /// How a tool call went, as the model and the loop see it (core's type).
 #[uniffi::remote(Enum)]
@@ -99,4 +100,39 @@ impl Tool {
         });
         Ok(Arc::new(Tool { inner }))
     }
+}
+
+/// Decides whether a tool call may run (`onPermissionRequest`), given with
+/// [`SessionCallbacks`](crate::SessionCallbacks). `request_json` is `{"kind": "custom-tool", "sessionId", "toolName",
+/// "toolCallId", "arguments"}`; the answer is the decision as JSON, in the Copilot SDK's form:
+/// `{"kind": "approved"}`, `{"kind": "approve-for-session"}` (the tool is not asked about again in
+/// this session), `{"kind": "denied-interactively-by-user", "feedback": "..."}` (not run; the turn
+/// ends), `{"kind": "user-not-available"}` or `{"kind": "no-result"}` (not run; the turn goes on).
+/// Raising, or answering anything that is not a decision, refuses the call as a denial does.
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait PermissionHandler: Send + Sync {
+    /// The decision for one call.
+    async fn decide(&self, request_json: String) -> Result<String, CallbackError>;
+}
+
+/// Core's permission handler asking `handler`; the answer is read by core's
+/// [`PermissionDecision::from_answer`].
+pub(crate) fn permission_handler(
+    handler: Arc<dyn PermissionHandler>,
+) -> modelport::PermissionHandler {
+    modelport::PermissionHandler::new(move |request| {
+        let handler = handler.clone();
+        async move {
+            let json = serde_json::to_string(&request).unwrap_or_default();
+            match handler
+                .decide(json)
+                .await
+                .map(|a| serde_json::from_str::<Value>(&a))
+            {
+                Ok(Ok(answer)) => PermissionDecision::from_answer(&answer),
+                _ => PermissionDecision::Reject { feedback: None },
+            }
+        }
+    })
 }

@@ -2,7 +2,8 @@
 
 Creates sessions, runs a tool call through a Python-implemented ToolHandler (an async foreign trait),
 streams an answer to an EventListener (a foreign trait, subscribed through a TaskHandle), aborts a
-send while its tool runs, checks errors, model controls in the recorded request, infinite sessions (compaction in a small context window,
+send while its tool runs, checks errors, model controls in the recorded request, the permission
+handler, hooks and bearer token providers as foreign traits, infinite sessions (compaction in a small context window,
 compact(), the error when off), and durable sessions (list, metadata, delete, the session
 errors, the lease between two clients, and a resume after the process that wrote the session exited:
 this script run again as a child). Run by bindings-ffi/scripts/test.sh:
@@ -304,6 +305,185 @@ async def model_controls(client: mp.Client) -> None:
     await replay.stop()
 
 
+class Lookup(mp.ToolHandler):
+    """The `lookup` tool of bindings-ffi/tests/fixtures/callbacks.yaml: answers "value-of-<key>"."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    async def call(self, arguments_json: str, invocation: mp.ToolInvocation) -> mp.ToolReply:
+        key = json.loads(arguments_json)["key"]
+        self.keys.append(key)
+        return mp.ToolReply(text=f"value-of-{key}")
+
+
+class Decide(mp.PermissionHandler):
+    """Approves s1 and s2 for the session, denies anything else with feedback."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+
+    async def decide(self, request_json: str) -> str:
+        request = json.loads(request_json)
+        self.requests.append(request)
+        if request["arguments"]["key"] in ("s1", "s2"):
+            return json.dumps({"kind": "approve-for-session"})
+        return json.dumps({"kind": "denied-interactively-by-user", "feedback": "not today"})
+
+
+class Hooks(mp.HookHandler):
+    """onPreToolUse denies d and fails f; every other hook answers nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def on_hook(self, hook_name: str, input_json: str) -> str | None:
+        data = json.loads(input_json)
+        self.calls.append(hook_name)
+        key = data.get("toolArgs", {}).get("key")
+        if hook_name == "onPreToolUse" and key == "d":
+            return json.dumps(
+                {"permissionDecision": "deny", "permissionDecisionReason": "lookups are off today"}
+            )
+        if hook_name == "onPreToolUse" and key == "f":
+            raise mp.CallbackError.Failed(message="policy service unreachable")
+        return None
+
+
+class Token(mp.BearerTokenProvider):
+    """A bearer token provider (None: it raises)."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+        self.calls = 0
+
+    async def get_token(self) -> mp.BearerToken:
+        self.calls += 1
+        if self.token is None:
+            raise mp.CallbackError.Failed(message="vault sealed")
+        return mp.BearerToken(token=self.token)
+
+
+def sent(replay: mp.ReplayServer, n: int, role: str) -> list[str]:
+    """The contents of the `role` messages of request n (Chat Completions), as the model got them."""
+    messages = json.loads(replay.requests_json())[n]["body"]["messages"]
+    return [m["content"] for m in messages if m["role"] == role]
+
+
+async def callbacks(client: mp.Client) -> None:
+    """The permission handler, hooks and bearer token providers as foreign traits, against the
+    conversations of bindings-ffi/tests/fixtures/callbacks.yaml."""
+    replay = await mp.ReplayServer.start(f"{ROOT}/bindings-ffi/tests/fixtures/callbacks.yaml")
+    keyed = {"type": "openai", "baseUrl": replay.openai_url(), "apiKey": "sk-test-SECRET-42"}
+    config = json.dumps({"model": "callbacks-model", "provider": keyed})
+
+    handles: list[mp.TaskHandle] = []  # a subscription lasts as long as its handle
+
+    async def session_with(cbs: mp.SessionCallbacks) -> tuple[mp.Session, Lookup, Recorder]:
+        lookup = Lookup()
+        tool = mp.Tool("lookup", "Looks a key up", json.dumps({"type": "object"}), lookup)
+        session = await client.create_session(config, [tool], cbs)
+        recorder = Recorder()
+        handles.append(session.on(recorder))
+        return session, lookup, recorder
+
+    async def ask(session: mp.Session, prompt: str) -> str | None:
+        answer = await session.send_and_wait(mp.SendOptions(prompt=prompt))
+        return answer.content if answer else None
+
+    # approve-for-session: two calls of the tool in one send, one question.
+    decide = Decide()
+    session, lookup, _ = await session_with(mp.SessionCallbacks(on_permission_request=decide))
+    check(await ask(session, "Look up s1, then s2.") == "s1 and s2 are known.", "approved")
+    check(len(decide.requests) == 1 and lookup.keys == ["s1", "s2"], f"asked {decide.requests}")
+    check(decide.requests[0]["toolName"] == "lookup", "the permission request")
+    await session.disconnect()
+
+    # Denied with feedback: not run, the turn ends, the model gets the refusal with the next message.
+    first = len(json.loads(replay.requests_json()))
+    session, lookup, _ = await session_with(mp.SessionCallbacks(on_permission_request=Decide()))
+    await ask(session, "Look up x.")
+    check(lookup.keys == [] and len(json.loads(replay.requests_json())) == first + 1, "refused")
+    check(await ask(session, "Why not?") == "You declined the lookup of x.", "the next answer")
+    check(
+        sent(replay, first + 1, "tool") == ["The user rejected this tool call. Feedback: not today"],
+        "the refusal reached the model",
+    )
+    await session.disconnect()
+
+    # onPreToolUse: a denial with its reason, a raising hook failing its call; only it runs.
+    hooks = Hooks()
+    first = len(json.loads(replay.requests_json()))
+    cbs = mp.SessionCallbacks(hook_handler=hooks, hooks=["onPreToolUse"])
+    session, lookup, recorder = await session_with(cbs)
+    check(await ask(session, "Look up d.") == "No lookup today.", "denied by the hook")
+    check(
+        sent(replay, first + 1, "tool")
+        == ["The tool call `lookup` was denied by policy. Reason: lookups are off today"],
+        "the reason reached the model",
+    )
+    check(lookup.keys == [] and hooks.calls == ["onPreToolUse"], f"hooks: {hooks.calls}")
+    starts = recorder.of("hook.start")
+    check(len(starts) == 1 and json.loads(starts[0].data_json)["hookType"] == "preToolUse", "hook.start")
+    check(len(recorder.of("hook.end")) == 1, "hook.end")
+    await session.disconnect()
+    first = len(json.loads(replay.requests_json()))
+    session, lookup, recorder = await session_with(cbs)
+    check(await ask(session, "Look up f.") == "The check failed.", "a failing hook")
+    check(
+        sent(replay, first + 1, "tool") == ["The tool `lookup` could not run: a check before it failed."],
+        "the failed check reached the model",
+    )
+    ends = [json.loads(e.data_json) for e in recorder.of("hook.end")]
+    check(
+        not ends[0]["success"] and "policy service unreachable" in ends[0]["error"]["message"],
+        f"hook.end: {ends}",
+    )
+    check(await ask(session, "Look up g.") == "g is value-of-g.", "the session goes on")
+    await session.disconnect()
+    try:
+        mp.SessionCallbacks(hook_handler=Hooks(), hooks=["onNothing"])
+        check(False, "an unknown hook raises Config")
+    except mp.ModelportError.Config as e:
+        check("onNothing" in str(e), str(e))
+
+    # Bearer token providers: a session's, then the client's default provider's.
+    keyless = {"type": "openai", "baseUrl": replay.openai_url()}
+    token = Token("tok-uniffi-4e1b")
+    first = len(json.loads(replay.requests_json()))
+    session = await client.create_session(
+        json.dumps({"model": "callbacks-model", "provider": keyless}),
+        callbacks=mp.SessionCallbacks(bearer_token_provider=token),
+    )
+    check(await ask(session, "Who am I?") == "You are signed in.", "signed in")
+    headers = json.loads(replay.requests_json())[first]["headers"]
+    check(headers.get("authorization") == "Bearer tok-uniffi-4e1b", f"headers: {headers}")
+    check(token.calls == 1, f"token calls: {token.calls}")
+    await session.disconnect()
+    session = await client.create_session(
+        json.dumps({"model": "callbacks-model", "provider": keyless}),
+        callbacks=mp.SessionCallbacks(bearer_token_provider=Token(None)),
+    )
+    await expect_error(
+        session.send_and_wait(mp.SendOptions(prompt="Who am I?")),
+        mp.ModelportError.Auth,
+        "a raising token provider",
+    )
+    await session.disconnect()
+    other = mp.Client(
+        json.dumps({"sessionStore": "memory", "provider": keyless}), Token("tok-client-uniffi")
+    )
+    first = len(json.loads(replay.requests_json()))
+    session = await other.create_session(json.dumps({"model": "callbacks-model"}))
+    check(await ask(session, "Who am I?") == "You are signed in.", "signed in with the client's")
+    headers = json.loads(replay.requests_json())[first]["headers"]
+    check(headers.get("authorization") == "Bearer tok-client-uniffi", f"headers: {headers}")
+    check(await other.stop() == [], "stop")
+    for handle in handles:
+        handle.cancel()
+    await replay.stop()
+
+
 async def expect_error(call: object, error: type, what: str) -> None:
     try:
         await call  # type: ignore[misc]
@@ -390,6 +570,7 @@ async def main() -> None:
     await errors(client)
     await infinite(client)
     await model_controls(client)
+    await callbacks(client)
     check(await client.stop() == [], "stop")
     with tempfile.TemporaryDirectory() as tmp:
         await durable(f"sqlite://{tmp}/sessions.db", tmp)
