@@ -187,7 +187,7 @@ export type PermissionRequestedEvent = PersistedEvent<
   {
     /** Pairs this event with its permission.completed. */
     requestId: string;
-    /** What the handler is asked: {kind, sessionId, toolName, toolCallId, arguments}. */
+    /** What the handler is asked: {kind, sessionId, serverName? (kind "mcp"), toolName, toolCallId, arguments}. */
     permissionRequest: Record<string, unknown>;
   }
 >;
@@ -225,6 +225,34 @@ export type HookEndEvent = PersistedEvent<
   }
 >;
 
+/** One MCP server as session.mcp_servers_loaded reports it. */
+export interface McpServerInfo {
+  /** Its name in `mcpServers`. */
+  name: string;
+  status: "connected" | "failed";
+  transport: "stdio" | "http";
+  /** Why it failed. */
+  error?: string;
+}
+export type SessionMcpServersLoadedEvent = PersistedEvent<
+  "session.mcp_servers_loaded",
+  {
+    /** Every configured server, in name order. */
+    servers: McpServerInfo[];
+  }
+>;
+export type SessionMcpServerStatusChangedEvent = EphemeralEvent<
+  "session.mcp_server_status_changed",
+  {
+    /** Its name in `mcpServers`. */
+    serverName: string;
+    /** "failed": it stopped (or did not start again); "pending": starting again; "connected": started again. */
+    status: "failed" | "pending" | "connected";
+    /** Why it failed. */
+    error?: string;
+  }
+>;
+
 /** Every session event, discriminated by `type`. */
 export type SessionEvent =
   | SessionStartEvent
@@ -251,7 +279,9 @@ export type SessionEvent =
   | PermissionRequestedEvent
   | PermissionCompletedEvent
   | HookStartEvent
-  | HookEndEvent;
+  | HookEndEvent
+  | SessionMcpServersLoadedEvent
+  | SessionMcpServerStatusChangedEvent;
 
 /** Every event `type`. */
 export type SessionEventType = SessionEvent["type"];

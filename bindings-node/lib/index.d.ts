@@ -254,13 +254,27 @@ export function defineTool<P extends JsonSchema | SchemaLike = JsonSchema>(
   },
 ): Tool<InferParameters<P>>;
 
-/** What onPermissionRequest is asked. */
-export interface PermissionRequest {
+/** What onPermissionRequest is asked about one of the application's tools. */
+export interface CustomToolPermissionRequest {
   kind: "custom-tool";
   toolName: string;
   toolCallId: string;
   arguments: unknown;
 }
+
+/** What onPermissionRequest is asked about an MCP server's tool. */
+export interface McpPermissionRequest {
+  kind: "mcp";
+  /** The server's name in `mcpServers`. */
+  serverName: string;
+  /** The server's own name of the tool (the model sees `<server>-<tool>`). */
+  toolName: string;
+  toolCallId: string;
+  arguments: unknown;
+}
+
+/** What onPermissionRequest is asked, discriminated by `kind`. */
+export type PermissionRequest = CustomToolPermissionRequest | McpPermissionRequest;
 
 /**
  * onPermissionRequest's answer (read by the core, the same in every language): `true` or an
@@ -297,6 +311,53 @@ export interface InfiniteSessions {
   /** A send that would cross this fraction waits for a compaction first (default 0.95). */
   bufferExhaustionThreshold?: number;
 }
+
+/** Fields every MCP server entry may have. */
+interface MCPServerConfigBase {
+  /** The server's tools to offer, by their own names: absent or ["*"] for all, [] for none. */
+  tools?: string[];
+  /** Per tool call, in ms (default 60000); a slower call gives the model a failure result. */
+  timeout?: number;
+  /** Starting (or connecting) and the initialize handshake, in ms (default 30000). */
+  startupTimeoutMs?: number;
+  /** The most bytes of text one result gives the model; more is cut with a note (default 65536). */
+  maxOutputBytes?: number;
+}
+
+/** A server started as a child process, speaking MCP over its stdin and stdout. */
+export interface MCPLocalServerConfig extends MCPServerConfigBase {
+  /** Default "local". */
+  type?: "local" | "stdio";
+  /** The program to run (looked up on PATH). */
+  command: string;
+  args?: string[];
+  /**
+   * Variables set for the server. Of the host's environment it gets only HOME, LOGNAME, PATH,
+   * SHELL, TERM and USER, unless `inheritEnv`.
+   */
+  env?: Record<string, string>;
+  /** The server's working directory (default: the host's). */
+  cwd?: string;
+  /** The same as `cwd`. */
+  workingDirectory?: string;
+  /** Pass the host's whole environment (default false). */
+  inheritEnv?: boolean;
+}
+
+/**
+ * A server reached over Streamable HTTP. "sse" connects with Streamable HTTP too: the legacy
+ * HTTP+SSE transport (protocol 2024-11-05) is not supported.
+ */
+export interface MCPRemoteServerConfig extends MCPServerConfigBase {
+  type: "http" | "sse";
+  /** The server's MCP endpoint, e.g. "https://example.com/mcp". */
+  url: string;
+  /** Sent with every request; secrets, redacted like provider keys. */
+  headers?: Record<string, string>;
+}
+
+/** One entry of `SessionConfig.mcpServers`. */
+export type MCPServerConfig = MCPLocalServerConfig | MCPRemoteServerConfig;
 
 /** What a hook is told besides its input. */
 export interface HookInvocation {
@@ -385,6 +446,12 @@ export interface SessionConfig extends ModelControls {
   fallbackModels?: string[];
   /** Session hooks. */
   hooks?: SessionHooks;
+  /**
+   * MCP servers whose tools the model may call (as `<server>-<tool>`), by server name; started
+   * with the session, ended with it. A server that fails to start leaves the session without its
+   * tools (see the session.mcp_servers_loaded event).
+   */
+  mcpServers?: Record<string, MCPServerConfig>;
 }
 
 /** One message to send. */

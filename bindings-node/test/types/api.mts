@@ -177,6 +177,37 @@ const parsed: { city: string } = await hooked.sendAndParse({
 const plain: unknown = await hooked.sendAndParse({ prompt: "x", schema: { type: "object" }, retries: 0 });
 console.log(parsed.city, plain);
 await hooked.disconnect();
+// MCP servers: both entry shapes, the permission request of kind "mcp", the two events.
+const withMcp = await client.createSession({
+    model: "test-model",
+    provider: { baseUrl: small.openaiUrl },
+    mcpServers: {
+        files: { command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"], tools: ["*"] },
+        local: { type: "stdio", command: "python3", env: { A: "1" }, workingDirectory: "/tmp", inheritEnv: true, startupTimeoutMs: 5000 },
+        remote: { type: "http", url: "http://127.0.0.1:1/mcp", headers: { Authorization: "Bearer x" }, timeout: 1000, maxOutputBytes: 4096 },
+        // @ts-expect-error: a remote server needs its url
+        nourl: { type: "sse" },
+    },
+    onPermissionRequest: (request) => {
+        if (request.kind === "mcp") {
+            const server: string = request.serverName;
+            return { kind: "reject", feedback: `${server}/${request.toolName}` };
+        }
+        // @ts-expect-error: only kind "mcp" has a serverName
+        console.log(request.serverName);
+        return { kind: "approve-once" };
+    },
+});
+withMcp.on("session.mcp_server_status_changed", (e) => {
+    const ephemeral: true = e.ephemeral;
+    console.log(ephemeral, e.data.serverName, e.data.status, e.data.error?.length);
+});
+for (const e of withMcp.getEvents()) {
+    if (e.type === "session.mcp_servers_loaded") {
+        for (const s of e.data.servers) console.log(s.name, s.status === "failed" ? s.error : s.transport);
+    }
+}
+await withMcp.disconnect();
 const registry = new Client({
     providers: [{ name: "local", baseUrl: small.openaiUrl }],
     models: [{ id: "m", provider: "local", maxPromptTokens: 1000 }],
