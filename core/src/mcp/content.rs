@@ -35,9 +35,10 @@ fn describe(block: &Value) -> String {
     match field("type") {
         "text" => field("text").to_owned(),
         "image" | "audio" => {
-            let bytes = field("data").len() / 4 * 3;
+            let data = field("data").trim_end();
+            let bytes = data.len() / 4 * 3 - (data.len() - data.trim_end_matches('=').len());
             format!(
-                "[{} content: {}, about {bytes} bytes, not shown to the model]",
+                "[{} content: {}, {bytes} bytes, not shown to the model]",
                 field("type"),
                 block["mimeType"].as_str().unwrap_or("unknown type")
             )
@@ -86,6 +87,7 @@ mod tests {
         // Content blocks as the MCP schema (2025-06-18 and later) defines them.
         let result = json!({"content": [
             {"type": "text", "text": "first"},
+            // The 8-byte PNG signature.
             {"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"},
             {"type": "resource", "resource": {"uri": "file:///tmp/note.txt", "text": "note body"}},
             {"type": "resource_link", "uri": "file:///x", "name": "x"},
@@ -94,7 +96,7 @@ mod tests {
         assert_eq!(r.result_type, ToolResultType::Success);
         assert_eq!(
             r.text_result_for_llm,
-            "first\n\n[image content: image/png, about 6 bytes, not shown to the model]\n\n\
+            "first\n\n[image content: image/png, 8 bytes, not shown to the model]\n\n\
              [resource file:///tmp/note.txt]\nnote body\n\n[resource link: x file:///x]"
         );
     }
