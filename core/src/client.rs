@@ -371,7 +371,7 @@ impl Client {
                 .map(|name| self.shared.fallback_endpoint(name, &provider))
                 .collect::<Result<_>>()?,
             permission: config.on_permission_request.clone(),
-            hooks: config.hooks.clone().unwrap_or_default(),
+            hooks: config.hook_settings()?,
             mcp: None,
             window: self.window(&provider, &model).await,
             compaction: config.infinite_sessions.clone(),

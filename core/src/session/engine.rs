@@ -714,8 +714,14 @@ async fn run_call(
         return CallOutcome::failure(text);
     };
     let approval = super::approval_key(&call.name, tool.mcp_origin());
-    let allowed = pre.decision == Some(hooks::HookDecision::Allow)
-        || lock(&session.state).approved_tools.contains(&approval);
+    let approved = || lock(&session.state).approved_tools.contains(&approval);
+    let allowed = pre.decision == Some(hooks::HookDecision::Allow) || approved();
+    // Held while asking; checked again once held, for an approve-for-session given meanwhile.
+    let gate = match (&permission, tool.skips_permission(), allowed) {
+        (Some(_), false, false) => Some(session.permission_gate.lock().await),
+        _ => None,
+    };
+    let allowed = allowed || (gate.is_some() && approved());
     if let (Some(handler), false, false) = (&permission, tool.skips_permission(), allowed) {
         let request = PermissionRequest {
             kind: if tool.mcp_origin().is_some() {
@@ -784,6 +790,7 @@ async fn run_call(
             }
         }
     }
+    drop(gate);
     let invocation = ToolInvocation {
         session_id,
         tool_call_id: call.id.clone(),

@@ -656,3 +656,54 @@ async fn send_and_parse_validates_retries_once_and_then_fails_with_the_raw_answe
         r.check();
     }
 }
+
+#[test]
+fn hook_limits_come_from_the_session_config() {
+    let config: SessionConfig = serde_json::from_value(json!({
+        "hookTimeoutMs": 250, "maxAgentStopBlocks": 1, "maxErrorRetries": 0
+    }))
+    .unwrap();
+    let hooks = config.hook_settings().unwrap();
+    assert_eq!(hooks.timeout, Duration::from_millis(250));
+    assert_eq!(hooks.max_agent_stop_blocks, 1);
+    assert_eq!(hooks.max_error_retries, 0);
+    let defaults = SessionConfig::default().hook_settings().unwrap();
+    assert_eq!(defaults.timeout, Duration::from_secs(30));
+    assert_eq!(defaults.max_agent_stop_blocks, 3);
+    assert_eq!(defaults.max_error_retries, 2);
+    let zero: SessionConfig = serde_json::from_value(json!({"hookTimeoutMs": 0})).unwrap();
+    let e = zero.hook_settings().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.message().contains("hookTimeoutMs"), "{e}");
+}
+
+#[tokio::test]
+async fn parallel_calls_of_a_tool_approved_for_the_session_ask_once() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let count = asked.clone();
+    let handler = PermissionHandler::new(move |_| {
+        count.fetch_add(1, Ordering::SeqCst);
+        async {
+            // A human takes a moment: the other calls are waiting meanwhile.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            PermissionDecision::ApproveForSession
+        }
+    });
+    let three = MockReply::tool_calls(&[
+        ("call_1", "lookup", r#"{"key":"a"}"#),
+        ("call_2", "lookup", r#"{"key":"b"}"#),
+        ("call_3", "lookup", r#"{"key":"c"}"#),
+    ]);
+    let r = start(
+        WireFormat::OpenAiChat,
+        vec![three, MockReply::text("done")],
+        SessionHooks::new(),
+        Some(handler),
+    )
+    .await;
+    r.session.send_and_wait("go", None).await.unwrap();
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert_eq!(r.runs.lock().unwrap().len(), 3);
+    assert_eq!(r.count("permission.requested"), 1);
+    r.check();
+}

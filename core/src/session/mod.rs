@@ -141,6 +141,16 @@ pub struct SessionConfig {
     /// `resume_session` only: do not emit `session.resume`.
     #[serde(default, alias = "suppress_resume_event")]
     pub suppress_resume_event: bool,
+    /// How long one hook call may take, in milliseconds (default 30 000); a hook past it fails as
+    /// a hook that threw.
+    #[serde(default, alias = "hook_timeout_ms")]
+    pub hook_timeout_ms: Option<u64>,
+    /// How many times `onAgentStop` may block one send (default 3).
+    #[serde(default, alias = "max_agent_stop_blocks")]
+    pub max_agent_stop_blocks: Option<u32>,
+    /// How many retries `onErrorOccurred` may ask for in one send (default 2).
+    #[serde(default, alias = "max_error_retries")]
+    pub max_error_retries: Option<u32>,
     /// MCP servers whose tools the model may call, by server name (see [`crate::McpServerConfig`]).
     #[serde(default, alias = "mcp_servers")]
     pub mcp_servers: std::collections::BTreeMap<String, crate::mcp::McpServerConfig>,
@@ -177,12 +187,37 @@ impl Default for SessionConfig {
             response_format: None,
             fallback_models: Vec::new(),
             mcp_servers: std::collections::BTreeMap::new(),
+            hook_timeout_ms: None,
+            max_agent_stop_blocks: None,
+            max_error_retries: None,
             infinite_sessions: compaction::InfiniteSessions::default(),
         }
     }
 }
 
 impl SessionConfig {
+    /// The hooks with `hookTimeoutMs`, `maxAgentStopBlocks` and `maxErrorRetries` applied.
+    pub(crate) fn hook_settings(&self) -> Result<hooks::SessionHooks> {
+        let mut hooks = self.hooks.clone().unwrap_or_default();
+        match self.hook_timeout_ms {
+            Some(0) => {
+                return Err(Error::config(
+                    "hookTimeoutMs: 0 leaves a hook no time: give milliseconds above 0, or leave it \
+                     out for 30 000",
+                ));
+            }
+            Some(ms) => hooks.timeout = std::time::Duration::from_millis(ms),
+            None => {}
+        }
+        if let Some(n) = self.max_agent_stop_blocks {
+            hooks.max_agent_stop_blocks = n as usize;
+        }
+        if let Some(n) = self.max_error_retries {
+            hooks.max_error_retries = n as usize;
+        }
+        Ok(hooks)
+    }
+
     /// A config for `model` at `provider`.
     pub fn new(model: impl Into<String>, provider: ProviderConfig) -> Self {
         SessionConfig {
@@ -529,6 +564,9 @@ pub(crate) struct SessionInner {
     pub runtime: tokio::runtime::Handle,
     /// The session's link to the store.
     pub durable: Option<Arc<durable::Durable>>,
+    /// One permission question at a time: parallel calls of a tool approved for the session ask
+    /// once, and a host's prompt shows one question.
+    pub permission_gate: tokio::sync::Mutex<()>,
 }
 
 /// A conversation with one model. Cheap to clone; every clone is the same session.
@@ -736,6 +774,7 @@ impl Session {
             delivered_notify: Notify::new(),
             runtime: tokio::runtime::Handle::current(),
             durable,
+            permission_gate: tokio::sync::Mutex::new(()),
         });
         if let Some(d) = &inner.durable {
             d.spawn_renewal(&inner.runtime);
