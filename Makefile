@@ -4,7 +4,7 @@ CARGO ?= cargo
 # napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint fuzz-check test test-all test-rust test-examples test-examples-python test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
+.PHONY: all fmt fmt-check lint fuzz-check test test-all test-rust test-cli test-examples test-examples-python test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
 
 all: test
 
@@ -19,6 +19,12 @@ lint:
 
 test-rust:
 	$(CARGO) test --workspace
+
+# The command line as a child process against the replay provider on 127.0.0.1 (chat also on a
+# pseudo-terminal). test-rust runs these too; selecting the whole workspace keeps its features, so
+# nothing is built twice (`cargo test -p modelport-cli` would build core's dependencies again).
+test-cli:
+	$(CARGO) test --workspace --test cli
 
 # The fuzz targets still build (their own workspace and lock file; `cargo check` needs no nightly
 # or sanitizer), and fuzz/run.sh fails when a target crashes (tested with stand-in fuzzers).
@@ -44,7 +50,7 @@ test-llama-bindings:
 test:
 	bash scripts/with-pg.sh $(MAKE) test-all
 
-test-all: fmt-check lint fuzz-check test-rust test-examples test-python test-examples-python test-node test-ffi test-llama-bindings
+test-all: fmt-check lint fuzz-check test-rust test-cli test-examples test-python test-examples-python test-node test-ffi test-llama-bindings
 
 # The Rust examples run offline; durable.rs runs twice and must remember the name across runs.
 test-examples:
