@@ -36,15 +36,13 @@ pub struct ChatArgs {
 pub async fn run(args: ChatArgs, out: &Out) -> Result<()> {
     let base = base_config(args.session_config.as_deref())?;
     let provider = provider::resolve(&args.provider).await?;
-    let client = Client::new(args.store.options().with_provider(provider.config.clone()));
-    let result = match client {
-        Ok(client) => {
-            let result = chat(&args, &client, &provider, base, out).await;
-            client.stop().await;
-            result
-        }
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let client = Client::new(args.store.options().with_provider(provider.config.clone()))?;
+        let result = chat(&args, &client, &provider, base, out).await;
+        client.stop().await;
+        result
+    }
+    .await;
     provider.stop().await;
     result
 }
@@ -81,11 +79,10 @@ async fn chat(
     out: &Out,
 ) -> Result<()> {
     let interactive = std::io::stdin().is_terminal();
+    // An explicit model (flags, environment) wins over the file's; offline, any name will do.
+    let model = provider.model.clone().or(base.model.clone());
     let mut new_config = base.clone();
-    new_config.model = provider.model.clone().or(base.model.clone());
-    if new_config.model.is_none() {
-        new_config.model = Some(provider.model_or_default());
-    }
+    new_config.model = Some(model.clone().unwrap_or_else(|| provider.model_or_default()));
     if !out.json {
         out.line(&out.paint(
             Style::Dim,
@@ -94,9 +91,9 @@ async fn chat(
     }
     let session = match &args.session {
         Some(id) => {
-            // The model defaults to the stored one unless it was given.
+            // Without an explicit model, the stored one.
             let mut config = base.clone();
-            config.model = provider.model.clone().or(base.model.clone());
+            config.model = model;
             client.resume_session(id, config).await?
         }
         None => client.create_session(new_config.clone()).await?,

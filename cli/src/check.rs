@@ -133,22 +133,17 @@ async fn turn(provider: &Provider, model: &str) -> Result<String, Error> {
         let started = Instant::now();
         let answer = session.send_and_wait(PROMPT, Some(TURN_TIMEOUT)).await?;
         let elapsed = started.elapsed().as_millis();
-        let content = answer
-            .as_ref()
-            .and_then(|a| a.content())
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
+        let said = match answer.as_ref().and_then(|a| a.content()) {
+            Some(text) => format!("answered {}", Value::String(text.trim().to_owned())),
+            None => "ended the turn without an answer".to_owned(),
+        };
         let first = first_token
             .lock()
             .ok()
             .and_then(|t| *t)
             .map(|ms| format!("first token after {ms} ms, "))
             .unwrap_or_default();
-        Ok(format!(
-            "{model} answered {} ({first}{elapsed} ms in all)",
-            serde_json::Value::String(content)
-        ))
+        Ok(format!("{model} {said} ({first}{elapsed} ms in all)"))
     }
     .await;
     client.stop().await;

@@ -1,10 +1,9 @@
 //! Running `modelport` as a child process: a clean environment, the fixture's expected texts, the
 //! replay provider as a child (`modelport replay serve`) and a pseudo-terminal.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use modelport::replay::snapshot::{self, SnapMessage, Snapshot};
@@ -236,7 +235,7 @@ pub fn session_ids(text: &str) -> Vec<String> {
 pub struct Pty {
     child: Child,
     input: std::fs::File,
-    output: Arc<Mutex<Vec<u8>>>,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 #[cfg(unix)]
@@ -251,13 +250,13 @@ impl Pty {
         // Our copies of the slave side must close, or the master never sees the end.
         drop(cmd);
         drop(pty.slave);
-        let output = Arc::new(Mutex::new(Vec::new()));
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut reader = std::fs::File::from(pty.master.try_clone().expect("dup"));
         let sink = output.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             // Linux reports EIO once the child side is closed.
-            while let Ok(n) = reader.read(&mut buf) {
+            while let Ok(n) = std::io::Read::read(&mut reader, &mut buf) {
                 if n == 0 {
                     break;
                 }
