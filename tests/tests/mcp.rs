@@ -261,6 +261,12 @@ async fn the_loaded_event_reports_each_server_and_the_session_starts_with_the_re
         "{}",
         error("broken")
     );
+    // The server's own words (server.py --fail-start) reach the event.
+    assert!(
+        error("broken").contains("cannot start: no database"),
+        "{}",
+        error("broken")
+    );
     assert!(error("good").is_empty());
     assert_eq!(answer(&session, "Hello").await, "Hello! How can I help?");
     // Only the server that started offers tools.

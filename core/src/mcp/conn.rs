@@ -99,17 +99,26 @@ impl Connection {
                 }
                 let mut wrapped = process_wrap::tokio::CommandWrap::from(cmd);
                 wrapped.wrap(process_wrap::tokio::ProcessGroup::leader());
-                let (transport, _stderr) = TokioChildProcess::builder(wrapped)
-                    .stderr(std::process::Stdio::null())
+                let (transport, stderr) = TokioChildProcess::builder(wrapped)
+                    .stderr(std::process::Stdio::piped())
                     .spawn()
                     .map_err(|e| format!("could not run \"{command}\": {e}"))?;
                 let group = transport.id().and_then(|pid| i32::try_from(pid).ok());
                 // Should initialize fail, the group still goes.
                 let guard = GroupGuard(group);
-                let service = listener
-                    .serve(transport)
-                    .await
-                    .map_err(|e| format!("it did not complete initialize: {e}"))?;
+                let tail = StderrTail::read(stderr);
+                let service = match listener.serve(transport).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // What the server said before it gave up is usually the reason.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        let secrets: Vec<&str> = env.values().map(String::as_str).collect();
+                        return Err(format!(
+                            "it did not complete initialize: {e}{}",
+                            tail.describe(&secrets)
+                        ));
+                    }
+                };
                 std::mem::forget(guard);
                 Ok(Connection { service, group })
             }
@@ -199,6 +208,52 @@ impl Connection {
     /// Kills the process group at once (for a session dropped without disconnect).
     pub fn kill_now(&self) {
         kill_group(self.group);
+    }
+}
+
+/// The last bytes a stdio server wrote to stderr. The pipe is read for the server's whole life, so
+/// a chatty server never blocks on a full pipe; nothing of it is logged.
+#[derive(Clone, Default)]
+struct StderrTail(Arc<std::sync::Mutex<Vec<u8>>>);
+
+/// How much of stderr a failed start quotes.
+const STDERR_TAIL: usize = 2048;
+
+impl StderrTail {
+    fn read(stderr: Option<tokio::process::ChildStderr>) -> StderrTail {
+        let tail = StderrTail::default();
+        if let Some(mut pipe) = stderr {
+            let keep = tail.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut t = crate::util::lock(&keep.0);
+                    t.extend_from_slice(&buf[..n]);
+                    let excess = t.len().saturating_sub(STDERR_TAIL);
+                    t.drain(..excess);
+                }
+            });
+        }
+        tail
+    }
+
+    /// "; its stderr ends: ..." with the configured env values taken out, or nothing.
+    fn describe(&self, secrets: &[&str]) -> String {
+        let mut text = String::from_utf8_lossy(&crate::util::lock(&self.0))
+            .trim()
+            .to_owned();
+        for s in secrets.iter().filter(|s| s.len() >= 4) {
+            text = text.replace(s, "[redacted]");
+        }
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!("; its stderr ends: {text}")
+        }
     }
 }
 

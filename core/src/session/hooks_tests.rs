@@ -560,17 +560,33 @@ async fn tool_filters_take_globs_and_tools_time_out() {
 #[test]
 fn tool_patterns() {
     use super::tool_matches;
-    assert!(tool_matches("get_*", "get_weather", false));
-    assert!(tool_matches("*", "anything", false));
-    assert!(tool_matches("*_op", "slow_op", false));
-    assert!(tool_matches("a*c*e", "abcde", false));
-    assert!(!tool_matches("a*c*e", "abcd", false));
-    assert!(tool_matches("custom:get_*", "get_x", false));
-    assert!(!tool_matches("custom:get_*", "get_x", true));
-    assert!(tool_matches("mcp:files/*", "files-read", true));
-    assert!(tool_matches("mcp:files", "files-read", true));
-    assert!(!tool_matches("mcp:files/*", "files-read", false));
-    assert!(!tool_matches("get", "get_x", false));
+    let files = Some(("files", "read"));
+    assert!(tool_matches("get_*", "get_weather", None));
+    assert!(tool_matches("*", "anything", None));
+    assert!(tool_matches("*_op", "slow_op", None));
+    assert!(tool_matches("a*c*e", "abcde", None));
+    assert!(!tool_matches("a*c*e", "abcd", None));
+    assert!(tool_matches("custom:get_*", "get_x", None));
+    assert!(!tool_matches("custom:get_*", "get_x", Some(("s", "get_x"))));
+    assert!(tool_matches("mcp:files/*", "files-read", files));
+    assert!(tool_matches("mcp:files", "files-read", files));
+    assert!(tool_matches("mcp:files/re*", "files-read", files));
+    assert!(!tool_matches("mcp:files/*", "files-read", None));
+    // By the server's own names: a server named "files-extra" is not "files", and a server
+    // whose exposed names had characters replaced still matches its own name.
+    assert!(!tool_matches(
+        "mcp:files/*",
+        "files-extra-read",
+        Some(("files-extra", "read"))
+    ));
+    assert!(tool_matches(
+        "mcp:my.db/*",
+        "my_db-query",
+        Some(("my.db", "query"))
+    ));
+    // Plain names and globs see the exposed name.
+    assert!(tool_matches("files-*", "files-read", files));
+    assert!(!tool_matches("get", "get_x", None));
 }
 
 #[derive(Debug, PartialEq, serde::Deserialize, schemars::JsonSchema)]

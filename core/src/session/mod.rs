@@ -639,14 +639,15 @@ pub(crate) fn approval_key(name: &str, mcp: Option<(&str, &str)>) -> String {
 
 /// Whether a tool named `name` matches an `availableTools` / `excludedTools` pattern: the exact
 /// name, a `*` glob, `custom:<name or glob>` (the application's tools), or `mcp:<server>/<tool or
-/// glob>` (a server's tools, exposed as `<server>-<tool>`).
-pub(crate) fn tool_matches(pattern: &str, name: &str, mcp: bool) -> bool {
+/// glob>` (the server's tools by the server's own tool names; `mcp:<server>` for all of them).
+/// `mcp` is an MCP tool's (server, own tool name).
+pub(crate) fn tool_matches(pattern: &str, name: &str, mcp: Option<(&str, &str)>) -> bool {
     if let Some(p) = pattern.strip_prefix("custom:") {
-        return !mcp && glob(p, name);
+        return mcp.is_none() && glob(p, name);
     }
     if let Some(p) = pattern.strip_prefix("mcp:") {
         let (server, tool) = p.split_once('/').unwrap_or((p, "*"));
-        return mcp && glob(&format!("{server}-{tool}"), name);
+        return mcp.is_some_and(|(s, t)| s == server && glob(tool, t));
     }
     glob(pattern, name)
 }
@@ -694,13 +695,13 @@ pub(crate) fn select_tools(config: &SessionConfig) -> Result<Vec<Tool>> {
             config
                 .available_tools
                 .as_ref()
-                .is_none_or(|a| a.iter().any(|p| tool_matches(p, t.name(), false)))
+                .is_none_or(|a| a.iter().any(|p| tool_matches(p, t.name(), None)))
         })
         .filter(|t| {
             !config
                 .excluded_tools
                 .as_ref()
-                .is_some_and(|x| x.iter().any(|p| tool_matches(p, t.name(), false)))
+                .is_some_and(|x| x.iter().any(|p| tool_matches(p, t.name(), None)))
         })
         .cloned()
         .collect())
