@@ -23,6 +23,10 @@
 //!                                                                    and the control without: latency, RSS,
 //!                                                                    history and event log per 50 sends
 //!                                                                    (built with `--features heap`: live heap too)
+//! cargo run --release -p modelport-bench -- mcp [--n 200 --nagle --json-response]
+//!                                                                    a send with one tool call: in-process
+//!                                                                    tool vs the same tool on an MCP server
+//!                                                                    over stdio and over Streamable HTTP
 //! ```
 //!
 //! `store` compares the session stores, each behind its own client (one connection pool for all):
@@ -837,9 +841,10 @@ async fn run(args: Vec<String>) -> Result<(), String> {
         }
         Some("store") => store(&args).await,
         Some("compaction") => compaction(&args).await,
+        Some("mcp") => mcp(&args).await,
         _ => {
             eprintln!(
-                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|soak|cancel|store|compaction|serve [options]"
+                "usage: loadtest turn|stream|concurrent|memory|server-ceiling|soak|cancel|store|compaction|mcp|serve [options]"
             );
             std::process::exit(2);
         }
@@ -1904,4 +1909,164 @@ async fn compaction(args: &[String]) -> Result<(), String> {
             c["too_long"]
         )),
     }
+}
+
+/// `mcp`'s conversation: `turns` sends, each "Echo k", one call of `srv-echo`, then "Echoed k.".
+fn mcp_conversation(turns: usize) -> String {
+    let mut y = String::from("models: [bench-model]\nconversations:\n  - messages:\n");
+    for k in 0..turns {
+        y.push_str(&format!(
+            "      - role: user\n        content: Echo {k}\n      - role: assistant\n        tool_calls:\n          - {{id: call_{k}, type: function, function: {{name: srv-echo, arguments: '{{\"text\":\"{k}\"}}'}}}}\n      - role: tool\n        tool_call_id: call_{k}\n        content: '{k}'\n      - role: assistant\n        content: Echoed {k}.\n"
+        ));
+    }
+    y
+}
+
+/// The MCP test servers' Python (scripts/mcp-venv.sh makes it; the same one the tests use).
+fn mcp_python() -> Result<String, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = root.join("target/mcp-venv");
+    let status = std::process::Command::new("bash")
+        .arg(root.join("scripts/mcp-venv.sh"))
+        .env("MODELPORT_MCP_VENV", &venv)
+        .status()
+        .map_err(|e| format!("scripts/mcp-venv.sh: {e}"))?;
+    if !status.success() {
+        return Err("scripts/mcp-venv.sh failed".into());
+    }
+    Ok(venv.join("bin/python").display().to_string())
+}
+
+/// One send with one tool call, the tool in three places, `--n` rounds after a tenth as many
+/// warm-up rounds; each round one send per side, the first side rotating.
+async fn mcp(args: &[String]) -> Result<(), String> {
+    let n: usize = arg(args, "--n", 200);
+    let rounds = n + n / 10;
+    let python = mcp_python()?;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/mcp/server.py")
+        .display()
+        .to_string();
+    let file = std::env::temp_dir().join(format!("modelport-mcp-{}.yaml", std::process::id()));
+    std::fs::write(&file, mcp_conversation(rounds)).expect("write conversation");
+    let server = spawn_server_with(200, file.to_str().expect("utf-8 path")).await;
+    // `--json-response`: the server answers each POST with plain JSON instead of an SSE stream;
+    // `--nagle`: the server leaves Nagle's algorithm on (uvicorn's default as server.py runs it).
+    let passed = ["--json-response", "--nagle"]
+        .into_iter()
+        .filter(|f| args.iter().any(|a| a == f));
+    let mut http = Command::new(&python)
+        .args([script.as_str(), "--http", "--only", "echo"])
+        .args(passed)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("server.py --http: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(http.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .await
+        .map_err(|e| e.to_string())?;
+    let http_url = line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .ok_or_else(|| format!("server.py --http printed {line:?}"))?
+        .to_owned();
+    let client = memory_client();
+    let base = || {
+        SessionConfig::new(
+            "bench-model",
+            ProviderConfig::openai(format!("{}/v1", server.url)),
+        )
+    };
+    let local = modelport::Tool::new(
+        "srv-echo",
+        "Echo the text back.",
+        serde_json::json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
+        |args: serde_json::Value, _| async move {
+            Ok::<_, modelport::ToolError>(args["text"].as_str().unwrap_or_default().to_owned())
+        },
+    );
+    let with_servers = |servers: serde_json::Value| {
+        let mut c: SessionConfig =
+            serde_json::from_value(serde_json::json!({ "mcpServers": servers }))
+                .expect("mcpServers");
+        let b = base();
+        c.model = b.model;
+        c.provider = b.provider;
+        c
+    };
+    let sides = [
+        ("in-process tool", base().with_tool(local)),
+        (
+            "MCP over stdio",
+            with_servers(
+                serde_json::json!({"srv": {"command": python, "args": [script, "--only", "echo"]}}),
+            ),
+        ),
+        (
+            "MCP over Streamable HTTP",
+            with_servers(serde_json::json!({"srv": {"type": "http", "url": http_url}})),
+        ),
+    ];
+    let mut sessions = Vec::new();
+    for (name, config) in sides {
+        let s = client
+            .create_session(config)
+            .await
+            .map_err(|e| format!("{name}: create_session: {e}"))?;
+        sessions.push((name, s, Vec::with_capacity(n)));
+    }
+    let mut failures = Failures::default();
+    'rounds: for k in 0..rounds {
+        for j in 0..sessions.len() {
+            let (name, s, samples) = &mut sessions[(k + j) % 3];
+            let t = Instant::now();
+            let reply = s
+                .send_and_wait(format!("Echo {k}"), Some(Duration::from_secs(60)))
+                .await;
+            let elapsed = t.elapsed();
+            let text = reply
+                .ok()
+                .flatten()
+                .and_then(|e| e.content().map(str::to_owned));
+            if text.as_deref() != Some(format!("Echoed {k}.").as_str()) {
+                failures.record(format!("{name}, round {k}: answer {text:?}"));
+                break 'rounds;
+            }
+            if k >= n / 10 {
+                samples.push(elapsed);
+            }
+        }
+    }
+    client.stop().await;
+    drop(http);
+    drop(server);
+    let _ = std::fs::remove_file(&file);
+    failures.result("the sends")?;
+    println!(
+        "one send with one tool call (two model calls to the replay server in a child process), {n} \
+         rounds after {} warm-up rounds, the first side rotating; MCP servers: tests/mcp/server.py \
+         (official Python SDK)",
+        n / 10
+    );
+    let mut medians = Vec::new();
+    for (name, _, samples) in &mut sessions {
+        let st = stats(samples);
+        println!(
+            "  {name:<26} median {:>8.1} us  p99 {:>8.1} us  mean {:>8.1} us",
+            us(st.median),
+            us(st.p99),
+            us(st.mean)
+        );
+        medians.push(us(st.median));
+    }
+    for (i, (name, _, _)) in sessions.iter().enumerate().skip(1) {
+        println!(
+            "  added by {name}: {:.1} us per tool call (difference of medians)",
+            medians[i] - medians[0]
+        );
+    }
+    Ok(())
 }
