@@ -716,3 +716,158 @@ pub struct SessionIdleData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<bool>,
 }
+
+/// Every event `type` modelport emits.
+pub const EVENT_TYPES: [&str; 27] = [
+    "session.start",
+    "session.resume",
+    "session.model_change",
+    "session.error",
+    "session.idle",
+    "session.usage_info",
+    "session.compaction_start",
+    "session.compaction_complete",
+    "session.mcp_servers_loaded",
+    "session.mcp_server_status_changed",
+    "user.message",
+    "assistant.turn_start",
+    "assistant.turn_end",
+    "assistant.turn_retry",
+    "assistant.message_start",
+    "assistant.message_delta",
+    "assistant.reasoning_delta",
+    "assistant.reasoning",
+    "assistant.message",
+    "assistant.usage",
+    "tool.execution_start",
+    "tool.execution_complete",
+    "abort",
+    "hook.start",
+    "hook.end",
+    "permission.requested",
+    "permission.completed",
+];
+
+/// Event types of the GitHub Copilot SDK (its generated `SessionEventType`) that modelport never
+/// emits. Subscribing to them is allowed, so code moved from the Copilot SDK keeps working; their
+/// handlers are simply never called.
+pub const COPILOT_ONLY_EVENT_TYPES: [&str; 55] = [
+    "session.remote_steerable_changed",
+    "session.title_changed",
+    "session.schedule_created",
+    "session.schedule_cancelled",
+    "session.info",
+    "session.warning",
+    "session.mode_changed",
+    "session.plan_changed",
+    "session.workspace_file_changed",
+    "session.handoff",
+    "session.truncation",
+    "session.snapshot_rewind",
+    "session.shutdown",
+    "session.context_changed",
+    "session.task_complete",
+    "pending_messages.modified",
+    "assistant.intent",
+    "assistant.streaming_delta",
+    "model.call_failure",
+    "tool.user_requested",
+    "tool.execution_partial_result",
+    "tool.execution_progress",
+    "skill.invoked",
+    "subagent.started",
+    "subagent.completed",
+    "subagent.failed",
+    "subagent.selected",
+    "subagent.deselected",
+    "system.message",
+    "system.notification",
+    "user_input.requested",
+    "user_input.completed",
+    "elicitation.requested",
+    "elicitation.completed",
+    "sampling.requested",
+    "sampling.completed",
+    "mcp.oauth_required",
+    "mcp.oauth_completed",
+    "session.custom_notification",
+    "external_tool.requested",
+    "external_tool.completed",
+    "command.queued",
+    "command.execute",
+    "command.completed",
+    "auto_mode_switch.requested",
+    "auto_mode_switch.completed",
+    "commands.changed",
+    "capabilities.changed",
+    "exit_plan_mode.requested",
+    "exit_plan_mode.completed",
+    "session.tools_updated",
+    "session.background_tasks_changed",
+    "session.skills_loaded",
+    "session.custom_agents_updated",
+    "mcp_app.tool_call_complete",
+];
+
+/// Checks an event type given to `on(...)`: `"*"`, a type modelport emits, or a Copilot SDK type
+/// (accepted, never emitted). Anything else is a Config error listing the valid names, so a typo
+/// does not silently subscribe to nothing.
+pub fn check_event_type(kind: &str) -> crate::error::Result<()> {
+    if kind == "*" || EVENT_TYPES.contains(&kind) || COPILOT_ONLY_EVENT_TYPES.contains(&kind) {
+        return Ok(());
+    }
+    let close: Vec<&str> = EVENT_TYPES
+        .iter()
+        .copied()
+        .filter(|t| edit_distance(t, kind) <= 2)
+        .collect();
+    let hint = if close.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", close.join(" or "))
+    };
+    Err(crate::error::Error::config(format!(
+        "on(\"{kind}\"): not an event type{hint}. modelport emits: {}; \"*\" subscribes to all",
+        EVENT_TYPES.join(", ")
+    )))
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod type_tests {
+    use super::*;
+
+    #[test]
+    fn every_emitted_kind_is_listed_and_typos_are_refused() {
+        // Every emitted name is accepted and is not also listed as a Copilot-only name.
+        for kind in EVENT_TYPES {
+            assert!(check_event_type(kind).is_ok());
+            assert!(!COPILOT_ONLY_EVENT_TYPES.contains(&kind), "{kind}");
+        }
+        assert!(check_event_type("*").is_ok());
+        assert!(check_event_type("subagent.started").is_ok());
+        let e = check_event_type("assistant.mesage").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(
+            e.message().contains("did you mean assistant.message"),
+            "{e}"
+        );
+        assert!(e.message().contains("session.idle"), "{e}");
+        assert!(check_event_type("").is_err());
+    }
+}

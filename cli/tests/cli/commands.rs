@@ -179,7 +179,7 @@ fn check_on_a_refused_key_prints_the_auth_checklist() {
     assert!(text.contains("(auth)"), "{text}");
     assert!(text.contains(&refusal), "{text}");
     assert!(
-        text.contains("Check that: (1) the API key is correct"),
+        text.contains("check that: (1) the API key is correct"),
         "{text}"
     );
     assert!(!both(&out).contains(key), "{}", both(&out));

@@ -351,7 +351,7 @@ pub(crate) fn explain(err: Error, endpoint: &Endpoint) -> Error {
     match err.kind() {
         ErrorKind::Auth => {
             let hint = format!(
-                "authentication failed: {}. Check that: (1) the API key is correct and not expired; \
+                "authentication failed: {}; check that: (1) the API key is correct and not expired; \
                  (2) base_url {base} matches the provider's format ({}); (3) for bearer tokens, the \
                  full token is given, not a prefix",
                 err.message(),
@@ -361,7 +361,7 @@ pub(crate) fn explain(err: Error, endpoint: &Endpoint) -> Error {
         }
         ErrorKind::PermissionDenied => {
             let hint = format!(
-                "authorization failed (the credentials are valid but not allowed): {}. Check that \
+                "authorization failed (the credentials are valid but not allowed): {}; check that \
                  the key or token has access to this model and resource at {base}",
                 err.message()
             );
