@@ -3,6 +3,7 @@
 mod client;
 pub mod error;
 mod events;
+pub mod logging;
 pub mod mcp;
 pub mod models;
 pub mod provider;

@@ -1,0 +1,248 @@
+//! modelport's `tracing` output for hosts that do not use `tracing`: each record handed to a sink
+//! (Python's `logging`, a Node or C callback) or written to stderr when `MODELPORT_LOG` asks.
+//!
+//! Rust applications install their own `tracing` subscriber instead; these functions install a
+//! process-wide one and fail if one is already installed. Records are the library's own (targets
+//! `modelport` and below); secrets are scrubbed before anything is logged (see the secret tests).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// One log record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    /// "error", "warn", "info", "debug" or "trace".
+    pub level: &'static str,
+    /// The module that logged it (`modelport::transport::call`, ...).
+    pub target: String,
+    /// The message, then its fields as `name=value`.
+    pub message: String,
+}
+
+/// Where records go.
+pub type LogSink = Arc<dyn Fn(&LogRecord) + Send + Sync>;
+
+/// The most verbose level the sink wants; records below it cost one atomic load.
+#[derive(Clone, Debug)]
+pub struct LogLevel(Arc<AtomicU8>);
+
+impl LogLevel {
+    /// Changes the level (e.g. when the host's logger level changes); `None` turns logging off.
+    pub fn set(&self, level: Option<Level>) {
+        self.0.store(rank(level), Ordering::Relaxed);
+    }
+}
+
+fn rank(level: Option<Level>) -> u8 {
+    match level {
+        None => 0,
+        Some(Level::ERROR) => 1,
+        Some(Level::WARN) => 2,
+        Some(Level::INFO) => 3,
+        Some(Level::DEBUG) => 4,
+        Some(Level::TRACE) => 5,
+    }
+}
+
+/// Parses "error" / "warn" / "info" / "debug" / "trace" / "off" (any case).
+pub fn parse_level(s: &str) -> Result<Option<Level>> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "off" | "none" | "" => Ok(None),
+        "error" => Ok(Some(Level::ERROR)),
+        "warn" | "warning" => Ok(Some(Level::WARN)),
+        "info" => Ok(Some(Level::INFO)),
+        "debug" => Ok(Some(Level::DEBUG)),
+        "trace" => Ok(Some(Level::TRACE)),
+        other => Err(Error::config(format!(
+            "log level \"{other}\": use error, warn, info, debug, trace or off"
+        ))),
+    }
+}
+
+struct SinkLayer {
+    sink: LogSink,
+    level: LogLevel,
+}
+
+impl SinkLayer {
+    fn wants(&self, meta: &Metadata<'_>) -> bool {
+        meta.target().starts_with("modelport")
+            && rank(Some(*meta.level())) <= self.level.0.load(Ordering::Relaxed)
+    }
+}
+
+impl<S: Subscriber> Layer<S> for SinkLayer {
+    fn register_callsite(
+        &self,
+        _meta: &'static Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        // The level can change at run time: decide per event.
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        self.wants(meta)
+    }
+
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if !self.wants(meta) {
+            return;
+        }
+        let mut text = Fields::default();
+        event.record(&mut text);
+        let level = match *meta.level() {
+            Level::ERROR => "error",
+            Level::WARN => "warn",
+            Level::INFO => "info",
+            Level::DEBUG => "debug",
+            Level::TRACE => "trace",
+        };
+        (self.sink)(&LogRecord {
+            level,
+            target: meta.target().to_owned(),
+            message: text.finish(),
+        });
+    }
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    rest: String,
+}
+
+impl Fields {
+    fn finish(mut self) -> String {
+        if !self.rest.is_empty() {
+            if !self.message.is_empty() {
+                self.message.push(' ');
+            }
+            self.message.push_str(self.rest.trim_start());
+        }
+        self.message
+    }
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            let _ = write!(self.rest, " {}={value}", field.name());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let _ = write!(self.rest, " {}={value:?}", field.name());
+        }
+    }
+}
+
+/// Sends modelport's records at `level` and above to `sink`, process-wide. Returns the handle that
+/// changes the level later. Fails when a `tracing` subscriber is already installed.
+pub fn install_log_sink(level: Option<Level>, sink: LogSink) -> Result<LogLevel> {
+    let handle = LogLevel(Arc::new(AtomicU8::new(rank(level))));
+    tracing_subscriber::registry()
+        .with(SinkLayer {
+            sink,
+            level: handle.clone(),
+        })
+        .try_init()
+        .map_err(|e| {
+            Error::config(format!(
+                "cannot install modelport's log sink: {e} (a tracing subscriber is already set)"
+            ))
+        })?;
+    Ok(handle)
+}
+
+/// Writes modelport's records to stderr when `MODELPORT_LOG` names a level (`debug`, ...): one line
+/// each, `LEVEL target: message`. Does nothing when it is unset or `off`, or when a subscriber is
+/// already installed.
+pub fn install_stderr_from_env() -> Result<()> {
+    let Ok(value) = std::env::var("MODELPORT_LOG") else {
+        return Ok(());
+    };
+    let level = parse_level(&value)
+        .map_err(|e| Error::config(format!("MODELPORT_LOG: {}", e.message())))?;
+    if level.is_none() {
+        return Ok(());
+    }
+    let sink: LogSink = Arc::new(|r: &LogRecord| {
+        eprintln!(
+            "{} {}: {}",
+            r.level.to_ascii_uppercase(),
+            r.target,
+            r.message
+        );
+    });
+    let _ = install_log_sink(level, sink);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn records_reach_the_sink_at_the_level_asked_and_the_level_can_change() {
+        let seen: Arc<Mutex<Vec<LogRecord>>> = Arc::default();
+        let into = seen.clone();
+        let sink: LogSink = Arc::new(move |r: &LogRecord| into.lock().unwrap().push(r.clone()));
+        let layer = SinkLayer {
+            sink,
+            level: LogLevel(Arc::new(AtomicU8::new(rank(Some(Level::INFO))))),
+        };
+        let level = layer.level.clone();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "modelport::transport", attempt = 2, "retrying");
+            tracing::debug!(target: "modelport::transport", "not at info");
+            tracing::info!(target: "other_crate", "not ours");
+            level.set(Some(Level::DEBUG));
+            tracing::debug!(target: "modelport::session", "now at debug");
+            level.set(None);
+            tracing::error!(target: "modelport::session", "off");
+        });
+        let seen = seen.lock().unwrap();
+        assert_eq!(
+            *seen,
+            [
+                LogRecord {
+                    level: "info",
+                    target: "modelport::transport".into(),
+                    message: "retrying attempt=2".into(),
+                },
+                LogRecord {
+                    level: "debug",
+                    target: "modelport::session".into(),
+                    message: "now at debug".into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn levels_parse_and_a_wrong_one_names_the_choices() {
+        assert_eq!(parse_level("DEBUG").unwrap(), Some(Level::DEBUG));
+        assert_eq!(parse_level("off").unwrap(), None);
+        let e = parse_level("verbose").unwrap_err();
+        assert!(
+            e.message()
+                .contains("error, warn, info, debug, trace or off")
+        );
+    }
+}
