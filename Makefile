@@ -4,7 +4,7 @@ CARGO ?= cargo
 # napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint fuzz-check test test-all test-rust test-cli test-examples test-examples-python test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
+.PHONY: all fmt fmt-check lint package-check fuzz-check test test-all test-rust test-cli test-examples test-examples-python test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
 
 all: test
 
@@ -25,6 +25,10 @@ test-rust:
 # nothing is built twice (`cargo test -p modelport-cli` would build core's dependencies again).
 test-cli:
 	$(CARGO) test --workspace --test cli
+
+# The core crate packages as crates.io would take it (its own README, no path outside core/).
+package-check:
+	$(CARGO) package --list -p modelport --allow-dirty > /dev/null
 
 # The fuzz targets still build (their own workspace and lock file; `cargo check` needs no nightly
 # or sanitizer), and fuzz/run.sh fails when a target crashes (tested with stand-in fuzzers).
@@ -50,7 +54,7 @@ test-llama-bindings:
 test:
 	bash scripts/with-pg.sh $(MAKE) test-all
 
-test-all: fmt-check lint fuzz-check test-rust test-cli test-examples test-python test-examples-python test-node test-ffi test-llama-bindings
+test-all: fmt-check lint package-check fuzz-check test-rust test-cli test-examples test-python test-examples-python test-node test-ffi test-llama-bindings
 
 # The Rust examples run offline; durable.rs runs twice and must remember the name across runs.
 test-examples:

@@ -1,4 +1,5 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 pub mod error;
@@ -9,11 +10,13 @@ pub mod models;
 pub mod provider;
 pub mod registry;
 #[cfg(feature = "replay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "replay")))]
 pub mod replay;
 mod secret;
 pub mod session;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod transport;
 pub mod types;
@@ -49,3 +52,12 @@ pub use store::{LeaseOptions, SessionMetadata, SessionStore};
 
 #[cfg(test)]
 mod test_support;
+
+/// The schema derive users' types need for [`define_tool`] and `send_and_parse`: the same
+/// `schemars` modelport uses, so `#[derive(modelport::schemars::JsonSchema)]` always matches.
+pub use schemars;
+
+/// The repository README's Rust snippets, compiled as doctests so they stay in step.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
