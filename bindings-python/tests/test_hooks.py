@@ -16,7 +16,16 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from pydantic import BaseModel
 
-from modelport import Client, Event, EventType, ServerError, Session, SessionHooks, define_tool
+from modelport import (
+    Client,
+    Event,
+    EventType,
+    ServerError,
+    Session,
+    SessionConfig,
+    SessionHooks,
+    define_tool,
+)
 from modelport.testing import ReplayServer
 
 from conftest import CONVERSATIONS, HOOKS, T, StartReplay, lookup_tool, openai
@@ -114,15 +123,23 @@ async def test_a_raising_hook_fails_its_tool_call_not_the_session(
 
 
 async def hooked(
-    client: Client, start_replay: StartReplay, hooks: SessionHooks, runs: List[str]
+    client: Client,
+    start_replay: StartReplay,
+    hooks: SessionHooks,
+    runs: List[str],
+    config: Optional[SessionConfig] = None,
+    **options: Any,
 ) -> Tuple[Session, ReplayServer, List[Event]]:
-    """A session on hooks.yaml with the lookup tool, no retries at the HTTP level, its events."""
+    """A session on hooks.yaml with the lookup tool, no retries at the HTTP level, its events;
+    `config` and `options` are more session options."""
     replay = await start_replay(HOOKS)
     session = await client.create_session(
+        config,
         model="python-model",
         provider=openai(replay, retry={"max_retries": 0}),
         tools=[lookup_tool(runs)],
         hooks=hooks,
+        **options,
     )
     events: List[Event] = []
     session.on(events.append)
@@ -291,6 +308,33 @@ async def test_error_occurred_retries_are_capped(client: Client, start_replay: S
     assert asked == ["model_call"] * 3
 
 
+@pytest.mark.parametrize(
+    "config, options",
+    [(None, {"max_error_retries": 1}), ({"maxErrorRetries": 1}, {})],
+    ids=["keyword", "camelCase-config"],
+)
+async def test_max_error_retries_sets_the_cap(
+    client: Client,
+    start_replay: StartReplay,
+    config: Optional[SessionConfig],
+    options: Dict[str, Any],
+) -> None:
+    asked: List[str] = []
+
+    def retry(data: Dict[str, Any]) -> Dict[str, Any]:
+        asked.append(data["errorContext"])
+        return {"errorHandling": "retry"}
+
+    session, replay, _ = await hooked(
+        client, start_replay, {"on_error_occurred": retry}, [], config, **options
+    )
+    with pytest.raises(ServerError):
+        await session.send_and_wait("Always broken", timeout=T)
+    # One retry instead of the default two: two model calls.
+    assert len(replay.requests()) == 2
+    assert asked == ["model_call"] * 2
+
+
 async def test_error_occurred_skip(client: Client, start_replay: StartReplay) -> None:
     session, replay, events = await hooked(
         client, start_replay, {"on_error_occurred": lambda _: {"errorHandling": "skip"}}, []
@@ -332,20 +376,38 @@ async def test_agent_stop_block(client: Client, start_replay: StartReplay) -> No
 async def test_a_hook_past_its_timeout_fails_its_call(
     client: Client, start_replay: StartReplay
 ) -> None:
-    # Core's hook timeout is 30 s and no session option sets it, so this test takes 30 s.
     runs: List[str] = []
     release = asyncio.Event()
 
     async def hang(data: Dict[str, Any]) -> None:
         await release.wait()
 
-    session, _, events = await hooked(client, start_replay, {"on_pre_tool_use": hang}, runs)
+    session, _, events = await hooked(
+        client, start_replay, {"on_pre_tool_use": hang}, runs, hook_timeout_ms=200
+    )
     try:
-        reply = await session.send_and_wait("Look up slow", timeout=60)
+        reply = await session.send_and_wait("Look up slow", timeout=T)
     finally:
         release.set()
     assert reply is not None and reply.data.content == "The check timed out."
     assert runs == []
     (end,) = of_type(events, EventType.HOOK_END)
     assert end["success"] is False
-    assert end["error"]["message"] == "the hook did not answer within 30000 ms"
+    assert end["error"]["message"] == "the hook did not answer within 200 ms"
+
+
+async def test_max_agent_stop_blocks_zero_never_asks(
+    client: Client, start_replay: StartReplay
+) -> None:
+    answers: List[str] = []
+
+    def block(data: Dict[str, Any]) -> Dict[str, Any]:
+        answers.append(data["finalAnswer"])
+        return {"decision": "block", "reason": "Cite a source."}
+
+    session, replay, _ = await hooked(
+        client, start_replay, {"on_agent_stop": block}, [], max_agent_stop_blocks=0
+    )
+    reply = await session.send_and_wait("Write a draft", timeout=T)
+    assert reply is not None and reply.data.content == "First draft."
+    assert answers == [] and len(replay.requests()) == 1

@@ -87,6 +87,13 @@ class SessionConfig(TypedDict, total=False):
     before any output."""
     hooks: SessionHooks
     """Session hooks: ``{"on_pre_tool_use": fn, ...}`` (see :mod:`modelport.hooks`)."""
+    hook_timeout_ms: int
+    """How long one hook call may take, in milliseconds (default 30000); a hook past it fails as a
+    hook that raised."""
+    max_agent_stop_blocks: int
+    """How many times ``on_agent_stop`` may block one send (default 3)."""
+    max_error_retries: int
+    """How many retries ``on_error_occurred`` may ask for in one send (default 2)."""
     mcp_servers: Mapping[str, MCPServerConfig]
     """MCP servers whose tools the model may call, by server name (see :mod:`modelport.mcp`);
     their tools are named ``<server>-<tool>``."""
@@ -288,6 +295,9 @@ class Client:
         response_format: Optional[ResponseFormat] = None,
         fallback_models: Optional[Sequence[str]] = None,
         hooks: Optional[SessionHooks] = None,
+        hook_timeout_ms: Optional[int] = None,
+        max_agent_stop_blocks: Optional[int] = None,
+        max_error_retries: Optional[int] = None,
         mcp_servers: Optional[Mapping[str, MCPServerConfig]] = None,
     ) -> Session:
         """Creates a session, from a :class:`SessionConfig` dict and/or keyword arguments (which win).
@@ -331,6 +341,9 @@ class Client:
         response_format: Optional[ResponseFormat] = None,
         fallback_models: Optional[Sequence[str]] = None,
         hooks: Optional[SessionHooks] = None,
+        hook_timeout_ms: Optional[int] = None,
+        max_agent_stop_blocks: Optional[int] = None,
+        max_error_retries: Optional[int] = None,
         mcp_servers: Optional[Mapping[str, MCPServerConfig]] = None,
     ) -> Session:
         """Resumes a stored session by id, in this process or any other sharing the session store.
@@ -408,6 +421,9 @@ _SESSION_KEYS = (
     "response_format",
     "fallback_models",
     "hooks",
+    "hook_timeout_ms",
+    "max_agent_stop_blocks",
+    "max_error_retries",
     "mcp_servers",
 )
 
