@@ -7,6 +7,9 @@ mod events;
 pub mod logging;
 pub mod mcp;
 pub mod models;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
 pub mod provider;
 pub mod registry;
 #[cfg(feature = "replay")]

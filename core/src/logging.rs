@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -190,6 +190,28 @@ pub fn install_stderr_from_env() -> Result<()> {
     });
     let _ = install_log_sink(level, sink);
     Ok(())
+}
+
+static CAPTURE: AtomicBool = AtomicBool::new(false);
+static CAPTURE_FROM_ENV: std::sync::Once = std::sync::Once::new();
+
+/// Records prompts and completions on the `chat` spans (`gen_ai.input.messages`,
+/// `gen_ai.output.messages`, as JSON); off unless this is called with `true` or
+/// `MODELPORT_TRACE_CONTENT=1` is set. Credentials are never recorded either way: they travel in
+/// headers, which no span carries.
+pub fn set_trace_content(on: bool) {
+    CAPTURE_FROM_ENV.call_once(|| {});
+    CAPTURE.store(on, Ordering::Relaxed);
+}
+
+/// Whether prompts and completions are recorded on spans.
+pub fn trace_content() -> bool {
+    CAPTURE_FROM_ENV.call_once(|| {
+        if std::env::var("MODELPORT_TRACE_CONTENT").is_ok_and(|v| v == "1" || v == "true") {
+            CAPTURE.store(true, Ordering::Relaxed);
+        }
+    });
+    CAPTURE.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

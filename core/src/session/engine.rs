@@ -124,6 +124,18 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
     true
 }
 
+/// The current (`execute_tool`) span's W3C traceparent, when it is exported.
+fn traceparent() -> Option<String> {
+    #[cfg(feature = "otel")]
+    {
+        let span = tracing::Span::current();
+        if !span.is_none() {
+            return crate::otel::traceparent(&span);
+        }
+    }
+    None
+}
+
 /// The `invoke_agent` span of one send (OpenTelemetry GenAI attributes); none when nobody listens.
 fn agent_span(session: &SessionInner, caller: &tracing::Span) -> tracing::Span {
     if !tracing::enabled!(tracing::Level::INFO) {
@@ -796,6 +808,7 @@ async fn run_call(
         tool_call_id: call.id.clone(),
         tool_name: call.name.clone(),
         arguments: arguments.clone(),
+        traceparent: traceparent(),
     };
     let running = tool.call(arguments, invocation);
     let finished = match tool.timeout() {

@@ -173,10 +173,18 @@ pub(crate) async fn call(
             gen_ai.usage.output_tokens = tracing::field::Empty,
             gen_ai.response.finish_reasons = tracing::field::Empty,
             error.type = tracing::field::Empty,
+            gen_ai.input.messages = tracing::field::Empty,
+            gen_ai.output.messages = tracing::field::Empty,
         )
     } else {
         tracing::Span::none()
     };
+    // Prompts and completions only when the application asked (MODELPORT_TRACE_CONTENT).
+    let content = !span.is_none() && crate::logging::trace_content();
+    if content {
+        let history = serde_json::to_string(&lock(&session.state).history).unwrap_or_default();
+        span.record("gen_ai.input.messages", history.as_str());
+    }
     let result = call_in_span(session, turn_id, headers, controls, target, cancel)
         .instrument(span.clone())
         .await;
@@ -184,6 +192,16 @@ pub(crate) async fn call(
         match &result {
             Ok(o) => {
                 span.record("gen_ai.response.model", o.model.as_str());
+                if content {
+                    let output = serde_json::json!([{
+                        "role": "assistant",
+                        "content": o.response.text,
+                        "tool_calls": o.response.tool_calls.iter().map(|c| {
+                            serde_json::json!({"id": c.id, "name": c.name, "arguments": c.arguments})
+                        }).collect::<Vec<_>>(),
+                    }]);
+                    span.record("gen_ai.output.messages", output.to_string().as_str());
+                }
                 if let Some(u) = o.response.usage {
                     span.record("gen_ai.usage.input_tokens", u.input_tokens);
                     span.record("gen_ai.usage.output_tokens", u.output_tokens);

@@ -171,6 +171,10 @@ pub struct ToolInvocation {
     pub tool_name: String,
     /// The parsed arguments.
     pub arguments: Value,
+    /// The W3C `traceparent` of the call's `execute_tool` span, for a handler that continues the
+    /// trace (built with the `otel` feature and a subscriber exporting the span; otherwise none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 type HandlerFn = dyn Fn(Value, ToolInvocation) -> BoxFuture<'static, Result<ToolResult, ToolError>>
@@ -537,6 +541,7 @@ mod tests {
             tool_call_id: "c".into(),
             tool_name: "t".into(),
             arguments: json!({"a": 1}),
+            traceparent: None,
         };
         assert_eq!(
             serde_json::to_value(&inv).unwrap(),
@@ -573,6 +578,7 @@ mod tests {
             tool_call_id: "c".into(),
             tool_name: "w".into(),
             arguments: Value::Null,
+            traceparent: None,
         };
         let ok = tool
             .call(json!({"city": "Oslo"}), inv.clone())

@@ -139,6 +139,13 @@ impl<'a> Exchange<'a> {
             retries += 1;
             let delay = retry_delay(self.policy, retries, failure.retry_after());
             on_retry(&failure, delay, retries);
+            // An event on the current (chat) span, as the GenAI conventions record retries.
+            tracing::info!(
+                retry = retries,
+                error.type = failure.error_type(),
+                delay_ms = delay.as_millis() as u64,
+                "retry"
+            );
             tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => return Err(CallError::Cancelled(None)),

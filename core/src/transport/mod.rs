@@ -16,6 +16,8 @@ pub mod mock;
 mod reqwest;
 
 pub use self::reqwest::ReqwestTransport;
+#[cfg(feature = "otel")]
+pub(crate) use self::reqwest::blocking_http_client;
 pub(crate) use self::reqwest::mcp_http_client;
 pub use crate::types::{RetryPolicy, Timeouts};
 

@@ -161,6 +161,27 @@ pub(crate) fn mcp_http_client() -> Result<reqwest::Client> {
         })
 }
 
+/// The blocking HTTP client of the OTLP exporter (it sends from its own thread): the same TLS
+/// set-up as model calls. Built on a thread of its own: reqwest refuses to build (or drop) a
+/// blocking client inside an async runtime, where applications usually set tracing up.
+#[cfg(feature = "otel")]
+pub(crate) fn blocking_http_client() -> Result<reqwest::blocking::Client> {
+    let tls = tls_config()?;
+    std::thread::spawn(move || {
+        reqwest::blocking::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    format!("could not build the HTTP client: {}", chain(&e)),
+                )
+            })
+    })
+    .join()
+    .map_err(|_| Error::new(ErrorKind::Transport, "could not build the HTTP client"))?
+}
+
 /// An error and its causes, joined: reqwest's own message alone is rarely enough.
 fn chain(e: &dyn StdError) -> String {
     let mut out = e.to_string();
