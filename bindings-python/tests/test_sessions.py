@@ -356,3 +356,24 @@ def test_on_after_the_client_stopped_and_the_loop_ended_returns() -> None:
     unsubscribe = session.on(seen.append)
     unsubscribe()
     assert seen == []
+
+
+async def test_on_refuses_an_unknown_event_type_and_lists_the_valid_ones(
+    client: Client, replay: ReplayServer
+) -> None:
+    session = await client.create_session(model="python-model", provider=openai(replay))
+    with pytest.raises(ConfigError) as info:
+        session.on("assistant.mesage", lambda e: None)
+    message = str(info.value)
+    assert "did you mean assistant.message" in message
+    assert "session.idle" in message and "tool.execution_complete" in message
+    with pytest.raises(ConfigError, match="not an event type"):
+        session.on("", lambda e: None)
+    # Every EventType member, "*" and a Copilot SDK type modelport never emits are accepted.
+    for kind in [*EventType, "*", "subagent.started"]:
+        session.on(kind, lambda e: None)()
+    # The refused registration left nothing behind; "*" receives every event.
+    seen: List[str] = []
+    session.on("*", lambda e: seen.append(e.type))
+    await session.send_and_wait("Say hello", timeout=T)
+    assert seen[0] == "user.message" and seen[-1] == "session.idle"

@@ -267,8 +267,12 @@ class Session:
         /,
     ) -> Callable[[], None]:
         """Calls ``handler(event)`` for every event of ``event_type`` (every event when only a
-        handler is given), in order, on the event loop. A handler that raises is logged and stays
-        registered. Returns a function that unsubscribes it."""
+        handler is given, or ``"*"``), in order, on the event loop. A handler that raises is logged
+        and stays registered. Returns a function that unsubscribes it.
+
+        An ``event_type`` that is neither a modelport event type nor one of the Copilot SDK's
+        raises :class:`~modelport.ConfigError` naming the valid ones, so that a typo does not
+        silently subscribe to nothing."""
         if handler is None:
             if not callable(event_type):
                 raise TypeError(

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use modelport::session::events::check_event_type;
 use modelport::{EventFeed, FeedItem};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -146,14 +147,17 @@ impl Session {
         })
     }
 
-    /// Calls `handler(event)` on the asyncio loop for every event of type `kind` (`None`: all).
+    /// Calls `handler(event)` on the asyncio loop for every event of type `kind` (`None` or `"*"`:
+    /// all). A `kind` that is neither a modelport nor a Copilot SDK event type is a `ConfigError`
+    /// listing the valid names (core's [`check_event_type`]).
     #[pyo3(signature = (kind, handler))]
     fn on(&self, py: Python<'_>, kind: Option<&str>, handler: Py<PyAny>) -> PyResult<Subscription> {
+        if let Some(kind) = kind {
+            check_event_type(kind).map_err(to_py_err)?;
+        }
         let session = self.session(py)?;
         let id = self.dispatch.next_id.fetch_add(1, Ordering::Relaxed);
-        let kind = kind
-            .filter(|k| !k.is_empty() && *k != "*")
-            .map(str::to_owned);
+        let kind = kind.filter(|k| *k != "*").map(str::to_owned);
         self.dispatch.handlers.lock().insert(id, (kind, handler));
         self.dispatch.subscribe(&session);
         Ok(Subscription {
