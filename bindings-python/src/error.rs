@@ -1,5 +1,6 @@
 //! The one mapping from core errors to Python exceptions: each [`ErrorKind`] has its class in
-//! `modelport.errors` (all subclasses of `ModelportError`), carrying what the provider said.
+//! `modelport.errors` (all subclasses of `ModelportError`, arranged so that the openai SDK's
+//! names catch what they catch there), carrying what the provider said.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -9,9 +10,11 @@ use modelport::{Error, ErrorKind, TimeoutKind};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-/// The `modelport.errors` class for an error kind.
-fn class_name(kind: ErrorKind) -> &'static str {
-    match kind {
+/// The `modelport.errors` class for an error: one per kind, except that a timeout of the provider
+/// call is an `APITimeoutError` (the openai SDK's class, under `APIConnectionError`) and
+/// `send_and_wait`'s own timeout a plain `TimeoutError`.
+fn class_name(err: &Error) -> &'static str {
+    match err.kind() {
         ErrorKind::Config => "ConfigError",
         ErrorKind::Auth => "AuthenticationError",
         ErrorKind::PermissionDenied => "PermissionDeniedError",
@@ -20,7 +23,10 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::InvalidRequest => "InvalidRequestError",
         ErrorKind::ContextLength => "ContextLengthError",
         ErrorKind::Server => "ServerError",
-        ErrorKind::Timeout => "TimeoutError",
+        ErrorKind::Timeout if err.timeout_kind() == Some(TimeoutKind::SendAndWait) => {
+            "TimeoutError"
+        }
+        ErrorKind::Timeout => "APITimeoutError",
         ErrorKind::Transport => "TransportError",
         ErrorKind::Decode => "DecodeError",
         ErrorKind::Tool => "ToolError",
@@ -50,7 +56,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     let module = ERRORS.get_or_try_init(py, || {
         PyModule::import(py, "modelport.errors").map(Bound::unbind)
     })?;
-    let class = module.bind(py).getattr(class_name(err.kind()))?;
+    let class = module.bind(py).getattr(class_name(err))?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("message", err.message())?;
     kwargs.set_item("kind", err.kind().as_str())?;

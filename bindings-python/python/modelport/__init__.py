@@ -30,13 +30,18 @@ from .client import (
     ToolChoice,
 )
 from .errors import (
+    APIConnectionError,
     APIError,
+    APIStatusError,
+    APITimeoutError,
     AuthenticationError,
+    BadRequestError,
     CancelledError,
     ConfigError,
     ContextLengthError,
     DecodeError,
     HookError,
+    InternalServerError,
     InvalidOutputError,
     InvalidRequestError,
     LimitError,
@@ -49,10 +54,13 @@ from .errors import (
     SessionExistsError,
     SessionNotFoundError,
     StorageError,
-    TimeoutError,
     ToolError,
     TransportError,
 )
+
+# Not in __all__: `from modelport import *` must not hide the built-in TimeoutError. The `as` form
+# re-exports it for type checkers.
+from .errors import TimeoutError as TimeoutError
 from .events import (
     Attachment,
     Event,
@@ -98,10 +106,14 @@ from .tools import (
 )
 
 __all__ = [
+    "APIConnectionError",
     "APIError",
+    "APIStatusError",
+    "APITimeoutError",
     "Attachment",
     "AuthenticationError",
     "AzureOptions",
+    "BadRequestError",
     "BearerToken",
     "CancelledError",
     "Client",
@@ -118,6 +130,7 @@ __all__ = [
     "EventType",
     "InfiniteSessions",
     "HookFn",
+    "InternalServerError",
     "InvalidOutputError",
     "InvalidRequestError",
     "LimitError",
@@ -156,7 +169,6 @@ __all__ = [
     "SessionNotFoundError",
     "StorageError",
     "SystemMessage",
-    "TimeoutError",
     "Timeouts",
     "TokenProvider",
     "Tool",

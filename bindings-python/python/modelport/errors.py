@@ -62,22 +62,35 @@ class ConfigError(ModelportError):
 
 
 class APIError(ModelportError):
-    """The provider answered with an error (see ``status``, ``code``, ``request_id``)."""
+    """Any failure of a call to the provider: an error answer (:class:`APIStatusError`), no answer
+    (:class:`APIConnectionError`: the connection failed or timed out), or an answer invalid for its
+    wire format (:class:`DecodeError`). Catches what ``openai.APIError`` catches."""
 
 
-class AuthenticationError(APIError):
+class APIStatusError(APIError):
+    """The provider answered with an error status (``status``, also as ``status_code``), or reported
+    an error in the middle of a stream (``status`` is then ``None``). Catches what
+    ``openai.APIStatusError`` catches."""
+
+    @property
+    def status_code(self) -> Optional[int]:
+        """The HTTP status (the openai SDK's name for ``status``)."""
+        return self.status
+
+
+class AuthenticationError(APIStatusError):
     """The provider rejected the credentials (HTTP 401), or the bearer token provider failed."""
 
 
-class PermissionDeniedError(APIError):
+class PermissionDeniedError(APIStatusError):
     """The credentials are valid but lack access (HTTP 403)."""
 
 
-class NotFoundError(APIError):
+class NotFoundError(APIStatusError):
     """The model, deployment or route does not exist (HTTP 404)."""
 
 
-class RateLimitError(APIError):
+class RateLimitError(APIStatusError):
     """Too many requests (HTTP 429), after the retries; or the quota is exhausted."""
 
     @property
@@ -86,28 +99,52 @@ class RateLimitError(APIError):
         return self.code == "insufficient_quota"
 
 
-class InvalidRequestError(APIError):
+class InvalidRequestError(APIStatusError):
     """The provider rejected the request itself (HTTP 400, 413, 422, ...)."""
+
+
+BadRequestError = InvalidRequestError
+"""The openai SDK's name for :class:`InvalidRequestError` (which also catches 413 and 422)."""
 
 
 class ContextLengthError(InvalidRequestError):
     """The conversation does not fit the model's context window."""
 
 
-class ServerError(APIError):
-    """The provider failed or is overloaded (HTTP 5xx, 529, or an error event mid-stream)."""
+class ServerError(APIStatusError):
+    """The provider failed or is overloaded (HTTP 5xx, 529, 409, or an error event mid-stream)."""
+
+
+InternalServerError = ServerError
+"""The openai SDK's name for :class:`ServerError` (which also catches 409 and mid-stream errors)."""
 
 
 class DecodeError(APIError):
     """The provider sent something that is not valid for its wire format."""
 
 
-class TransportError(ModelportError):
+class APIConnectionError(APIError):
+    """No answer from the provider: the connection failed, was reset or timed out
+    (:class:`TransportError`, :class:`APITimeoutError`). Catches what ``openai.APIConnectionError``
+    catches."""
+
+
+class TransportError(APIConnectionError):
     """The connection failed, was reset, or the stream ended before the response was complete."""
 
 
 class TimeoutError(ModelportError, builtins.TimeoutError):
-    """A timeout fired (``timeout_kind`` says which); also a built-in ``TimeoutError``."""
+    """A timeout fired (``timeout_kind`` says which); also a built-in ``TimeoutError``.
+
+    ``send_and_wait``'s own timeout raises this class; a timeout of the provider call raises its
+    subclass :class:`APITimeoutError`. Not exported by ``from modelport import *``, which would hide
+    the built-in: use ``modelport.TimeoutError``."""
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """The provider call timed out (``timeout_kind`` connect, first_byte, idle, total, or server for
+    the provider's own HTTP 408). Catches what ``openai.APITimeoutError`` catches; also a
+    :class:`TimeoutError` (and a built-in one)."""
 
 
 class ToolError(ModelportError):
@@ -168,14 +205,20 @@ class StorageError(ModelportError):
     in memory and nothing it had committed is lost."""
 
 
+# TimeoutError is left out: `from modelport.errors import *` must not hide the built-in.
 __all__ = [
+    "APIConnectionError",
     "APIError",
+    "APIStatusError",
+    "APITimeoutError",
     "AuthenticationError",
+    "BadRequestError",
     "CancelledError",
     "ConfigError",
     "ContextLengthError",
     "DecodeError",
     "HookError",
+    "InternalServerError",
     "InvalidOutputError",
     "InvalidRequestError",
     "LimitError",
@@ -188,7 +231,6 @@ __all__ = [
     "SessionExistsError",
     "SessionNotFoundError",
     "StorageError",
-    "TimeoutError",
     "ToolError",
     "TransportError",
 ]
