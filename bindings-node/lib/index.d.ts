@@ -446,6 +446,12 @@ export interface SessionConfig extends ModelControls {
   fallbackModels?: string[];
   /** Session hooks. */
   hooks?: SessionHooks;
+  /** How long a hook may take, in ms (default 30000); a later answer fails its tool call (or its send). */
+  hookTimeoutMs?: number;
+  /** How many times `onAgentStop` may block one send (default 3). */
+  maxAgentStopBlocks?: number;
+  /** How many retries `onErrorOccurred` may ask for in one send (default 2). */
+  maxErrorRetries?: number;
   /**
    * MCP servers whose tools the model may call (as `<server>-<tool>`), by server name; started
    * with the session, ended with it. A server that fails to start leaves the session without its

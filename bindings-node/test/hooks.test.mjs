@@ -255,6 +255,17 @@ test("onErrorOccurred retry is capped at two retries per send", async (t) => {
   assert.equal(asked, 3);
 });
 
+test("maxErrorRetries sets that cap", async (t) => {
+  let asked = 0;
+  const { server, session } = await hooksSession(t, {
+    hooks: { onErrorOccurred: () => (asked++, { errorHandling: "retry" }) },
+    maxErrorRetries: 1,
+  });
+  await assert.rejects(session.sendAndWait("Always broken", T), { code: "server", status: 500 });
+  assert.equal(server.requests().length, 2);
+  assert.equal(asked, 2);
+});
+
 test("onErrorOccurred skip: the send ends without an answer and without an error", async (t) => {
   const { server, session, events } = await hooksSession(t, {
     hooks: { onErrorOccurred: () => ({ errorHandling: "skip" }) },
@@ -288,19 +299,41 @@ test("onAgentStop block: the reason is the next user message on the wire", async
   assert.deepEqual(server.requests()[1].body.messages.at(-1), { role: "user", content: "Cite a source." });
 });
 
-test("a hook past its timeout fails its tool call, not the session", { timeout: 90_000 }, async (t) => {
-  // Core's hook timeout is 30 s and no session option sets it, so this test takes 30 s.
+test("a hook past hookTimeoutMs fails its tool call, not the session", async (t) => {
   const release = deferred();
-  const { session, runs, events } = await hooksSession(t, { hooks: { onPreToolUse: () => release.promise } });
+  const { session, runs, events } = await hooksSession(t, {
+    hooks: { onPreToolUse: () => release.promise },
+    hookTimeoutMs: 300,
+  });
+  const started = performance.now();
   let reply;
   try {
-    reply = await session.sendAndWait("Look up slow", 60_000);
+    reply = await session.sendAndWait("Look up slow", 10_000);
   } finally {
     release.resolve();
   }
+  const elapsed = performance.now() - started;
   assert.equal(reply?.data.content, "The check timed out.");
   assert.deepEqual(runs, []);
   const [end] = ofType(events, "hook.end");
   assert.equal(end.success, false);
-  assert.equal(end.error.message, "the hook did not answer within 30000 ms");
+  assert.equal(end.error.message, "the hook did not answer within 300 ms");
+  assert.ok(elapsed >= 300 && elapsed < 5_000, `took ${elapsed} ms`);
+});
+
+test("hookTimeoutMs 0 and a wrong type are config errors naming the option", async (t) => {
+  const server = await ReplayServer.start({ path: HOOKS });
+  const client = new Client();
+  t.after(async () => {
+    await client.stop();
+    await server.stop();
+  });
+  await assert.rejects(
+    client.createSession({ model: "test-model", provider: openai(server), hookTimeoutMs: 0 }),
+    (e) => e.code === "config" && /hookTimeoutMs/.test(e.message),
+  );
+  await assert.rejects(
+    client.createSession({ model: "test-model", provider: openai(server), maxAgentStopBlocks: "two" }),
+    (e) => e.code === "config" && /maxAgentStopBlocks/.test(e.message),
+  );
 });
