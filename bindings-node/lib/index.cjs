@@ -4,7 +4,7 @@
 const { Client, approveAll } = require("./client.cjs");
 const { Session, EventIterator } = require("./session.cjs");
 const { defineTool } = require("./tools.cjs");
-const { ModelportError } = require("./error.cjs");
+const errors = require("./error.cjs");
 
 module.exports = {
   Client,
@@ -14,5 +14,18 @@ module.exports = {
   EventIterator,
   defineTool,
   approveAll,
-  ModelportError,
+  ModelportError: errors.ModelportError,
+  ConfigError: errors.ConfigError,
+  AbortError: errors.AbortError,
+  APIError: errors.APIError,
+  BadRequestError: errors.BadRequestError,
+  ContextLengthError: errors.ContextLengthError,
+  AuthenticationError: errors.AuthenticationError,
+  PermissionDeniedError: errors.PermissionDeniedError,
+  NotFoundError: errors.NotFoundError,
+  RateLimitError: errors.RateLimitError,
+  InternalServerError: errors.InternalServerError,
+  APIConnectionError: errors.APIConnectionError,
+  APITimeoutError: errors.APITimeoutError,
+  InvalidOutputError: errors.InvalidOutputError,
 };

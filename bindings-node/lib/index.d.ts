@@ -588,9 +588,11 @@ export type ModelportErrorCode =
   | "hook"
   | "invalid_output";
 
-/** Every error modelport raises. */
+/** The fields every modelport error has. */
 export declare class ModelportError extends Error {
-  name: "ModelportError";
+  constructor(message: string, fields?: Partial<ModelportErrorFields>);
+  /** The class name ("ModelportError", "RateLimitError", ...; "AbortError" for code "cancelled"). */
+  name: string;
   /** The kind of failure, stable across versions. */
   code: ModelportErrorCode;
   /** The HTTP status, when the provider answered. */
@@ -610,5 +612,74 @@ export declare class ModelportError extends Error {
   /** "invalid_output": the model's answer as it came. */
   rawOutput?: string;
   /** "invalid_output": why it does not fit the schema. */
+  validationErrors?: string[];
+}
+
+/** What a ModelportError carries besides its message. */
+export interface ModelportErrorFields {
+  code: ModelportErrorCode;
+  status: number;
+  providerCode: string;
+  requestId: string;
+  retryAfter: number;
+  timeoutKind: string;
+  errorType: string;
+  retryable: boolean;
+  rawOutput: string;
+  validationErrors: string[];
+  cause: unknown;
+}
+
+/** Code "config": bad configuration or arguments; the message names the field and the fix. */
+export declare class ConfigError extends ModelportError {
+  code: "config";
+}
+/** Code "cancelled": `abort()`, an AbortSignal or `client.stop()`; `name` is "AbortError". */
+export declare class AbortError extends ModelportError {
+  name: "AbortError";
+  code: "cancelled";
+}
+/** What the provider, or the way to it, did: the base of the HTTP and connection errors. */
+export declare class APIError extends ModelportError {}
+/** Code "invalid_request" (HTTP 400, 413, 422, ...), or "context_length" (ContextLengthError). */
+export declare class BadRequestError extends APIError {
+  code: "invalid_request" | "context_length";
+}
+/** Code "context_length": the conversation does not fit the model's context window. */
+export declare class ContextLengthError extends BadRequestError {
+  code: "context_length";
+}
+/** Code "auth": HTTP 401, or the bearerTokenProvider failed. */
+export declare class AuthenticationError extends APIError {
+  code: "auth";
+}
+/** Code "permission_denied": HTTP 403. */
+export declare class PermissionDeniedError extends APIError {
+  code: "permission_denied";
+}
+/** Code "not_found": HTTP 404 (model, deployment, route). */
+export declare class NotFoundError extends APIError {
+  code: "not_found";
+}
+/** Code "rate_limited": HTTP 429 (providerCode "insufficient_quota" when the quota is exhausted). */
+export declare class RateLimitError extends APIError {
+  code: "rate_limited";
+}
+/** Code "server": HTTP 5xx or 529, or an error event in the stream. */
+export declare class InternalServerError extends APIError {
+  code: "server";
+}
+/** Code "transport" (connection refused or reset, a stream cut short), or "timeout" (APITimeoutError). */
+export declare class APIConnectionError extends APIError {
+  code: "transport" | "timeout";
+}
+/** Code "timeout": a timeout fired (`timeoutKind` says which). */
+export declare class APITimeoutError extends APIConnectionError {
+  code: "timeout";
+}
+/** Code "invalid_output": the structured answer does not match the schema. */
+export declare class InvalidOutputError extends ModelportError {
+  code: "invalid_output";
+  rawOutput?: string;
   validationErrors?: string[];
 }

@@ -10,5 +10,18 @@ export const {
   defineTool,
   approveAll,
   ModelportError,
+  ConfigError,
+  AbortError,
+  APIError,
+  BadRequestError,
+  ContextLengthError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  RateLimitError,
+  InternalServerError,
+  APIConnectionError,
+  APITimeoutError,
+  InvalidOutputError,
 } = modelport;
 export default modelport;

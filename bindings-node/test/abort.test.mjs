@@ -2,7 +2,7 @@
 // then the session goes on from a valid history.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Client, defineTool } from "modelport";
+import { AbortError, Client, defineTool, ModelportError } from "modelport";
 import { deferred, openai, startReplay } from "./helpers.mjs";
 
 test("abort() in the middle of a stream: cancelled, connection closed, idle {aborted: true}", async () => {
@@ -17,7 +17,7 @@ test("abort() in the middle of a stream: cancelled, connection closed, idle {abo
       if (e.type === "assistant.message_delta") firstDelta.resolve();
     });
     const waiting = session.sendAndWait("Tell me a long story.");
-    const rejected = assert.rejects(waiting, (e) => e.name === "ModelportError" && e.code === "cancelled");
+    const rejected = assert.rejects(waiting, (e) => e instanceof AbortError && e.name === "AbortError" && e.code === "cancelled");
     await firstDelta.promise;
     await session.abort();
     await rejected;
@@ -80,7 +80,7 @@ test("client.stop() during a send rejects it with cancelled", async () => {
     await started.promise;
     assert.deepEqual(await client.stop(), []);
     await waiting;
-    await assert.rejects(session.send("What is 2+2?"), (e) => e.name === "ModelportError");
+    await assert.rejects(session.send("What is 2+2?"), (e) => e instanceof ModelportError);
     await assert.rejects(client.createSession({ model: "m", provider: openai(server) }), (e) => e.code === "config");
   } finally {
     await server.stop();

@@ -1,7 +1,7 @@
 // bearerTokenProvider and listModels / onListModels.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Client, CopilotClient } from "modelport";
+import { Client, CopilotClient, ModelportError } from "modelport";
 import { openai, startReplay } from "./helpers.mjs";
 
 let server;
@@ -124,7 +124,7 @@ test("listModels() from the provider's endpoint, and a throwing onListModels", a
   }
   const failing = new Client({ onListModels: async () => { throw new Error("catalog offline"); } });
   try {
-    await assert.rejects(failing.listModels(), (e) => e.name === "ModelportError" && /catalog offline/.test(e.message));
+    await assert.rejects(failing.listModels(), (e) => e instanceof ModelportError && /catalog offline/.test(e.message));
   } finally {
     await failing.stop();
   }

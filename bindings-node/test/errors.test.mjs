@@ -1,9 +1,11 @@
-// Errors: a stable ModelportError code per core kind, status, providerCode, requestId, retryAfter;
-// retries (429 with retry-after, an error before output); no retry after output (a scripted error
-// event, and a raw socket reset mid-stream); secrets never in messages.
+// Errors: a stable ModelportError code per core kind and the class of that code (instanceof through
+// the hierarchy), status, providerCode, requestId, retryAfter; retries (429 with retry-after, an
+// error before output); no retry after output (a scripted error event, and a raw socket reset
+// mid-stream); secrets never in messages.
 import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
+import * as modelport from "modelport";
 import { Client, ModelportError } from "modelport";
 import { openai, startReplay } from "./helpers.mjs";
 
@@ -26,11 +28,33 @@ async function withScripted(errors, fn, { client: clientOptions, session: sessio
   }
 }
 
+/** The class each code is raised as, and the classes it is also an instance of. */
+const CLASSES = {
+  config: ["ConfigError"],
+  cancelled: ["AbortError"],
+  invalid_request: ["BadRequestError", "APIError"],
+  context_length: ["ContextLengthError", "BadRequestError", "APIError"],
+  auth: ["AuthenticationError", "APIError"],
+  permission_denied: ["PermissionDeniedError", "APIError"],
+  not_found: ["NotFoundError", "APIError"],
+  rate_limited: ["RateLimitError", "APIError"],
+  server: ["InternalServerError", "APIError"],
+  transport: ["APIConnectionError", "APIError"],
+  timeout: ["APITimeoutError", "APIConnectionError", "APIError"],
+};
+
 const isError = (code, extra = () => true) => (e) => {
   assert.ok(e instanceof ModelportError, `not a ModelportError: ${e}`);
   assert.ok(e instanceof Error);
-  assert.equal(e.name, "ModelportError");
   assert.equal(e.code, code, e.message);
+  const [own, ...bases] = CLASSES[code];
+  assert.ok(e instanceof modelport[own], `${code}: ${e.name} is not a ${own}`);
+  assert.equal(e.name, own);
+  for (const base of bases) assert.ok(e instanceof modelport[base], `${own} is not a ${base}`);
+  // No other class of the table claims it.
+  for (const other of Object.values(CLASSES).flat()) {
+    if (![own, ...bases].includes(other)) assert.ok(!(e instanceof modelport[other]), `${own} is also a ${other}`);
+  }
   return extra(e) !== false;
 };
 
@@ -110,6 +134,45 @@ test("401: code auth, and the API key echoed by the provider is redacted everywh
     },
     { providerExtra: { apiKey: key } },
   );
+});
+
+test("403 and 400 map to permission_denied and invalid_request, not retried", async () => {
+  await withScripted("forbidden", async ({ server, session }) => {
+    await assert.rejects(
+      session.sendAndWait("What is 2+2?"),
+      isError("permission_denied", (e) => {
+        assert.equal(e.status, 403);
+        assert.equal(e.providerCode, "PermissionDenied");
+        assert.equal(e.retryable, false);
+      }),
+    );
+    assert.equal(server.requestCount, 1);
+  });
+  await withScripted("bad_request", async ({ server, session }) => {
+    await assert.rejects(
+      session.sendAndWait("What is 2+2?"),
+      isError("invalid_request", (e) => e.status === 400 && /temperature/.test(e.message)),
+    );
+    assert.equal(server.requestCount, 1);
+  });
+});
+
+test("the classes are exported once, from both entries, and subclass as documented", async () => {
+  const esm = await import("modelport");
+  const { createRequire } = await import("node:module");
+  const cjs = createRequire(import.meta.url)("modelport");
+  for (const name of Object.values(CLASSES).flat().concat(["ModelportError", "InvalidOutputError"])) {
+    assert.equal(typeof esm[name], "function", name);
+    assert.equal(esm[name], cjs[name], `${name} is the same class from import and require`);
+    assert.ok(esm[name] === ModelportError || esm[name].prototype instanceof ModelportError, name);
+  }
+  assert.ok(modelport.InvalidOutputError.prototype instanceof ModelportError);
+  assert.ok(!(modelport.InvalidOutputError.prototype instanceof modelport.APIError));
+  // Constructed by hand, an error keeps its code and fields.
+  const e = new modelport.RateLimitError("slow down", { code: "rate_limited", status: 429, retryAfter: 3 });
+  assert.equal(e.name, "RateLimitError");
+  assert.equal(e.retryAfter, 3);
+  assert.equal(e.retryable, false);
 });
 
 test("404, context length and 5xx map to not_found, context_length and server", async () => {

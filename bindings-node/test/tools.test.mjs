@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { z } from "zod";
-import { approveAll, Client, defineTool } from "modelport";
+import { approveAll, Client, ConfigError, defineTool } from "modelport";
 import { deferred, FORMATS, openai, startReplay } from "./helpers.mjs";
 
 let server;
@@ -248,7 +248,7 @@ test("invalid tool definitions are config errors", async () => {
     const tool = defineTool("t", { description: "d", handler: () => "x" });
     await assert.rejects(
       client.createSession({ model: "test-model", provider: openai(server), tools: [tool, tool] }),
-      (e) => e.name === "ModelportError" && e.code === "config" && /unique/.test(e.message),
+      (e) => e instanceof ConfigError && e.code === "config" && /unique/.test(e.message),
     );
     assert.throws(() => defineTool("t", {}), (e) => e.code === "config");
   } finally {
