@@ -133,6 +133,11 @@ class Client {
     const errors = await this.#native.stop();
     return errors.map((json) => fromRecord(JSON.parse(json)));
   }
+
+  /** `await using client = new Client()`: stops the client at the end of the scope. */
+  async [Symbol.asyncDispose]() {
+    await this.stop();
+  }
 }
 
 module.exports = { Client, approveAll };

@@ -4,6 +4,7 @@
 const { Client, approveAll } = require("./client.cjs");
 const { Session, EventIterator } = require("./session.cjs");
 const { defineTool } = require("./tools.cjs");
+const { providerFromEnv } = require("./provider.cjs");
 const errors = require("./error.cjs");
 
 module.exports = {
@@ -14,6 +15,7 @@ module.exports = {
   EventIterator,
   defineTool,
   approveAll,
+  providerFromEnv,
   ModelportError: errors.ModelportError,
   ConfigError: errors.ConfigError,
   AbortError: errors.AbortError,

@@ -469,6 +469,12 @@ export interface MessageOptions extends ModelControls {
   reasoningEffort?: ReasoningEffort;
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
+  /**
+   * Aborting it aborts this send (through the session's abort: `abort` and an aborted
+   * `session.idle` are emitted, sendAndWait rejects with an AbortError). Already aborted: rejects
+   * at once, nothing is sent.
+   */
+  signal?: AbortSignal;
 }
 
 /** What sendAndParse sends. */
@@ -499,7 +505,10 @@ export declare class Session {
   readonly sessionId: string;
   /** The current model. */
   readonly model: string;
-  /** Calls `handler` for every event of `type`; returns a function that removes it. */
+  /**
+   * Calls `handler` for every event of `type`; returns a function that removes it. A name that is
+   * neither a modelport event type nor a Copilot SDK one throws a ConfigError listing the valid names.
+   */
   on<K extends SessionEventType>(type: K, handler: (event: SessionEventOf<K>) => void): () => void;
   on(type: "*", handler: (event: SessionEvent) => void): () => void;
   /** Calls `handler` for every event. */
@@ -532,6 +541,8 @@ export declare class Session {
   setModel(model: string): Promise<void>;
   /** Ends the session and gives it up (it stays in the session store for resumeSession). */
   disconnect(): Promise<void>;
+  /** `await using`: disconnect() at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The entry point. */
@@ -556,6 +567,8 @@ export declare class Client {
   start(): Promise<void>;
   /** Aborts every send, ends every session and releases every callback, so the process can exit. */
   stop(): Promise<ModelportError[]>;
+  /** `await using`: stop() at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The Copilot SDK's name for Client. */
@@ -683,3 +696,11 @@ export declare class InvalidOutputError extends ModelportError {
   rawOutput?: string;
   validationErrors?: string[];
 }
+
+/**
+ * The provider and model the environment names (MODELPORT_PROVIDER, MODELPORT_BASE_URL,
+ * MODELPORT_API_KEY or the provider's usual key variable, MODELPORT_MODEL, MODELPORT_WIRE_API,
+ * MODELPORT_AZURE_API_VERSION), ready to spread into createSession; undefined when
+ * MODELPORT_PROVIDER is unset. Throws a ConfigError naming a missing or wrong variable.
+ */
+export declare function providerFromEnv(): { provider: ProviderConfig; model: string } | undefined;

@@ -9,6 +9,7 @@ export const {
   EventIterator,
   defineTool,
   approveAll,
+  providerFromEnv,
   ModelportError,
   ConfigError,
   AbortError,

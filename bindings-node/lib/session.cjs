@@ -2,15 +2,32 @@
 // Session: `on` overloads and handler fan-out, the async iterator, JSON in and out
 // (native side: src/session/mod.rs, src/session/events.rs).
 
-const { settle, run, configError } = require("./error.cjs");
+const native = require("./native.cjs");
+const { AbortError, settle, run, configError, abortError } = require("./error.cjs");
 
-/** JSON send options from a prompt string or `{prompt, attachments?, requestHeaders?}`. */
+/** Whether `signal` looks like an AbortSignal (also one from another realm). */
+function isAbortSignal(signal) {
+  return typeof signal?.aborted === "boolean" && typeof signal.addEventListener === "function";
+}
+
+/**
+ * A prompt string or `{prompt, attachments?, requestHeaders?, signal?, ...}` as the JSON send
+ * options core reads, and the AbortSignal, which stays here.
+ */
 function sendOptions(options) {
-  if (typeof options === "string") return JSON.stringify({ prompt: options });
+  if (typeof options === "string") return [JSON.stringify({ prompt: options }), undefined];
   if (!options || typeof options !== "object") {
-    throw configError("send: give a prompt string or {prompt, attachments?, requestHeaders?}");
+    throw configError("send: give a prompt string or {prompt, attachments?, requestHeaders?, signal?}");
   }
-  return JSON.stringify(options);
+  const { signal, ...message } = options;
+  if (signal != null && !isAbortSignal(signal)) throw configError("signal must be an AbortSignal");
+  return [JSON.stringify(message), signal ?? undefined];
+}
+
+/** Gives an AbortError from an aborted send the signal's reason as its cause. */
+function withReason(e, signal) {
+  if (e instanceof AbortError && signal?.aborted && e.cause === undefined) e.cause = signal.reason;
+  return e;
 }
 
 /** Reports a throwing handler without letting it reach the session or the process. */
@@ -108,6 +125,8 @@ class Session {
       handler = typeOrHandler;
     } else if (typeof typeOrHandler === "string" && typeof handler === "function") {
       type = typeOrHandler === "*" || typeOrHandler === "" ? null : typeOrHandler;
+      // A typo would subscribe to nothing: core names the valid types instead.
+      if (type !== null) run(() => native.checkEventType(type));
     } else {
       throw configError("session.on: give (type, handler) or (handler)");
     }
@@ -158,21 +177,52 @@ class Session {
     });
   }
 
-  /** Sends a message (queued while a send runs); resolves to the id of its `user.message` event. */
-  send(options) {
-    return settle(this.#native.send(sendOptions(options)));
+  /**
+   * Sends a message (queued while a send runs); resolves to the id of its `user.message` event.
+   * Aborting `options.signal` aborts this send until it has ended (while it is queued: as soon as
+   * it starts); an already aborted signal rejects with an AbortError and sends nothing.
+   */
+  async send(options) {
+    const [json, signal] = sendOptions(options);
+    if (signal === undefined) return settle(this.#native.send(json));
+    if (signal.aborted) throw abortError(signal);
+    const tracker = await settle(this.#native.sendTracked(json));
+    const onAbort = () => tracker.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    tracker.ended().then(() => signal.removeEventListener("abort", onAbort));
+    if (signal.aborted) onAbort();
+    return tracker.id;
+  }
+
+  /**
+   * Runs `fn` (a native send) with `signal` wired to the session's abort until `fn` settles; an
+   * already aborted signal rejects at once.
+   */
+  async #abortable(signal, fn) {
+    if (signal === undefined) return fn();
+    if (signal.aborted) throw abortError(signal);
+    const onAbort = () => this.#native.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await fn();
+    } catch (e) {
+      throw withReason(e, signal);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /**
    * Sends a message and waits until the session is idle; resolves to the last `assistant.message`
-   * event (undefined when there was none). Rejects with a ModelportError: `cancelled` when aborted,
-   * `timeout` after `timeout` ms (default 60000; the turn keeps running), or the send's own error.
-   * The `on()` handlers have seen every event of the send when it settles.
+   * event (undefined when there was none). Rejects with a ModelportError: an AbortError (code
+   * `cancelled`) when aborted (`abort()`, `options.signal`), an APITimeoutError (code `timeout`)
+   * after `timeout` ms (default 60000; the turn keeps running), or the send's own error. The `on()`
+   * handlers have seen every event of the send when it settles.
    */
   async sendAndWait(options, timeout) {
-    const json = sendOptions(options);
+    const [json, signal] = sendOptions(options);
     try {
-      const event = await settle(this.#native.sendAndWait(json, timeout ?? undefined));
+      const event = await this.#abortable(signal, () => settle(this.#native.sendAndWait(json, timeout ?? undefined)));
       return event == null ? undefined : JSON.parse(event);
     } finally {
       await this.#flush();
@@ -191,9 +241,12 @@ class Session {
     if (!schema || typeof schema !== "object") throw configError("sendAndParse: give a schema (JSON schema or zod)");
     const zod = typeof schema.safeParse === "function";
     const jsonSchema = typeof schema.toJSONSchema === "function" ? schema.toJSONSchema() : schema;
-    const json = sendOptions({ ...message, responseFormat: { type: "json_schema", name, schema: jsonSchema, strict } });
+    const [json, signal] = sendOptions({ ...message, responseFormat: { type: "json_schema", name, schema: jsonSchema, strict } });
     try {
-      const value = JSON.parse(await settle(this.#native.sendAndParseJson(json, retries, timeout ?? undefined)));
+      const text = await this.#abortable(signal, () =>
+        settle(this.#native.sendAndParseJson(json, retries, timeout ?? undefined)),
+      );
+      const value = JSON.parse(text);
       return zod ? schema.parse(value) : value;
     } finally {
       await this.#flush();
@@ -247,6 +300,11 @@ class Session {
     await this.#native.disconnect();
     this.#subscribed = false;
     this.#handlers = [];
+  }
+
+  /** `await using session = await client.createSession(...)`: disconnects at the end of the scope. */
+  async [Symbol.asyncDispose]() {
+    await this.disconnect();
   }
 }
 

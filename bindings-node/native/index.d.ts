@@ -68,6 +68,25 @@ export declare class ReplayServer {
   stop(): Promise<void>
 }
 
+/**
+ * One send of `send()` with an AbortSignal (`lib/session.cjs` drives it). Core's `abort` cancels
+ * the session's running send, so this tracker calls it only while that send is this one.
+ */
+export declare class SendTracker {
+  /** The id of the send's `user.message` event. */
+  get id(): string
+  /**
+   * Resolves once the send has ended (its `session.idle`, or the session's end), aborting it when
+   * it starts if `abort` was called while it was queued. Call it once.
+   */
+  ended(): Promise<void>
+  /**
+   * Aborts the send: now when it runs, when it starts when it is queued, not at all when it has
+   * ended.
+   */
+  abort(): Promise<void>
+}
+
 /** A conversation with one model (see core's `Session`). */
 export declare class Session {
   /** The session id. */
@@ -76,6 +95,11 @@ export declare class Session {
   get model(): string
   /** Sends a message (JSON send options); resolves to the id of its `user.message` event. */
   send(options: string): Promise<string>
+  /**
+   * Sends a message whose AbortSignal may cancel it: the tracker knows when the send runs and
+   * aborts it, through core's `abort`, only then.
+   */
+  sendTracked(options: string): Promise<SendTracker>
   /** Sends and waits until idle; resolves to the last `assistant.message` as JSON, or null. */
   sendAndWait(options: string, timeoutMs?: number | undefined | null): Promise<string | null>
   /**
@@ -108,6 +132,12 @@ export declare class Session {
   /** Ends the session and releases its event callback. */
   disconnect(): Promise<void>
 }
+
+/**
+ * Fails with a `config` error listing the valid names when `kind` is neither `"*"`, an event type
+ * modelport emits nor one of the Copilot SDK's (core's `check_event_type`); `on()` calls it.
+ */
+export declare function checkEventType(kind: string): void
 
 /** How to build a [`Client`]. */
 export interface ClientOptions {
@@ -143,6 +173,13 @@ export interface HookDefinition {
  * text is core's [`ToolResult::invalid_arguments`], so that every language tells the model the same.
  */
 export declare function invalidArguments(toolName: string, detail: string): string
+
+/**
+ * The provider and model the `MODELPORT_*` variables name (core's `ProviderConfig::from_env`), as
+ * JSON `{provider, model}` with the API key (JSON text never carries it otherwise); `null` when
+ * `MODELPORT_PROVIDER` is unset.
+ */
+export declare function providerFromEnv(): string | null
 
 /** How to start a [`ReplayServer`]. */
 export interface ReplayOptions {

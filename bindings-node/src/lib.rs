@@ -19,7 +19,8 @@ mod replay;
 mod session;
 
 pub use client::{Client, ClientOptions, SessionOptions};
+pub use provider::provider_from_env;
 pub use replay::{ReplayOptions, ReplayServer};
-pub use session::Session;
-pub use session::events::{EventBatch, EventStream};
+pub use session::events::{EventBatch, EventStream, check_event_type};
 pub use session::tools::{ToolDefinition, invalid_arguments};
+pub use session::{SendTracker, Session};

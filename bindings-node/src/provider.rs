@@ -1,11 +1,12 @@
 //! Provider configuration from JavaScript: the JSON fields go to core's parsers with the client
 //! options or the session config; `bearerTokenProvider` is a JavaScript callback wrapped as a
-//! [`TokenProvider`].
+//! [`TokenProvider`]; [`provider_from_env`] hands core's reading of the `MODELPORT_*` variables over.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use modelport::{BearerToken, Error, ErrorKind, TokenProvider, TokenRequest};
+use modelport::{BearerToken, Error, ErrorKind, ProviderConfig, TokenProvider, TokenRequest};
+use napi_derive::napi;
 use serde_json::{Value, json};
 
 use crate::callback::{JsCallback, call};
@@ -39,4 +40,21 @@ pub(crate) fn token_provider(cb: JsCallback) -> TokenProvider {
             })
         }
     })
+}
+
+/// The provider and model the `MODELPORT_*` variables name (core's `ProviderConfig::from_env`), as
+/// JSON `{provider, model}` with the API key (JSON text never carries it otherwise); `null` when
+/// `MODELPORT_PROVIDER` is unset.
+#[napi]
+pub fn provider_from_env() -> crate::error::Result<Option<String>> {
+    use crate::error::IntoNapi;
+    let Some((provider, model)) = ProviderConfig::from_env().into_napi()? else {
+        return Ok(None);
+    };
+    // A provider always serialises (plain fields and strings).
+    let mut json = serde_json::to_value(&provider).unwrap_or_default();
+    if let Some(key) = &provider.api_key {
+        json["apiKey"] = Value::from(key.expose());
+    }
+    Ok(Some(json!({"provider": json, "model": model}).to_string()))
 }

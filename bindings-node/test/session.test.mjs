@@ -1,9 +1,10 @@
-// Session API: send/queueing, setModel, resumeSession, options, entry points.
+// Session API: send/queueing, setModel, resumeSession, options, entry points, on() names checked by
+// core, Symbol.asyncDispose.
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
 import * as esm from "modelport";
-import { Client, CopilotClient, CopilotSession, approveAll, Session } from "modelport";
+import { Client, ConfigError, CopilotClient, CopilotSession, approveAll, Session } from "modelport";
 import { openai, startReplay } from "./helpers.mjs";
 
 let server;
@@ -15,7 +16,7 @@ after(() => server.stop());
 test("ESM and CommonJS entry points export the same objects", () => {
   const require = createRequire(import.meta.url);
   const cjs = require("modelport");
-  for (const name of ["Client", "CopilotClient", "defineTool", "approveAll", "ModelportError", "Session"]) {
+  for (const name of ["Client", "CopilotClient", "defineTool", "approveAll", "ModelportError", "Session", "providerFromEnv"]) {
     assert.equal(esm[name], cjs[name], name);
   }
   assert.equal(CopilotClient, Client);
@@ -42,6 +43,53 @@ test("send() returns the user.message id and queues behind a running send", asyn
   } finally {
     await client.stop();
   }
+});
+
+test("on() with a name that is no event type throws a ConfigError listing the valid names", async () => {
+  const client = new Client();
+  try {
+    const session = await client.createSession({ model: "test-model", provider: openai(server) });
+    assert.throws(
+      () => session.on("assistant.mesage", () => {}),
+      (e) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.equal(e.code, "config");
+        assert.match(e.message, /did you mean assistant\.message\b/);
+        assert.match(e.message, /session\.idle/);
+        assert.match(e.message, /"\*" subscribes to all/);
+        return true;
+      },
+    );
+    assert.throws(() => session.on("idle", () => {}), ConfigError);
+    // modelport's names, the Copilot SDK's others, "*" and the handler-only form are accepted.
+    const offs = [
+      session.on("assistant.message", () => {}),
+      session.on("subagent.started", () => {}),
+      session.on("*", () => {}),
+      session.on(() => {}),
+    ];
+    for (const off of offs) off();
+    // The refused calls registered nothing: the session still answers, and only the real handler runs.
+    const seen = [];
+    session.on("assistant.message", (e) => seen.push(e.data.content));
+    await session.sendAndWait("What is 2+2?");
+    assert.deepEqual(seen, ["2 + 2 = 4."]);
+  } finally {
+    await client.stop();
+  }
+});
+
+test("Symbol.asyncDispose: a session disconnects, a client stops (await using)", async () => {
+  const client = new Client();
+  const other = await client.createSession({ model: "test-model", provider: openai(server) });
+  const session = await client.createSession({ model: "test-model", provider: openai(server) });
+  assert.equal(typeof Session.prototype[Symbol.asyncDispose], "function");
+  await session[Symbol.asyncDispose]();
+  await assert.rejects(session.send("What is 2+2?"), (e) => e.code === "config" && /disconnected/.test(e.message));
+  assert.equal((await other.sendAndWait("What is 2+2?")).data.content, "2 + 2 = 4.");
+  await client[Symbol.asyncDispose]();
+  await assert.rejects(other.send("What is 2+2?"), (e) => e.code === "config" || e.code === "cancelled");
+  await assert.rejects(client.createSession({ model: "m", provider: openai(server) }), (e) => e.code === "config");
 });
 
 test("setModel() changes the model of the next calls", async () => {

@@ -139,3 +139,11 @@ impl EventStream {
         self.feed.close();
     }
 }
+
+/// Fails with a `config` error listing the valid names when `kind` is neither `"*"`, an event type
+/// modelport emits nor one of the Copilot SDK's (core's `check_event_type`); `on()` calls it.
+#[napi]
+pub fn check_event_type(kind: String) -> crate::error::Result<()> {
+    use crate::error::IntoNapi;
+    modelport::session::events::check_event_type(&kind).into_napi()
+}

@@ -6,8 +6,11 @@ pub(crate) mod tools;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::{FutureExt, StreamExt};
 use modelport::SendOptions;
+use modelport::session::events::EventData;
 use napi_derive::napi;
+use parking_lot::Mutex;
 
 use crate::error::{IntoNapi, Result, config};
 use events::{EventStream, Listeners};
@@ -56,6 +59,22 @@ impl Session {
     pub async fn send(&self, options: String) -> Result<String> {
         let options = SendOptions::from_json(&options).into_napi()?;
         self.inner.send(options).await.into_napi()
+    }
+
+    /// Sends a message whose AbortSignal may cancel it: the tracker knows when the send runs and
+    /// aborts it, through core's `abort`, only then.
+    #[napi]
+    pub async fn send_tracked(&self, options: String) -> Result<SendTracker> {
+        let options = SendOptions::from_json(&options).into_napi()?;
+        // Subscribed before the send, so that its user.message is not missed. Deltas do not matter.
+        let stream = self.inner.events_with_buffer(0);
+        let id = self.inner.send(options).await.into_napi()?;
+        Ok(SendTracker {
+            session: self.inner.clone(),
+            id,
+            stream: Mutex::new(Some(stream)),
+            state: Mutex::default(),
+        })
     }
 
     /// Sends and waits until idle; resolves to the last `assistant.message` as JSON, or null.
@@ -158,5 +177,109 @@ impl Session {
     pub async fn disconnect(&self) {
         self.inner.disconnect().await;
         self.listeners.close();
+    }
+}
+
+/// Where a tracked send is.
+#[derive(Debug, Default)]
+struct TrackState {
+    /// Its user.message was emitted: it is the session's running send.
+    running: bool,
+    /// Its session.idle was emitted (or the session ended).
+    ended: bool,
+    /// Aborted while queued: abort it as soon as it runs.
+    abort_requested: bool,
+}
+
+/// One send of `send()` with an AbortSignal (`lib/session.cjs` drives it). Core's `abort` cancels
+/// the session's running send, so this tracker calls it only while that send is this one.
+#[napi]
+pub struct SendTracker {
+    session: modelport::Session,
+    id: String,
+    stream: Mutex<Option<modelport::session::events::EventStream>>,
+    state: Mutex<TrackState>,
+}
+
+impl std::fmt::Debug for SendTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendTracker")
+            .field("id", &self.id)
+            .field("state", &*self.state.lock())
+            .finish_non_exhaustive()
+    }
+}
+
+#[napi]
+impl SendTracker {
+    /// The id of the send's `user.message` event.
+    #[napi(getter)]
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Resolves once the send has ended (its `session.idle`, or the session's end), aborting it when
+    /// it starts if `abort` was called while it was queued. Call it once.
+    #[napi]
+    pub async fn ended(&self) {
+        let Some(mut stream) = self.stream.lock().take() else {
+            return;
+        };
+        let mut aborted = false;
+        'events: while let Some(item) = stream.next().await {
+            // Take every event already there before acting, so that an abort asked for while the
+            // send was queued never reaches a later send.
+            let mut next = Some(item);
+            while let Some(item) = next {
+                if self.see(item) {
+                    break 'events;
+                }
+                next = stream.next().now_or_never().flatten();
+            }
+            let abort = {
+                let state = self.state.lock();
+                state.running && state.abort_requested
+            };
+            if abort && !aborted {
+                aborted = true;
+                self.session.abort().await;
+            }
+        }
+        self.state.lock().ended = true;
+    }
+
+    /// Aborts the send: now when it runs, when it starts when it is queued, not at all when it has
+    /// ended.
+    #[napi]
+    pub async fn abort(&self) {
+        let running = {
+            let mut state = self.state.lock();
+            if state.ended {
+                return;
+            }
+            state.abort_requested = true;
+            state.running
+        };
+        if running {
+            self.session.abort().await;
+        }
+    }
+}
+
+impl SendTracker {
+    /// Notes what `item` says about the send; true once it has ended.
+    fn see(&self, item: std::result::Result<modelport::Event, modelport::Lagged>) -> bool {
+        let Ok(event) = item else { return false };
+        let mut state = self.state.lock();
+        match &event.data {
+            EventData::UserMessage(_) if event.id == self.id => state.running = true,
+            EventData::SessionIdle(_) if state.running => {
+                state.running = false;
+                state.ended = true;
+                return true;
+            }
+            _ => {}
+        }
+        false
     }
 }

@@ -1,17 +1,31 @@
 // The rest of the API under --strict: tools (JSON schema and zod), event narrowing, the iterator,
 // errors, the token provider, approveAll, and modelport/testing.
 import { z } from "zod";
-import {
+import modelport, {
+    AbortError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
     approveAll,
+    AuthenticationError,
+    BadRequestError,
     Client,
+    ConfigError,
+    ContextLengthError,
     defineTool,
+    InternalServerError,
+    InvalidOutputError,
     ModelportError,
+    NotFoundError,
+    PermissionDeniedError,
+    providerFromEnv,
+    RateLimitError,
     type ModelportErrorCode,
     type SessionEvent,
     type SessionMetadata,
     type ToolResultObject,
 } from "modelport";
-import { ReplayServer } from "modelport/testing";
+import testing, { ReplayServer } from "modelport/testing";
 
 const server = await ReplayServer.start({ path: "conversations.yaml", deltaChars: 3 });
 const client = new Client({ retry: { maxRetries: 1 }, timeouts: { idleMs: 30_000 } });
@@ -213,6 +227,71 @@ const registry = new Client({
     models: [{ id: "m", provider: "local", maxPromptTokens: 1000 }],
 });
 await registry.stop();
+// Error classes: instanceof narrows, each keeps its code.
+function describe(e: unknown): string {
+    if (e instanceof RateLimitError) {
+        const code: "rate_limited" = e.code;
+        return `${code} ${e.retryAfter ?? 0} ${e.providerCode}`;
+    }
+    if (e instanceof AbortError) {
+        const name: "AbortError" = e.name;
+        const code: "cancelled" = e.code;
+        return `${name} ${code}`;
+    }
+    if (e instanceof APITimeoutError) return `${e.timeoutKind}`;
+    if (e instanceof APIConnectionError) return e.code;
+    if (e instanceof ContextLengthError) return e.providerCode ?? "";
+    if (e instanceof BadRequestError) return `${e.status}`;
+    if (e instanceof AuthenticationError || e instanceof PermissionDeniedError || e instanceof NotFoundError) return e.code;
+    if (e instanceof InternalServerError) return `${e.retryable}`;
+    if (e instanceof InvalidOutputError) return e.validationErrors?.join() ?? "";
+    if (e instanceof ConfigError) return e.message;
+    if (e instanceof APIError) return e.code;
+    if (e instanceof ModelportError) return e.code;
+    return String(e);
+}
+// @ts-expect-error: an AbortError's code is "cancelled"
+const notCancelled: "auth" = new AbortError("x").code;
+void notCancelled;
+
+// AbortSignal on send, sendAndWait and sendAndParse; an already aborted signal rejects at once.
+const controller = new AbortController();
+await session.send({ prompt: "hi", signal: controller.signal });
+await session.sendAndWait({ prompt: "hi", signal: AbortSignal.timeout(1000) }, 5000).catch((e: unknown) => describe(e));
+await session.sendAndParse({ prompt: "hi", schema: { type: "object" }, signal: controller.signal });
+// @ts-expect-error: signal is an AbortSignal
+await session.send({ prompt: "hi", signal: true });
+
+// The provider from the environment.
+const fromEnv = providerFromEnv();
+if (fromEnv) {
+    const envSession = await client.createSession({ ...fromEnv, streaming: true });
+    const baseUrl: string = fromEnv.provider.baseUrl;
+    console.log(baseUrl, envSession.model === fromEnv.model);
+}
+
+// Hook limits.
+await client.createSession({
+    model: "test-model",
+    provider: { baseUrl: server.openaiUrl },
+    hooks: { onAgentStop: () => ({ decision: "block", reason: "again" }) },
+    hookTimeoutMs: 500,
+    maxAgentStopBlocks: 1,
+    maxErrorRetries: 0,
+});
+
+// await using: the session disconnects, then the client stops, at the end of the scope.
+{
+    await using scoped = new Client({ sessionStore: "memory" });
+    await using scopedSession = await scoped.createSession({ model: "test-model", provider: { baseUrl: server.openaiUrl } });
+    await scopedSession.send("hi");
+}
+
+// The default exports of the ES module entries.
+const defaultClient: Client = new modelport.Client();
+await defaultClient.stop();
+await testing.ReplayServer.start({ yaml: [] }).then((s) => s.stop());
+
 const codes: ModelportErrorCode[] = ["hook", "invalid_output"];
 const invalid = new ModelportError("x");
 console.log(codes, invalid.rawOutput, invalid.validationErrors?.length);
