@@ -4,6 +4,7 @@
 const { Client, approveAll } = require("./client.cjs");
 const { Session, EventIterator } = require("./session.cjs");
 const { defineTool } = require("./tools.cjs");
+const { setLogHandler } = require("./logging.cjs");
 const { providerFromEnv } = require("./provider.cjs");
 const errors = require("./error.cjs");
 
@@ -15,6 +16,7 @@ module.exports = {
   EventIterator,
   defineTool,
   approveAll,
+  setLogHandler,
   providerFromEnv,
   ModelportError: errors.ModelportError,
   ConfigError: errors.ConfigError,

@@ -697,6 +697,20 @@ export declare class InvalidOutputError extends ModelportError {
   validationErrors?: string[];
 }
 
+/** A log record's level. */
+export type LogLevel = "error" | "warn" | "info" | "debug" | "trace" | "off";
+
+/**
+ * Sends modelport's log records to `handler` from now on, at `level` and above (default:
+ * MODELPORT_LOG when set, else "warn"); `null` stops them. The handler runs on the event loop and
+ * is never waited for. Throws a ConfigError when MODELPORT_LOG already sends the logs to stderr (it
+ * does from the first Client on): call it before creating a Client.
+ */
+export declare function setLogHandler(
+  handler: ((level: Exclude<LogLevel, "off">, target: string, message: string) => void) | null,
+  level?: LogLevel,
+): void;
+
 /**
  * The provider and model the environment names (MODELPORT_PROVIDER, MODELPORT_BASE_URL,
  * MODELPORT_API_KEY or the provider's usual key variable, MODELPORT_MODEL, MODELPORT_WIRE_API,

@@ -9,6 +9,7 @@ export const {
   EventIterator,
   defineTool,
   approveAll,
+  setLogHandler,
   providerFromEnv,
   ModelportError,
   ConfigError,

@@ -11,7 +11,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** The entry point (see core's `Client`). */
 export declare class Client {
-  /** A client with `options`. */
+  /**
+   * A client with `options`; honours `MODELPORT_LOG` (modelport's logs to stderr) unless a log
+   * handler is set.
+   */
   constructor(options?: ClientOptions | undefined | null)
   /** Creates a session. */
   createSession(options: SessionOptions): Promise<Session>
@@ -209,6 +212,13 @@ export interface SessionOptions {
   /** The session hooks. */
   hooks?: Array<HookDefinition>
 }
+
+/**
+ * Sends modelport's records at `level` and above (`"error"` ... `"trace"`, `"off"`) to `handler`,
+ * or stops sending them (`null`). Fails when modelport's logs already go to stderr (`MODELPORT_LOG`
+ * was set when the first client was created).
+ */
+export declare function setLogHandler(handler: ((level: string, target: string, message: string) => void) | null, level: string): void
 
 /** A tool as the JavaScript layer hands it over. */
 export interface ToolDefinition {

@@ -843,3 +843,4 @@ module.exports.Session = nativeBinding.Session
 module.exports.checkEventType = nativeBinding.checkEventType
 module.exports.invalidArguments = nativeBinding.invalidArguments
 module.exports.providerFromEnv = nativeBinding.providerFromEnv
+module.exports.setLogHandler = nativeBinding.setLogHandler

@@ -126,9 +126,11 @@ impl Client {
 
 #[napi]
 impl Client {
-    /// A client with `options`.
+    /// A client with `options`; honours `MODELPORT_LOG` (modelport's logs to stderr) unless a log
+    /// handler is set.
     #[napi(constructor)]
     pub fn new(options: Option<ClientOptions>) -> Result<Self> {
+        crate::logging::stderr_from_env()?;
         let (json, token, list_models) = options.map_or((None, None, None), |o| {
             (o.json, o.bearer_token_provider, o.on_list_models)
         });

@@ -16,7 +16,7 @@ after(() => server.stop());
 test("ESM and CommonJS entry points export the same objects", () => {
   const require = createRequire(import.meta.url);
   const cjs = require("modelport");
-  for (const name of ["Client", "CopilotClient", "defineTool", "approveAll", "ModelportError", "Session", "providerFromEnv"]) {
+  for (const name of ["Client", "CopilotClient", "defineTool", "approveAll", "ModelportError", "Session", "setLogHandler", "providerFromEnv"]) {
     assert.equal(esm[name], cjs[name], name);
   }
   assert.equal(CopilotClient, Client);

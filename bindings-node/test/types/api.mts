@@ -20,6 +20,8 @@ import modelport, {
     PermissionDeniedError,
     providerFromEnv,
     RateLimitError,
+    setLogHandler,
+    type LogLevel,
     type ModelportErrorCode,
     type SessionEvent,
     type SessionMetadata,
@@ -262,7 +264,13 @@ await session.sendAndParse({ prompt: "hi", schema: { type: "object" }, signal: c
 // @ts-expect-error: signal is an AbortSignal
 await session.send({ prompt: "hi", signal: true });
 
-// The provider from the environment.
+// Logging and the provider from the environment.
+const level: LogLevel = "debug";
+setLogHandler((lvl, target, message) => console.log(lvl.toUpperCase(), target, message), level);
+setLogHandler(() => {});
+setLogHandler(null);
+// @ts-expect-error: not a level
+setLogHandler(null, "verbose");
 const fromEnv = providerFromEnv();
 if (fromEnv) {
     const envSession = await client.createSession({ ...fromEnv, streaming: true });

@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     } catch (e) {
         if (e instanceof modelport.AbortError) console.log(e.code, e instanceof modelport.ModelportError);
     }
+    modelport.setLogHandler(null);
     console.log(modelport.providerFromEnv()?.model);
     await server.stop();
 }
