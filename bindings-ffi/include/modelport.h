@@ -203,10 +203,11 @@ typedef void (*mp_permission_fn)(void *user_data,
  * A session hook callback, installed for the hooks named in `mp_session_callbacks.hooks`.
  *
  * Called on a modelport blocking-pool thread (never on the thread that called into the library)
- * each time one of those hooks runs; the session waits for the answer (30 seconds at most, after
- * which the hook counts as failed). `hook_name` is the hook's Copilot SDK name ("onPreToolUse",
- * "onPostToolUse", "onPostToolUseFailure", "onUserPromptSubmitted", "onSessionStart",
- * "onSessionEnd", "onErrorOccurred", "onAgentStop"); `input_json` its input object, with
+ * each time one of those hooks runs; the session waits for the answer (at most the session
+ * config's `hookTimeoutMs`, default 30 seconds, after which the hook counts as failed).
+ * `hook_name` is the hook's Copilot SDK name ("onPreToolUse", "onPostToolUse",
+ * "onPostToolUseFailure", "onUserPromptSubmitted", "onSessionStart", "onSessionEnd",
+ * "onErrorOccurred", "onAgentStop"); `input_json` its input object, with
  * `sessionId` and `timestamp` (e.g. onPreToolUse `{"toolName", "toolArgs"}`, onPostToolUse
  * `{"toolName", "toolArgs", "toolResult"}`, onUserPromptSubmitted `{"prompt"}`, onSessionEnd
  * `{"reason"}`). Both strings are valid only during the call.
@@ -607,10 +608,13 @@ mp_status mp_client_delete_session(struct mp_client *client,
  * "bufferExhaustionThreshold": 0.95}, "temperature": 0.2, "topP": 0.9, "stop": ["..."], "seed": 7,
  * "maxOutputTokens": 1000, "extraBody": {...}, "maxTurns": 8, "responseFormat": {"type":
  * "json_schema", "name": "...", "schema": {...}, "strict": true} or {"type": "json_object"},
- * "fallbackModels": ["<provider>/<id>", ...]}`; `reasoningEffort` is "low", "medium", "high" or
- * "xhigh"; `extraBody` is merged into every request body. A tool call may meet
- * `permission.requested` / `permission.completed` and a session's model switch
- * `session.model_change` events. Infinite sessions (on by default) compact the history before
+ * "fallbackModels": ["<provider>/<id>", ...], "hookTimeoutMs": 30000, "maxAgentStopBlocks": 3,
+ * "maxErrorRetries": 2}`; `reasoningEffort` is "low", "medium", "high" or "xhigh"; `extraBody` is
+ * merged into every request body; `hookTimeoutMs` is how long a hook (`mp_session_callbacks`) may
+ * take (default 30000), `maxAgentStopBlocks` how often `onAgentStop` may block one send (default
+ * 3), `maxErrorRetries` how many retries `onErrorOccurred` may ask for in one send (default
+ * 2). A tool call may meet `permission.requested` / `permission.completed` and a session's
+ * model switch `session.model_change` events. Infinite sessions (on by default) compact the history before
  * it outgrows the context window, the provider's `"maxPromptTokens"` (else the model list's
  * limits): after each model call a `session.usage_info` event reports `{"tokenLimit",
  * "currentTokens", "messagesLength"}`; at the background threshold a compaction runs after the
@@ -805,7 +809,9 @@ void mp_session_free(struct mp_session *session);
 /**
  * Subscribes `callback` to the session's events of type `event_type` (e.g. "assistant.message";
  * NULL or "*" for every event). On success `*out` is the subscription: free it with
- * `mp_subscription_free` to stop the callback (freeing the session stops it too).
+ * `mp_subscription_free` to stop the callback (freeing the session stops it too). A type that is
+ * neither one modelport emits nor a Copilot SDK one is `MP_ERR_CONFIG`, whose message lists the
+ * valid types (and the closest, for a typo).
  *
  * # Safety
  * `session` is a live session; `event_type` NULL or a NUL-terminated string; `callback` a valid

@@ -455,10 +455,13 @@ pub unsafe extern "C" fn mp_client_delete_session(
 /// "bufferExhaustionThreshold": 0.95}, "temperature": 0.2, "topP": 0.9, "stop": ["..."], "seed": 7,
 /// "maxOutputTokens": 1000, "extraBody": {...}, "maxTurns": 8, "responseFormat": {"type":
 /// "json_schema", "name": "...", "schema": {...}, "strict": true} or {"type": "json_object"},
-/// "fallbackModels": ["<provider>/<id>", ...]}`; `reasoningEffort` is "low", "medium", "high" or
-/// "xhigh"; `extraBody` is merged into every request body. A tool call may meet
-/// `permission.requested` / `permission.completed` and a session's model switch
-/// `session.model_change` events. Infinite sessions (on by default) compact the history before
+/// "fallbackModels": ["<provider>/<id>", ...], "hookTimeoutMs": 30000, "maxAgentStopBlocks": 3,
+/// "maxErrorRetries": 2}`; `reasoningEffort` is "low", "medium", "high" or "xhigh"; `extraBody` is
+/// merged into every request body; `hookTimeoutMs` is how long a hook (`mp_session_callbacks`) may
+/// take (default 30000), `maxAgentStopBlocks` how often `onAgentStop` may block one send (default
+/// 3), `maxErrorRetries` how many retries `onErrorOccurred` may ask for in one send (default
+/// 2). A tool call may meet `permission.requested` / `permission.completed` and a session's
+/// model switch `session.model_change` events. Infinite sessions (on by default) compact the history before
 /// it outgrows the context window, the provider's `"maxPromptTokens"` (else the model list's
 /// limits): after each model call a `session.usage_info` event reports `{"tokenLimit",
 /// "currentTokens", "messagesLength"}`; at the background threshold a compaction runs after the

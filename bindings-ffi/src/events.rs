@@ -63,7 +63,9 @@ impl Listener {
 
 /// Subscribes `callback` to the session's events of type `event_type` (e.g. "assistant.message";
 /// NULL or "*" for every event). On success `*out` is the subscription: free it with
-/// `mp_subscription_free` to stop the callback (freeing the session stops it too).
+/// `mp_subscription_free` to stop the callback (freeing the session stops it too). A type that is
+/// neither one modelport emits nor a Copilot SDK one is `MP_ERR_CONFIG`, whose message lists the
+/// valid types (and the closest, for a typo).
 ///
 /// # Safety
 /// `session` is a live session; `event_type` NULL or a NUL-terminated string; `callback` a valid
@@ -83,6 +85,8 @@ pub unsafe extern "C" fn mp_session_on(
         let s = unsafe { handle(session, "session") }?;
         // SAFETY: the caller's contract.
         let kind = unsafe { opt_str_arg(event_type, "event_type") }?.unwrap_or("*");
+        // A typo would subscribe to nothing: core names the valid types instead.
+        modelport::session::events::check_event_type(kind)?;
         let callback = callback.ok_or_else(|| FfiError::usage("`callback` is NULL"))?;
         let gate = Arc::new(Gate::default());
         let listener = Listener {

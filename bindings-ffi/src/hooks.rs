@@ -14,10 +14,11 @@ use crate::util::{FfiResult, UserData, c_string, guard, str_arg};
 /// A session hook callback, installed for the hooks named in `mp_session_callbacks.hooks`.
 ///
 /// Called on a modelport blocking-pool thread (never on the thread that called into the library)
-/// each time one of those hooks runs; the session waits for the answer (30 seconds at most, after
-/// which the hook counts as failed). `hook_name` is the hook's Copilot SDK name ("onPreToolUse",
-/// "onPostToolUse", "onPostToolUseFailure", "onUserPromptSubmitted", "onSessionStart",
-/// "onSessionEnd", "onErrorOccurred", "onAgentStop"); `input_json` its input object, with
+/// each time one of those hooks runs; the session waits for the answer (at most the session
+/// config's `hookTimeoutMs`, default 30 seconds, after which the hook counts as failed).
+/// `hook_name` is the hook's Copilot SDK name ("onPreToolUse", "onPostToolUse",
+/// "onPostToolUseFailure", "onUserPromptSubmitted", "onSessionStart", "onSessionEnd",
+/// "onErrorOccurred", "onAgentStop"); `input_json` its input object, with
 /// `sessionId` and `timestamp` (e.g. onPreToolUse `{"toolName", "toolArgs"}`, onPostToolUse
 /// `{"toolName", "toolArgs", "toolResult"}`, onUserPromptSubmitted `{"prompt"}`, onSessionEnd
 /// `{"reason"}`). Both strings are valid only during the call.

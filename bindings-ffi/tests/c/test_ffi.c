@@ -387,6 +387,23 @@ static void test_text_turn(const char *root) {
     mp_subscription *sub = NULL;
     CHECK_OK(mp_session_on(session, "assistant.message", on_event, &messages, &sub));
 
+    /* A typo would subscribe to nothing: refused, naming the valid types. */
+    mp_subscription *typo = (mp_subscription *)&typo;
+    CHECK_STATUS(MP_ERR_CONFIG, mp_session_on(session, "assistant.mesage", on_event, &messages, &typo));
+    CHECK(typo == NULL);
+    CHECKF(contains(mp_last_error_message(), "did you mean assistant.message") &&
+               contains(mp_last_error_message(), "session.idle"),
+           "%s", mp_last_error_message());
+    CHECK(contains(mp_last_error_json(), "\"code\":\"config\""));
+    /* A Copilot SDK type modelport never emits is accepted, as are NULL and "*". */
+    mp_subscription *copilot = NULL, *all = NULL;
+    CHECK_OK(mp_session_on(session, "subagent.started", on_event, &messages, &copilot));
+    CHECK_OK(mp_session_on(session, "*", on_event, &messages, &all));
+    mp_subscription_free(all);
+    all = NULL;
+    CHECK_OK(mp_session_on(session, NULL, on_event, &messages, &all));
+    mp_subscription_free(all);
+
     char *result = NULL;
     CHECK_OK(mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result));
     CHECKF(json_is(result, "/data/content", "2 + 2 = 4."), "%s", result ? result : "(null)");
@@ -406,6 +423,7 @@ static void test_text_turn(const char *root) {
     mp_string_free(events);
 
     mp_subscription_free(sub);
+    mp_subscription_free(copilot);
     mp_session_free(session);
     recorder_free(&messages);
     free(config);
