@@ -19,6 +19,7 @@ const SOURCES: &[&str] = &[
     "src/provider.rs",
     "src/models.rs",
     "src/replay.rs",
+    "src/logging.rs",
 ];
 
 const PREAMBLE: &str = "\
@@ -91,6 +92,7 @@ fn config() -> cbindgen::Config {
         ("MpTokenReply", "mp_token_reply"),
         ("MpListModelsFn", "mp_list_models_fn"),
         ("MpListModelsReply", "mp_list_models_reply"),
+        ("MpLogFn", "mp_log_fn"),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_owned(), b.to_owned()))

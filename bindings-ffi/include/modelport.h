@@ -298,6 +298,23 @@ typedef void (*mp_send_done_fn)(void *user_data,
 typedef void (*mp_event_fn)(void *user_data, const char *event_type, const char *event_json);
 
 /**
+ * A log callback.
+ *
+ * Called for each modelport log record at the level asked or above, **on whichever thread logs**
+ * (runtime worker threads, blocking-pool threads, the thread that called into the library), possibly
+ * on several threads at once, and synchronously: the thread that logs waits for it. So it must be
+ * thread-safe and quick (hand the record to a queue when in doubt), must not block on the library,
+ * and must not call into modelport (a call that logs would call it again). `level` is "error",
+ * "warn", "info", "debug" or "trace"; `target` the module that logged ("modelport::transport::call");
+ * `message` the message, then its fields as `name=value`. The strings are valid only during the
+ * call. Records hold no secret.
+ */
+typedef void (*mp_log_fn)(void *user_data,
+                          const char *level,
+                          const char *target,
+                          const char *message);
+
+/**
  * Success.
  */
 #define MP_OK 0
@@ -500,6 +517,9 @@ mp_status mp_json_pointer(const char *json,
  * combined with `provider`): sessions then select a model as `"<provider>/<id>"`; a provider may
  * set `"nativeStructuredOutput": true` (Anthropic's native structured output). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
  * gives `MP_ERR_CONFIG` with a message naming its path ("invalid client options at `retry.maxRetries`: ...").
+ * When `MODELPORT_LOG` names a level ("debug", ...) and no log callback is set
+ * (`mp_set_log_handler`), modelport's log records go to stderr from then on, one line each
+ * (`DEBUG modelport::transport::call: http attempt ...`); an unknown level is `MP_ERR_CONFIG`.
  *
  * # Safety
  * `options_json` is NULL or a NUL-terminated string; `out` is valid for one pointer write.
@@ -1001,6 +1021,21 @@ mp_status mp_replay_requests(struct mp_replay *replay, char **requests_json);
  * `replay` is NULL or a live replay server, not used again afterwards.
  */
 void mp_replay_stop(struct mp_replay *replay);
+
+/**
+ * Sends modelport's log records at `level` and above to `callback` (see `mp_log_fn`), process-wide,
+ * replacing an earlier callback; `callback` NULL stops them. `level` is "error", "warn", "info",
+ * "debug", "trace" or "off" (NULL: `MODELPORT_LOG` when set, else "warn"). When this returns, the
+ * earlier callback is not running on another thread and is not called again, so its `user_data` may
+ * be released. Returns `MP_ERR_CONFIG` for an unknown level, or when the records already go to
+ * stderr (`MODELPORT_LOG` was set when the first client was created: call this first). Must not be
+ * called from inside the log callback.
+ *
+ * # Safety
+ * `level` is NULL or a NUL-terminated string; `callback` NULL or a valid function that may be
+ * called from any thread with `user_data`.
+ */
+mp_status mp_set_log_handler(const char *level, mp_log_fn callback, void *user_data);
 
 #ifdef __cplusplus
 }  // extern "C"

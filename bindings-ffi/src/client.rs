@@ -191,6 +191,9 @@ fn json_string(value: &impl serde::Serialize) -> *mut c_char {
 /// combined with `provider`): sessions then select a model as `"<provider>/<id>"`; a provider may
 /// set `"nativeStructuredOutput": true` (Anthropic's native structured output). On success `*out` is the client; free it with `mp_client_free`. Bad JSON or an unknown field
 /// gives `MP_ERR_CONFIG` with a message naming its path ("invalid client options at `retry.maxRetries`: ...").
+/// When `MODELPORT_LOG` names a level ("debug", ...) and no log callback is set
+/// (`mp_set_log_handler`), modelport's log records go to stderr from then on, one line each
+/// (`DEBUG modelport::transport::call: http attempt ...`); an unknown level is `MP_ERR_CONFIG`.
 ///
 /// # Safety
 /// `options_json` is NULL or a NUL-terminated string; `out` is valid for one pointer write.
@@ -241,6 +244,7 @@ unsafe fn new_client(
     // SAFETY: the caller's contract.
     let json = unsafe { opt_str_arg(options_json, "options_json") }?;
     let mut options = ClientOptions::from_json(json.unwrap_or_default())?;
+    crate::logging::stderr_from_env()?;
     let gate = Arc::new(Gate::default());
     // SAFETY: the caller's contract: NULL or a valid `mp_client_callbacks`.
     if let Some(callbacks) = unsafe { callbacks.as_ref() } {

@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod gate;
 mod hooks;
+mod logging;
 mod models;
 #[cfg(test)]
 mod overhead;
@@ -36,6 +37,7 @@ pub use error::{
 };
 pub use events::{MpEventFn, MpSubscription, mp_session_on, mp_subscription_free};
 pub use hooks::{MpHookFn, MpHookReply, mp_hook_reply_set_error, mp_hook_reply_set_json};
+pub use logging::{MpLogFn, mp_set_log_handler};
 pub use models::{
     MpListModelsFn, MpListModelsReply, mp_list_models_reply_set_error,
     mp_list_models_reply_set_json,

@@ -7,11 +7,13 @@
  * context window, mp_session_compact, the error when it is off), the callbacks (each permission
  * decision, session hooks, bearer token providers, onListModels), and durable sessions (list,
  * metadata, delete, the session error codes, the lease between two clients, and a resume after the
- * process that wrote the session exited: this program run again as a child). Every handle and string
- * is freed.
+ * process that wrote the session exited: this program run again as a child), an unknown event type
+ * refused by mp_session_on, and logs (a log callback at the level asked, replaced and removed;
+ * MODELPORT_LOG=debug writing to stderr in a child). Every handle and string is freed.
  *
  *   test_ffi REPO_ROOT
  *   test_ffi --child STORE_URL REPLAY_URL SESSION_ID   (creates the session, sends, exits at once)
+ *   test_ffi --log-child REPLAY_URL                    (one failing send with MODELPORT_LOG set)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -2144,8 +2146,155 @@ static void test_list_models_callback(void) {
     }
 }
 
+/* ---------------------------------------------------------------- logs */
+
+typedef struct {
+    pthread_mutex_t mu;
+    int records;
+    int attempts_500; /* debug records of an HTTP attempt answered 500 */
+    bool wrong_level;
+    bool secret;
+} log_state;
+
+static void on_log(void *user_data, const char *level, const char *target, const char *message) {
+    log_state *st = user_data;
+    pthread_mutex_lock(&st->mu);
+    st->records++;
+    if (strcmp(target, "modelport::transport::call") == 0 && strncmp(message, "http attempt", 12) == 0 &&
+        contains(message, "status_code=500")) {
+        st->attempts_500++;
+        if (strcmp(level, "debug") != 0) st->wrong_level = true;
+    }
+    if (contains(message, "SECRET") || contains(target, "SECRET")) st->secret = true;
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* One send against an always-500 replay with one retry: two attempts, then MP_ERR_SERVER. */
+static void failing_send(mp_client *client, mp_replay *replay) {
+    char *config = provider_config(mp_replay_url(replay), false);
+    mp_session *session = NULL;
+    CHECK_OK(mp_client_create_session(client, config, NULL, 0, &session));
+    char *result = NULL;
+    CHECK_STATUS(MP_ERR_SERVER, mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result));
+    CHECK(result == NULL);
+    mp_session_free(session);
+    free(config);
+}
+
+static int log_attempts(log_state *st) {
+    pthread_mutex_lock(&st->mu);
+    int n = st->attempts_500;
+    st->attempts_500 = 0;
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
+
+/* The child of test_logs: MODELPORT_LOG=debug is set, so the client sends the records to stderr
+ * and mp_set_log_handler is refused; what it got is printed on stdout. */
+static int log_child(const char *url) {
+    mp_client *client = NULL;
+    mp_session *session = NULL;
+    char *config = provider_config(url, false);
+    char *result = NULL;
+    if (mp_client_new("{\"retry\": {\"maxRetries\": 1, \"initialBackoffMs\": 5}}", &client) != MP_OK ||
+        mp_client_create_session(client, config, NULL, 0, &session) != MP_OK) {
+        fprintf(stderr, "log child: %s\n", mp_last_error_message());
+        return 1;
+    }
+    mp_status sent = mp_session_send_and_wait(session, "{\"prompt\": \"What is 2+2?\"}", 0, &result);
+    printf("send: %s\n", mp_status_name(sent));
+    mp_status set = mp_set_log_handler("debug", on_log, NULL);
+    printf("mp_set_log_handler: %s: %s\n", mp_status_name(set), mp_last_error_message());
+    mp_string_free(result);
+    mp_session_free(session);
+    mp_client_free(client);
+    free(config);
+    return 0;
+}
+
+static void test_logs(const char *root, const char *self) {
+    mp_replay *replay = start_replay(root, "bindings-ffi/tests/fixtures/server-error.yaml", NULL);
+    mp_client *client = NULL;
+    CHECK_OK(mp_client_new("{\"retry\": {\"maxRetries\": 1, \"initialBackoffMs\": 5}}", &client));
+
+    log_state st;
+    memset(&st, 0, sizeof st);
+    pthread_mutex_init(&st.mu, NULL);
+    CHECK_STATUS(MP_ERR_CONFIG, mp_set_log_handler("verbose", on_log, &st));
+    CHECKF(contains(mp_last_error_message(), "error, warn, info, debug, trace or off"), "%s", mp_last_error_message());
+
+    /* At debug: one record per attempt, delivered before the call that logged returns. */
+    CHECK_OK(mp_set_log_handler("debug", on_log, &st));
+    failing_send(client, replay);
+    CHECKF(log_attempts(&st) == 2, "records: %d", st.records);
+    CHECK(!st.wrong_level);
+    CHECK(!st.secret);
+
+    /* At warn the debug records are filtered out; removed, nothing arrives at any level. */
+    CHECK_OK(mp_set_log_handler("warn", on_log, &st));
+    failing_send(client, replay);
+    CHECK(log_attempts(&st) == 0);
+    CHECK_OK(mp_set_log_handler(NULL, NULL, NULL));
+    pthread_mutex_lock(&st.mu);
+    int before = st.records;
+    pthread_mutex_unlock(&st.mu);
+    failing_send(client, replay);
+    CHECK(st.records == before);
+
+    /* Another callback and user_data: records flow again, to it only. */
+    log_state again;
+    memset(&again, 0, sizeof again);
+    pthread_mutex_init(&again.mu, NULL);
+    CHECK_OK(mp_set_log_handler("debug", on_log, &again));
+    failing_send(client, replay);
+    CHECK(log_attempts(&again) == 2);
+    CHECK(st.records == before);
+    CHECK_OK(mp_set_log_handler("off", NULL, NULL));
+    pthread_mutex_destroy(&again.mu);
+    pthread_mutex_destroy(&st.mu);
+    mp_client_free(client);
+
+    /* MODELPORT_LOG=debug in a child: the records on stderr, mp_set_log_handler refused. */
+    char out_path[] = "/tmp/mp-log-out-XXXXXX", err_path[] = "/tmp/mp-log-err-XXXXXX";
+    int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+    CHECK(out_fd >= 0 && err_fd >= 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("MODELPORT_LOG", "debug", 1);
+        dup2(out_fd, 1);
+        dup2(err_fd, 2);
+        execl(self, self, "--log-child", mp_replay_url(replay), (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "log child status %d", status);
+    close(out_fd);
+    close(err_fd);
+    char *out = read_file(out_path), *err = read_file(err_path);
+    unlink(out_path);
+    unlink(err_path);
+    int lines = 0;
+    for (const char *p = err; p != NULL && (p = strstr(p, "DEBUG modelport::transport::call: http attempt")) != NULL; p++) {
+        const char *end = strchr(p, '\n');
+        const char *code = strstr(p, "status_code=500");
+        if (code != NULL && (end == NULL || code < end)) lines++;
+    }
+    CHECKF(lines == 2, "stderr:\n%s", err ? err : "(none)");
+    CHECKF(contains(out, "send: server\n") && contains(out, "mp_set_log_handler: config: ") &&
+               contains(out, "MODELPORT_LOG=debug") && contains(out, "call mp_set_log_handler before mp_client_new"),
+           "stdout:\n%s", out ? out : "(none)");
+    free(out);
+    free(err);
+    mp_replay_stop(replay);
+}
+
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--child") == 0) return durable_child(argv[2], argv[3], argv[4]);
+    if (argc == 3 && strcmp(argv[1], "--log-child") == 0) return log_child(argv[2]);
+    /* The log tests expect no stderr logging in this process (it is process-wide). */
+    unsetenv("MODELPORT_LOG");
     if (argc != 2) {
         fprintf(stderr, "usage: %s REPO_ROOT (or --child STORE_URL REPLAY_URL SESSION_ID)\n", argv[0]);
         return 2;
@@ -2171,6 +2320,7 @@ int main(int argc, char **argv) {
     test_token_callback(root);
     test_list_models_callback();
     test_durable_sessions(root, argv[0]);
+    test_logs(root, argv[0]);
     printf("test_ffi: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
