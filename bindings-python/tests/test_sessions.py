@@ -221,8 +221,15 @@ async def test_a_handler_referring_to_its_session_is_collected(
     del session
     # Any awaited call takes the GIL on a runtime thread, which releases the references those
     # threads dropped without it (pyo3 defers them), such as create_session's finished future.
-    await client.start()
-    gc.collect()
+    # The worker that drops that future may still be doing so when the next call takes the GIL
+    # (more likely with a tracing subscriber installed), so a few rounds are allowed; a real
+    # leak never clears.
+    for _ in range(50):
+        await client.start()
+        gc.collect()
+        if ref() is None:
+            break
+        await asyncio.sleep(0.01)
     assert ref() is None
 
 
