@@ -1,14 +1,16 @@
 //! The native part of the `modelport` Python package (`modelport._native`).
 //!
 //! Thin pyo3 wrappers over the Rust core: every behaviour lives in core; this crate converts data,
-//! maps errors ([`error`]), owns the tokio runtime ([`runtime`]) and hands callbacks to the asyncio
-//! event loop ([`callbacks`]). The public API, with its Python conveniences, is in the Python files
-//! beside it (`python/modelport`). The modules mirror core's: client, session (events, tools),
-//! provider, models, replay.
+//! maps errors ([`error`]), owns the tokio runtime ([`runtime`]), hands callbacks to the asyncio
+//! event loop ([`callbacks`]) and core's log records to Python's `logging` ([`logging`]). The
+//! public API, with its Python conveniences, is in the Python files beside it
+//! (`python/modelport`). The modules mirror core's: client, session (events, tools), provider,
+//! models, replay, logging.
 
 mod callbacks;
 mod client;
 mod error;
+mod logging;
 mod models;
 mod provider;
 mod replay;
@@ -36,5 +38,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(provider::provider_from_env, m)?)?;
     m.add_function(wrap_pyfunction!(session::tools::invalid_arguments, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::_log_install, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::_log_set_level, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::_log_received, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::_log_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::_log_after_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::flush_logs, m)?)?;
     Ok(())
 }

@@ -69,6 +69,8 @@ pub(crate) fn _shutdown(py: Python<'_>) {
     if let Some(runtime) = current.and_then(|c| Arc::try_unwrap(c.runtime).ok()) {
         py.detach(|| runtime.shutdown_timeout(std::time::Duration::from_secs(5)));
     }
+    // After the workers: what they logged last is emitted, then the log thread ends.
+    crate::logging::shutdown(py);
 }
 
 /// The runtime as pyo3-async-runtimes sees it.

@@ -17,6 +17,8 @@ The engine is the Rust core (``modelport._native``); the GIL is released while i
 
 import atexit as _atexit
 
+from ._logging import _install as _install_logging
+from ._logging import flush_logs, set_log_level
 from ._native import __version__, _shutdown
 from .client import (
     Client,
@@ -183,8 +185,13 @@ __all__ = [
     "TransportError",
     "__version__",
     "define_tool",
+    "flush_logs",
     "provider_from_env",
+    "set_log_level",
 ]
+
+# The core's log records go to logging.getLogger("modelport") (see modelport._logging).
+_install_logging()
 
 # Let the runtime's workers finish with Python objects before the interpreter is torn down.
 _atexit.register(_shutdown)

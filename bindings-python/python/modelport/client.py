@@ -20,6 +20,7 @@ from typing import (
 )
 
 from . import _native
+from ._logging import _sync_level
 from .errors import ModelportError
 from .hooks import SessionHooks, _hook_callbacks
 from .mcp import MCPServerConfig
@@ -219,6 +220,7 @@ class Client:
         providers: Optional[Sequence[Mapping[str, Any]]] = None,
         models: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> None:
+        _sync_level()
         merged: Dict[str, Any] = dict(options or {})
         unknown = sorted(set(merged) - set(ClientOptions.__annotations__))
         if unknown:
@@ -306,6 +308,7 @@ class Client:
         confusions, ...) and raise :class:`~modelport.ConfigError`; a ``session_id`` the session
         store already has raises :class:`~modelport.SessionExistsError`.
         """
+        _sync_level()
         merged = _merge(config, locals())
         known_id = _SessionId(merged.get("session_id"))
         session = Session(await self._native.open_session(None, *_session_args(merged, known_id)))
@@ -354,6 +357,7 @@ class Client:
         Raises :class:`~modelport.SessionNotFoundError` for an unknown id,
         :class:`~modelport.SessionBusyError` while another client holds the session (see
         ``session_lease``), :class:`~modelport.StorageError` when the store fails."""
+        _sync_level()
         merged = _merge(config, locals())
         merged.pop("session_id", None)
         args = _session_args(merged, _SessionId(session_id))
