@@ -1,31 +1,22 @@
 // The quickstart in Node.js: create a session, print each assistant.message, ask "What is 2+2?".
 //
 // With MODELPORT_PROVIDER set (openai | azure | anthropic, plus MODELPORT_BASE_URL, MODELPORT_API_KEY,
-// MODELPORT_MODEL and optionally MODELPORT_WIRE_API) it talks to that provider. Otherwise it starts
-// the built-in replay provider with a recorded answer, configured like an Azure AI Foundry
-// deployment, and works offline.
+// MODELPORT_MODEL and optionally MODELPORT_WIRE_API, read by providerFromEnv()) it talks to that
+// provider. Otherwise it starts the built-in replay provider with a recorded answer, configured like
+// an Azure AI Foundry deployment, and works offline.
 //
 //   (cd bindings-node && npm install && npm run build)   # once
 //   node examples/node/quickstart.mjs
 //
 // In your own project the imports are `from "modelport"` and `from "modelport/testing"`.
 import { fileURLToPath } from "node:url";
-import { Client } from "../../bindings-node/lib/index.mjs";
+import { Client, providerFromEnv } from "../../bindings-node/lib/index.mjs";
 import { ReplayServer } from "../../bindings-node/lib/testing.mjs";
 
 let replay;
-let model;
-let provider;
-if (process.env.MODELPORT_PROVIDER) {
-  const env = process.env;
-  model = env.MODELPORT_MODEL;
-  provider = {
-    type: env.MODELPORT_PROVIDER,
-    baseUrl: env.MODELPORT_BASE_URL,
-    apiKey: env.MODELPORT_API_KEY,
-    wireApi: env.MODELPORT_WIRE_API,
-  };
-} else {
+// Core's reader of the MODELPORT_* variables: {provider, model}, or undefined without MODELPORT_PROVIDER.
+let { model, provider } = providerFromEnv() ?? {};
+if (!provider) {
   replay = await ReplayServer.start({
     path: fileURLToPath(new URL("../replay/quickstart.yaml", import.meta.url)),
   });
