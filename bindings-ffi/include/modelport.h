@@ -10,8 +10,9 @@
  * - `char *` results (through `char **` out-parameters) belong to the caller: free them with
  *   mp_string_free(). `const char *` results belong to the library: never free them.
  * - Strings passed to callbacks are valid only during the call.
- * - Callbacks run on library threads, never on the thread that called in; no library lock is held
- *   while a callback runs. After a handle's free function returns, none of its callbacks runs again.
+ * - Callbacks run on library threads, never on the thread that called in (except the log callback of
+ *   mp_set_log_handler, called on whichever thread logs); no library lock is held while a callback
+ *   runs. After a handle's free function returns, none of its callbacks runs again.
  * - A panic inside the library never crosses the boundary: it becomes MP_ERR_PANIC.
  */
 

@@ -22,6 +22,7 @@ namespace Modelport
         const UnmanagedType Utf8 = UnmanagedType.LPUTF8Str;
 
         public const int MP_OK = 0;
+        public const int MP_ERR_CANCELLED = 14;
 
         [UnmanagedFunctionPointer(Cdecl)]
         public delegate void EventFn(IntPtr userData, IntPtr eventType, IntPtr eventJson);
@@ -367,7 +368,8 @@ namespace Modelport
             var completion = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (cancellationToken.IsCancellationRequested)
             {
-                completion.SetException(new ModelportException(14, "cancelled", "the send was cancelled before it started"));
+                completion.SetException(new ModelportException(NativeMethods.MP_ERR_CANCELLED, "cancelled",
+                    "the send was cancelled before it started"));
                 return completion.Task;
             }
             GCHandle state = GCHandle.Alloc(completion);
