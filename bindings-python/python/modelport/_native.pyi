@@ -32,7 +32,7 @@ __all__ = [
     "provider_from_env",
 ]
 
-_ToolDef = Tuple[str, str, str, bool, Callable[[str, str, str, str], Awaitable[str]]]
+_ToolDef = Tuple[str, str, str, bool, bool, Callable[[str, str, str, str], Awaitable[str]]]
 
 @final
 class Client:

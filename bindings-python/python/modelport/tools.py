@@ -1,11 +1,19 @@
 """Tools the model may call, and the permission handler asked before each call.
 
-``@define_tool(description=...)`` turns a sync or async function into a :class:`Tool`. Its single
-parameter is either a pydantic model (the JSON schema comes from ``model_json_schema()``, the
-arguments are validated, and a validation error becomes a failure result the model sees and can
-correct) or a dict, with the JSON schema given as ``parameters``. A second parameter, when present,
-receives the :class:`ToolInvocation`. The function returns a string, a :class:`ToolResult`, or any
-JSON value (sent to the model as compact JSON with sorted keys).
+``@define_tool`` turns a sync or async function into a :class:`Tool`, in one of three ways:
+
+- **a plain typed function** (``def get_weather(city: str, unit: Literal["c", "f"] = "c")``): the
+  JSON schema comes from the signature (``str``, ``int``, ``float``, ``bool``, ``Literal``, ``Enum``,
+  ``list``, ``dict``, ``Optional`` / ``Union``, ``Annotated[T, "description"]``, pydantic models),
+  the descriptions from the docstring (its text, and a Google-style ``Args:`` section or
+  ``:param name:`` lines); core checks each call's arguments against that schema, and a call that
+  does not fit becomes a failure result the model sees and can correct;
+- **a pydantic model** as the single parameter: its ``model_json_schema()``, validated by pydantic;
+- **a dict** as the single parameter, with the JSON schema given as ``parameters``.
+
+A parameter annotated :class:`ToolInvocation` (in the first two ways, the second positional
+parameter) receives the call's details. The function returns a string, a :class:`ToolResult`, or
+any JSON value (sent to the model as compact JSON with sorted keys).
 
 Handlers run on the asyncio event loop: a sync handler blocks the loop while it runs (use
 ``asyncio.to_thread`` inside an async tool for blocking work); parallel tool calls run concurrently.
@@ -13,6 +21,7 @@ Handlers run on the asyncio event loop: a sync handler blocks the loop while it 
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import json
 import logging
@@ -34,6 +43,7 @@ from typing import (
 )
 
 from . import _native
+from ._signature import FunctionTool
 
 _log = logging.getLogger("modelport")
 
@@ -147,6 +157,7 @@ class Tool:
     handler: Callable[..., Any]
     params_type: Optional[type]
     skip_permission: bool
+    _function: Optional[FunctionTool]
 
     def __init__(
         self,
@@ -165,6 +176,7 @@ class Tool:
         self.params_type = params_type
         self.skip_permission = skip_permission
         self._arity = min(len(_positional(handler)), 2)
+        self._function = None
 
     def __repr__(self) -> str:
         return f"Tool(name={self.name!r}, description={self.description!r})"
@@ -174,6 +186,16 @@ class Tool:
     ) -> str:
         """Called by the native side on the event loop; returns the result as JSON."""
         args = json.loads(arguments)
+        if self._function is not None:
+            invocation = ToolInvocation(session_id, tool_call_id, tool_name, args)
+            try:
+                positional, keywords = self._function.bind(args, invocation)
+            except (ValueError, TypeError) as e:
+                # Core checked the arguments against the schema; this is a value the schema let
+                # through and the type refuses (a pydantic validator, ...).
+                detail = _validation_text(e) if hasattr(e, "errors") else str(e)
+                return _native.invalid_arguments(self.name, detail)
+            return _result_json(await _settle(self.handler(*positional, **keywords)))
         params: Any = args
         if self.params_type is not None:
             from pydantic import ValidationError
@@ -188,22 +210,29 @@ class Tool:
             call_args = (params,)
         if self._arity == 2:
             call_args += (ToolInvocation(session_id, tool_call_id, tool_name, args),)
-        result = self.handler(*call_args)
-        if inspect.isawaitable(result):
-            result = await result
-        return _result_json(result)
+        return _result_json(await _settle(self.handler(*call_args)))
 
-    def _native_def(self) -> Tuple[str, str, str, bool, Callable[..., Awaitable[str]]]:
+    def _native_def(self) -> Tuple[str, str, str, bool, bool, Callable[..., Awaitable[str]]]:
+        # Core checks a function tool's arguments against its schema before calling it.
         return (
             self.name,
             self.description,
             json.dumps(self.parameters),
             self.skip_permission,
+            self._function is not None,
             self._invoke,
         )
 
 
-_EMPTY_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}}
+async def _settle(result: object) -> object:
+    """A handler's result, awaited when it is awaitable (async handlers)."""
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def _is_dict_type(tp: object) -> bool:
+    return tp in (dict, Dict, Mapping) or typing.get_origin(tp) in (dict, collections.abc.Mapping)
 
 
 def _make_tool(
@@ -218,15 +247,15 @@ def _make_tool(
     if not tool_name:
         raise TypeError("define_tool: give the tool a name")
     positional = _positional(fn)
-    if params_type is None and parameters is None and positional:
-        try:
-            hinted: object = typing.get_type_hints(fn).get(positional[0].name)
-        except (
-            Exception
-        ):  # an annotation naming something get_type_hints cannot see (a local class)
-            hinted = positional[0].annotation
-        if isinstance(hinted, type) and _is_pydantic_model(hinted):
-            params_type = hinted
+    try:
+        hints: Mapping[str, object] = typing.get_type_hints(fn)
+    except Exception:  # an annotation naming something get_type_hints cannot see (a local class)
+        hints = {p.name: p.annotation for p in positional}
+    first = hints.get(positional[0].name) if positional else None
+    if params_type is None and parameters is None:
+        if isinstance(first, type) and _is_pydantic_model(first):
+            params_type = first
+    function: Optional[FunctionTool] = None
     if params_type is not None:
         if not _is_pydantic_model(params_type):
             raise TypeError(
@@ -235,15 +264,24 @@ def _make_tool(
         schema: Mapping[str, Any] = params_type.model_json_schema()  # type: ignore[attr-defined]
     elif parameters is not None:
         schema = parameters
-    elif not positional:
-        schema = _EMPTY_SCHEMA
-    else:
+    elif _is_dict_type(first) and all(
+        hints.get(p.name, p.empty) in (p.empty, ToolInvocation) for p in positional[1:]
+    ):
         raise TypeError(
-            f"define_tool({tool_name!r}): annotate the first parameter with a pydantic model, or "
-            "give parameters= (a JSON schema) for a function taking a dict"
+            f"define_tool({tool_name!r}): a function taking the arguments as one dict needs "
+            "parameters= (their JSON schema); or annotate the parameter with a pydantic model, "
+            "or give each argument its own typed parameter"
         )
-    text = description if description is not None else inspect.getdoc(fn) or ""
-    return Tool(
+    else:
+        function = FunctionTool(fn, tool_name, ToolInvocation)
+        schema = function.schema
+    if description is not None:
+        text = description
+    elif function is not None:
+        text = function.description
+    else:
+        text = inspect.getdoc(fn) or ""
+    tool = Tool(
         tool_name,
         text,
         schema,
@@ -251,6 +289,12 @@ def _make_tool(
         params_type=params_type,
         skip_permission=skip_permission,
     )
+    tool._function = function
+    return tool
+
+
+@overload
+def define_tool(name: Callable[..., Any], /) -> Tool: ...
 
 
 @overload
@@ -278,7 +322,7 @@ def define_tool(
 
 
 def define_tool(
-    name: Optional[str] = None,
+    name: Union[str, Callable[..., Any], None] = None,
     *,
     description: Optional[str] = None,
     handler: Optional[Callable[..., Any]] = None,
@@ -286,14 +330,20 @@ def define_tool(
     parameters: Optional[Mapping[str, Any]] = None,
     skip_permission: bool = False,
 ) -> Union[Tool, Callable[[Callable[..., Any]], Tool]]:
-    """Defines a tool, as a decorator (``@define_tool(description=...)``) or with ``handler=``.
+    """Defines a tool, as a decorator (``@define_tool``, ``@define_tool(description=...)``) or with
+    ``handler=``.
 
-    The name defaults to the function's name and the description to its docstring.
-    ``skip_permission=True`` marks a safe tool: the permission handler is not asked before it runs.
+    The name defaults to the function's name and the description to its docstring (for a plain
+    typed function, the docstring's text without its ``Args:`` / ``:param:`` part, which describes
+    the parameters). ``skip_permission=True`` marks a safe tool: the permission handler is not asked
+    before it runs. See :mod:`modelport.tools` for the three kinds of functions.
     """
+    if callable(name):
+        return _make_tool(name, None, None, None, None, False)
+    tool_name = name
 
     def wrap(fn: Callable[..., Any]) -> Tool:
-        return _make_tool(fn, name, description, params_type, parameters, skip_permission)
+        return _make_tool(fn, tool_name, description, params_type, parameters, skip_permission)
 
     return wrap if handler is None else wrap(handler)
 

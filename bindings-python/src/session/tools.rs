@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use serde_json::Value;
 
 use modelport::session::hooks::{HookKind, SessionHooks};
+use modelport::session::output;
 use modelport::{
     PermissionDecision, PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult,
 };
@@ -24,24 +25,36 @@ pub(crate) fn invalid_arguments(tool_name: &str, detail: &str) -> String {
 }
 
 /// A tool as `modelport.tools` hands it over: name, description, JSON-schema parameters (as JSON
-/// text), whether it skips the permission handler, and
+/// text), whether it skips the permission handler, whether core checks the arguments against the
+/// parameters before calling it (tools from plain typed functions), and
 /// `call(arguments_json, session_id, tool_call_id, tool_name) -> Awaitable[result_json]`.
-pub(crate) type ToolDef = (String, String, String, bool, Py<PyAny>);
+pub(crate) type ToolDef = (String, String, String, bool, bool, Py<PyAny>);
 
 /// The core tool for a Python tool.
 pub(crate) fn tool(event_loop: &EventLoop, def: ToolDef) -> PyResult<Tool> {
-    let (name, description, parameters, skip_permission, call) = def;
+    let (name, description, parameters, skip_permission, validate, call) = def;
     let parameters: Value = serde_json::from_str(&parameters).map_err(|e| {
         config(format!(
             "tools: the parameters of \"{name}\" are not valid JSON: {e}"
         ))
     })?;
+    let schema = validate.then(|| Arc::new(parameters.clone()));
     let call = Arc::new(call);
     let event_loop = event_loop.clone();
     let handler = move |arguments: Value, invocation: ToolInvocation| {
         let call = call.clone();
         let event_loop = event_loop.clone();
+        let schema = schema.clone();
         async move {
+            if let Some(schema) = schema
+                && let Err(errors) = output::validate(&schema, &arguments.to_string())
+            {
+                // Core's schema check and core's text: the model sees why and can call again.
+                return Ok(ToolResult::invalid_arguments(
+                    &invocation.tool_name,
+                    errors.join("; "),
+                ));
+            }
             let args = vec![
                 arguments.to_string(),
                 invocation.session_id,
