@@ -110,6 +110,9 @@ class _Schema:
         if origin is typing.Literal:
             return _enum_schema(list(args))
         if origin in _UNION_TYPES:
+            # Any absorbs the rest (Python < 3.11 reads `x: Any = None` as Optional[Any]).
+            if Any in args or object in args:
+                return {}
             return {"anyOf": [self.of(a) for a in args]}
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return _enum_schema([m.value for m in tp])
