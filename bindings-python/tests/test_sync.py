@@ -223,3 +223,23 @@ def test_the_sync_example_runs_offline() -> None:
     lines = done.stdout.splitlines()
     assert "-> get_weather({'city': 'Paris'})" in lines
     assert lines[-1] == "It is sunny and 22 °C in Paris, and rainy and 17 °C in Tokyo."
+
+
+def test_stored_sessions(replay: ReplayServer) -> None:
+    with Client(session_store="memory") as client:
+        session = client.create_session(
+            model="python-model", provider=openai(replay), session_id="sync-1"
+        )
+        assert session.send_and_wait("Say hello", timeout=T) is not None
+        session.destroy()
+        assert [m.session_id for m in client.list_sessions()] == ["sync-1"]
+        assert client.get_last_session_id() == "sync-1"
+        meta = client.get_session_metadata("sync-1")
+        assert meta is not None and meta.model == "python-model"
+        resumed = client.resume_session("sync-1", provider=openai(replay))
+        reply = resumed.send_and_wait("And goodbye?", timeout=T)
+        assert reply is not None and reply.data.content == "Goodbye!"
+        assert EventType.SESSION_RESUME in [e.type for e in resumed.get_events()]
+        resumed.disconnect()
+        assert client.delete_session("sync-1") is True
+        assert client.get_session_metadata("sync-1") is None

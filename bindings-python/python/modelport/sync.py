@@ -403,6 +403,10 @@ class Session:
         """Ends the session (it stays in the store for ``resume_session``)."""
         self._loop.run(self._async.disconnect())
 
+    def destroy(self) -> None:
+        """The Copilot SDK's older name for :meth:`disconnect`."""
+        self.disconnect()
+
     def __enter__(self) -> Session:
         return self
 
