@@ -1,9 +1,19 @@
 // Shared set-up of the Node.js tests: replay servers on 127.0.0.1 and provider configs per wire format.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client, defineTool } from "modelport";
 import { ReplayServer } from "modelport/testing";
+
+// Clients without a sessionStore keep sessions under MODELPORT_HOME: a fresh directory unless the
+// test script set one, so a direct `node --test` run never writes into the user's data directory.
+if (!process.env.MODELPORT_HOME) {
+  const home = mkdtempSync(join(tmpdir(), "modelport-tests-"));
+  process.env.MODELPORT_HOME = home;
+  process.on("exit", () => rmSync(home, { recursive: true, force: true }));
+}
 
 export const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 export const CONVERSATIONS = fixture("conversations.yaml");

@@ -3,10 +3,21 @@ config of every route (wire format x provider type)."""
 
 from __future__ import annotations
 
+import atexit
+import os
 import pathlib
+import shutil
+import tempfile
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List
 
 import pytest
+
+# Clients without a session_store keep sessions under MODELPORT_HOME: a fresh directory unless the
+# test script set one, so a direct `pytest` run never writes into the user's data directory.
+if "MODELPORT_HOME" not in os.environ:
+    _home = tempfile.mkdtemp(prefix="modelport-tests-")
+    os.environ["MODELPORT_HOME"] = _home
+    atexit.register(shutil.rmtree, _home, True)
 
 from modelport import Client, Tool, define_tool
 from modelport.testing import ReplayServer
