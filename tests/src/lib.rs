@@ -2,6 +2,7 @@
 //! every test runs through, event recording with the order check, and a misbehaving server.
 
 pub mod fault;
+pub mod traced_turn;
 
 use std::path::PathBuf;
 use std::process::Command;
