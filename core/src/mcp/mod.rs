@@ -204,13 +204,12 @@ impl Hub {
                 }
                 let name = unique_name(&server.spec.name, &t.name, &mut taken);
                 let origin = Some((server.spec.name.as_str(), t.name.as_str()));
-                let selected = self.available.as_ref().is_none_or(|a| {
-                    a.iter()
-                        .any(|p| crate::session::tool_matches(p, &name, origin))
-                }) && !self.excluded.as_ref().is_some_and(|x| {
-                    x.iter()
-                        .any(|p| crate::session::tool_matches(p, &name, origin))
-                });
+                let selected = crate::session::offered(
+                    self.available.as_deref(),
+                    self.excluded.as_deref(),
+                    &name,
+                    origin,
+                );
                 if selected {
                     tools.push(mcp_tool(server.clone(), self.session_ref(), name, t));
                 }

@@ -692,19 +692,27 @@ pub(crate) fn select_tools(config: &SessionConfig) -> Result<Vec<Tool>> {
         .tools
         .iter()
         .filter(|t| {
-            config
-                .available_tools
-                .as_ref()
-                .is_none_or(|a| a.iter().any(|p| tool_matches(p, t.name(), None)))
-        })
-        .filter(|t| {
-            !config
-                .excluded_tools
-                .as_ref()
-                .is_some_and(|x| x.iter().any(|p| tool_matches(p, t.name(), None)))
+            offered(
+                config.available_tools.as_deref(),
+                config.excluded_tools.as_deref(),
+                t.name(),
+                None,
+            )
         })
         .cloned()
         .collect())
+}
+
+/// Whether a tool is offered under `availableTools` / `excludedTools` (exclusion wins); `mcp` as
+/// for [`tool_matches`].
+pub(crate) fn offered(
+    available: Option<&[String]>,
+    excluded: Option<&[String]>,
+    name: &str,
+    mcp: Option<(&str, &str)>,
+) -> bool {
+    available.is_none_or(|a| a.iter().any(|p| tool_matches(p, name, mcp)))
+        && !excluded.is_some_and(|x| x.iter().any(|p| tool_matches(p, name, mcp)))
 }
 
 /// Validates per-message headers.
