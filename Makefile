@@ -4,7 +4,7 @@ CARGO ?= cargo
 # napi's CLI always builds for an explicit target; building everything for it keeps one target tree.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all fmt fmt-check lint package-check fuzz-check test test-all test-rust test-cli test-examples test-examples-python test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
+.PHONY: dist dist-ci test-dist test-python-wheel all fmt fmt-check lint package-check fuzz-check test test-all test-rust test-cli test-examples test-examples-python test-python test-node test-ffi test-llama-bindings bench bench-load quickstart
 
 all: test
 
@@ -39,6 +39,18 @@ fuzz-check:
 test-python:
 	bash bindings-python/scripts/test.sh
 
+# The shipped packages (wheel and sdist, the two npm tarballs, the C tarball) in dist/, built with the
+# `dist` profile (LTO, stripped). Takes a while; `dist-ci` builds the same files with the dev profile.
+dist:
+	bash scripts/dist.sh
+
+dist-ci:
+	MODELPORT_DIST_PROFILE=dev bash scripts/dist.sh
+
+# Installs dist/ as a user would (no Rust on PATH, empty directories) and runs each quickstart.
+test-dist:
+	bash scripts/test-dist.sh
+
 test-node:
 	bash bindings-node/scripts/test.sh
 
@@ -54,7 +66,12 @@ test-llama-bindings:
 test:
 	bash scripts/with-pg.sh $(MAKE) test-all
 
-test-all: fmt-check lint package-check fuzz-check test-rust test-cli test-examples test-python test-examples-python test-node test-ffi test-llama-bindings
+# The packages are built once (dev profile) before the binding tests: the Python suite runs against
+# the wheel that test-dist then installs as a user would.
+test-all: fmt-check lint package-check fuzz-check test-rust test-cli test-examples dist-ci test-python-wheel test-examples-python test-node test-ffi test-dist test-llama-bindings
+
+test-python-wheel:
+	MODELPORT_WHEEL="$$(ls dist/modelport-*.whl)" bash bindings-python/scripts/test.sh
 
 # The Rust examples run offline; durable.rs runs twice and must remember the name across runs.
 test-examples:

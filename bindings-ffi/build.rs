@@ -47,6 +47,11 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-env-changed=MODELPORT_UPDATE_HEADER");
+    // The shared library names itself, so programs linked against it (by -lmodelport or by path, as
+    // CMake does) look it up as libmodelport.so on the loader's path, not at the path it was built at.
+    if std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmodelport.so");
+    }
 
     let mut builder = cbindgen::Builder::new().with_config(config());
     for src in SOURCES {
@@ -69,6 +74,19 @@ fn main() {
 
 fn same(a: &Path, b: &Path) -> bool {
     matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// The version the header was generated for, so C code can check it at compile time; `mp_version()`
+/// tells the version of the library actually loaded.
+fn version_macros() -> String {
+    let part = |name: &str| std::env::var(name).expect("cargo sets CARGO_PKG_VERSION_*");
+    format!(
+        "\n/* The version of this header; mp_version() returns the loaded library's. */\n\
+         #define MP_VERSION_MAJOR {}\n#define MP_VERSION_MINOR {}\n#define MP_VERSION_PATCH {}",
+        part("CARGO_PKG_VERSION_MAJOR"),
+        part("CARGO_PKG_VERSION_MINOR"),
+        part("CARGO_PKG_VERSION_PATCH"),
+    )
 }
 
 fn config() -> cbindgen::Config {
@@ -109,6 +127,7 @@ fn config() -> cbindgen::Config {
         include_version: false,
         no_includes: true,
         sys_includes: vec!["stddef.h".to_owned(), "stdint.h".to_owned()],
+        after_includes: Some(version_macros()),
         cpp_compat: true,
         usize_is_size_t: true,
         documentation: true,

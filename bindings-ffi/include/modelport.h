@@ -24,6 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The version of this header; mp_version() returns the loaded library's. */
+#define MP_VERSION_MAJOR 0
+#define MP_VERSION_MINOR 1
+#define MP_VERSION_PATCH 0
+
 /**
  * A modelport client (opaque): the default provider, the connection pool and the sessions.
  */

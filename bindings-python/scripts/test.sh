@@ -9,6 +9,7 @@
 #
 # PYTHON picks the interpreter (default python3). The wheel is built with the dev profile, which is
 # enough for tests; set MATURIN_PEP517_ARGS="" for the release build a plain `pip install` makes.
+# MODELPORT_WHEEL=path/to.whl installs that wheel instead of building one (step 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -36,10 +37,16 @@ fi
 py="$venv/bin/python"
 "$py" -m pip install --quiet "pytest>=8,<10" "pytest-asyncio>=0.24,<2" "pydantic>=2,<3" "mypy>=1.10,<3"
 
-step "pip install ./bindings-python (maturin ${MATURIN_PEP517_ARGS:-release})"
-started=$(date +%s)
-"$py" -m pip install --quiet --force-reinstall --no-deps ./bindings-python
-echo "built and installed in $(( $(date +%s) - started )) s"
+if [ -n "${MODELPORT_WHEEL:-}" ]; then
+  # A wheel built already (make test builds the packages once, with scripts/dist.sh, and tests them).
+  step "pip install $MODELPORT_WHEEL"
+  "$py" -m pip install --quiet --force-reinstall --no-deps "$MODELPORT_WHEEL"
+else
+  step "pip install ./bindings-python (maturin ${MATURIN_PEP517_ARGS:-release})"
+  started=$(date +%s)
+  "$py" -m pip install --quiet --force-reinstall --no-deps ./bindings-python
+  echo "built and installed in $(( $(date +%s) - started )) s"
+fi
 
 step "pytest"
 "$py" -m pytest bindings-python/tests -p no:cacheprovider -q

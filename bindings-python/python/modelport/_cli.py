@@ -1,0 +1,26 @@
+"""The ``modelport`` command the wheel installs: runs the command-line binary shipped beside this
+module (``modelport/_bin/modelport``) in place of the Python process, with its arguments, terminal
+and exit status."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def main() -> None:
+    exe = Path(__file__).resolve().parent / "_bin" / ("modelport.exe" if os.name == "nt" else "modelport")
+    if not exe.is_file():
+        sys.stderr.write(
+            "modelport: this build of the Python package has no command line (a build from source or "
+            "the sdist ships the module only): install the wheel, or `cargo install --path cli` from "
+            "a checkout of modelport\n"
+        )
+        raise SystemExit(1)
+    argv = [str(exe), *sys.argv[1:]]
+    if os.name == "nt":
+        import subprocess
+
+        raise SystemExit(subprocess.call(argv))
+    os.execv(exe, argv)
