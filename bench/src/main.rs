@@ -446,6 +446,19 @@ async fn turn(args: &[String]) -> Result<(), String> {
          that goes first alternating; replay server in a child process",
         n / 10
     );
+    println!(
+        "  tracing: spans {}, {}",
+        if cfg!(feature = "no-spans") {
+            "compiled out (no-spans build)"
+        } else {
+            "compiled in"
+        },
+        if args.iter().any(|a| a == "--subscriber") {
+            "a subscriber recording spans at INFO (--subscriber)"
+        } else {
+            "no subscriber"
+        }
+    );
     print_stats("modelport, session created before the timer:", &m);
     print_stats("modelport, fresh session's creation timed too:", &mc);
     print_stats("raw reqwest request:", &r);
@@ -817,6 +830,15 @@ fn main() {
 async fn run(args: Vec<String>) -> Result<(), String> {
     // Raw reqwest in this process needs a crypto provider (modelport brings its own).
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // `--subscriber`: a tracing subscriber that records every span and formats every event at INFO
+    // and above (into a sink), to measure the spans' cost when someone listens. Without it no
+    // subscriber is installed, as in an application that does not trace.
+    if args.iter().any(|a| a == "--subscriber") {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(std::io::sink)
+            .init();
+    }
     match args.get(1).map(String::as_str) {
         Some("serve") => {
             serve(&args).await;
