@@ -185,30 +185,26 @@ class Session {
   async send(options) {
     const [json, signal] = sendOptions(options);
     if (signal === undefined) return settle(this.#native.send(json));
-    if (signal.aborted) throw abortError(signal);
-    const tracker = await settle(this.#native.sendTracked(json));
-    const onAbort = () => tracker.abort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    tracker.ended().then(() => signal.removeEventListener("abort", onAbort));
-    if (signal.aborted) onAbort();
-    return tracker.id;
+    // The signal stays wired after the send resolves: it aborts the send until it has ended.
+    return this.#abortable(signal, (handle) => settle(handle.send(json)), { keep: true });
   }
 
   /**
-   * Runs `fn` (a native send) with `signal` wired to the session's abort until `fn` settles; an
-   * already aborted signal rejects at once.
+   * Runs `fn` with a native handle that cancels this send alone, wired to `signal` (until `fn`
+   * settles, or for good with `keep`); an already aborted signal rejects at once.
    */
-  async #abortable(signal, fn) {
-    if (signal === undefined) return fn();
+  async #abortable(signal, fn, { keep = false } = {}) {
+    if (signal === undefined) return fn(this.#native);
     if (signal.aborted) throw abortError(signal);
-    const onAbort = () => this.#native.abort();
+    const handle = this.#native.cancellable();
+    const onAbort = () => handle.cancel();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      return await fn();
+      return await fn(handle);
     } catch (e) {
       throw withReason(e, signal);
     } finally {
-      signal.removeEventListener("abort", onAbort);
+      if (!keep) signal.removeEventListener("abort", onAbort);
     }
   }
 
@@ -222,7 +218,7 @@ class Session {
   async sendAndWait(options, timeout) {
     const [json, signal] = sendOptions(options);
     try {
-      const event = await this.#abortable(signal, () => settle(this.#native.sendAndWait(json, timeout ?? undefined)));
+      const event = await this.#abortable(signal, (native) => settle(native.sendAndWait(json, timeout ?? undefined)));
       return event == null ? undefined : JSON.parse(event);
     } finally {
       await this.#flush();
@@ -243,8 +239,8 @@ class Session {
     const jsonSchema = typeof schema.toJSONSchema === "function" ? schema.toJSONSchema() : schema;
     const [json, signal] = sendOptions({ ...message, responseFormat: { type: "json_schema", name, schema: jsonSchema, strict } });
     try {
-      const text = await this.#abortable(signal, () =>
-        settle(this.#native.sendAndParseJson(json, retries, timeout ?? undefined)),
+      const text = await this.#abortable(signal, (native) =>
+        settle(native.sendAndParseJson(json, retries, timeout ?? undefined)),
       );
       const value = JSON.parse(text);
       return zod ? schema.parse(value) : value;

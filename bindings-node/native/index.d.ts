@@ -2,12 +2,20 @@
 /* eslint-disable */
 
 /**
- * Which binding artifact the generated loader actually loaded: `'native'` for
- * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
- * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
- * can point the loader at a WASI artifact this package does not build itself.
+ * Sends of one session that `cancel` aborts, and only those (core's `SendCancel`): running, at
+ * once; queued, as soon as they start; ended, not at all. `lib/session.cjs` wires an AbortSignal
+ * to it.
  */
-export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+export declare class CancellableSend {
+  /** Aborts this handle's sends. */
+  cancel(): void
+  /** As `Session.send`, cancellable. */
+  send(options: string): Promise<string>
+  /** As `Session.sendAndWait`, cancellable. */
+  sendAndWait(options: string, timeoutMs?: number | undefined | null): Promise<string | null>
+  /** As `Session.sendAndParseJson`, cancellable. */
+  sendAndParseJson(options: string, retries: number, timeoutMs?: number | undefined | null): Promise<string>
+}
 
 /** The entry point (see core's `Client`). */
 export declare class Client {
@@ -71,25 +79,6 @@ export declare class ReplayServer {
   stop(): Promise<void>
 }
 
-/**
- * One send of `send()` with an AbortSignal (`lib/session.cjs` drives it). Core's `abort` cancels
- * the session's running send, so this tracker calls it only while that send is this one.
- */
-export declare class SendTracker {
-  /** The id of the send's `user.message` event. */
-  get id(): string
-  /**
-   * Resolves once the send has ended (its `session.idle`, or the session's end), aborting it when
-   * it starts if `abort` was called while it was queued. Call it once.
-   */
-  ended(): Promise<void>
-  /**
-   * Aborts the send: now when it runs, when it starts when it is queued, not at all when it has
-   * ended.
-   */
-  abort(): Promise<void>
-}
-
 /** A conversation with one model (see core's `Session`). */
 export declare class Session {
   /** The session id. */
@@ -98,11 +87,6 @@ export declare class Session {
   get model(): string
   /** Sends a message (JSON send options); resolves to the id of its `user.message` event. */
   send(options: string): Promise<string>
-  /**
-   * Sends a message whose AbortSignal may cancel it: the tracker knows when the send runs and
-   * aborts it, through core's `abort`, only then.
-   */
-  sendTracked(options: string): Promise<SendTracker>
   /** Sends and waits until idle; resolves to the last `assistant.message` as JSON, or null. */
   sendAndWait(options: string, timeoutMs?: number | undefined | null): Promise<string | null>
   /**
@@ -110,6 +94,8 @@ export declare class Session {
    * core against the schema (`retries` corrective retries, then an `invalid_output` error).
    */
   sendAndParseJson(options: string, retries: number, timeoutMs?: number | undefined | null): Promise<string>
+  /** A handle whose sends can be cancelled one by one (what an AbortSignal is wired to). */
+  cancellable(): CancellableSend
   /**
    * Sends every event to `callback`, in batches: a JSON array of events, where a number marks a
    * barrier asked for with `flush` (one callback per session; replaces the last).

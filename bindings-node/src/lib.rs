@@ -26,4 +26,4 @@ pub use provider::provider_from_env;
 pub use replay::{ReplayOptions, ReplayServer};
 pub use session::events::{EventBatch, EventStream, check_event_type};
 pub use session::tools::{ToolDefinition, invalid_arguments};
-pub use session::{SendTracker, Session};
+pub use session::{CancellableSend, Session};

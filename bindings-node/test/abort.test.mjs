@@ -209,3 +209,26 @@ test("aborting the signal of a queued send aborts that send when it starts, not 
   assert.equal(events.filter((e) => e.type === "abort").length, 1);
   assert.ok(!events.some((e) => e.type === "assistant.message" && e.data.content === FALLBACK));
 });
+
+test("aborting the signal of a queued sendAndWait aborts that send, not the running one", async (t) => {
+  const { server, session, events } = await slowSession(t);
+  const running = session.sendAndWait("Tell me a long story.");
+  await nextEvent(session, "assistant.message_delta");
+  const queued = new AbortController();
+  const reason = new Error("changed my mind");
+  const waiting = session.sendAndWait({ prompt: "What is 2+2?", signal: queued.signal });
+  queued.abort(reason);
+  // The running send completes with its whole answer.
+  const answer = await running;
+  assert.match(answer.data.content, /.{40,}/s);
+  // The queued one rejects as aborted, and never reached the model.
+  await assert.rejects(waiting, (e) => {
+    assert.ok(e instanceof AbortError, String(e));
+    assert.equal(e.cause, reason);
+    return true;
+  });
+  assert.equal(events.filter((e) => e.type === "abort").length, 1);
+  assert.equal(server.requestCount, 1, "one model call: the running send's");
+  assert.equal(events.at(-1).type, "session.idle");
+  assert.equal(events.at(-1).data.aborted, true);
+});

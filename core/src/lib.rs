@@ -49,7 +49,8 @@ pub use session::tools::{
     ToolResult, ToolResultType, define_tool,
 };
 pub use session::{
-    SendOptions, Session, SessionConfig, Subscription, SystemMessage, SystemMessageMode,
+    SendCancel, SendOptions, Session, SessionConfig, Subscription, SystemMessage,
+    SystemMessageMode,
 };
 pub use store::{LeaseOptions, SessionMetadata, SessionStore};
 

@@ -6,11 +6,8 @@ pub(crate) mod tools;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use modelport::SendOptions;
-use modelport::session::events::EventData;
 use napi_derive::napi;
-use parking_lot::Mutex;
 
 use crate::error::{IntoNapi, Result, config};
 use events::{EventStream, Listeners};
@@ -57,24 +54,7 @@ impl Session {
     /// Sends a message (JSON send options); resolves to the id of its `user.message` event.
     #[napi]
     pub async fn send(&self, options: String) -> Result<String> {
-        let options = SendOptions::from_json(&options).into_napi()?;
-        self.inner.send(options).await.into_napi()
-    }
-
-    /// Sends a message whose AbortSignal may cancel it: the tracker knows when the send runs and
-    /// aborts it, through core's `abort`, only then.
-    #[napi]
-    pub async fn send_tracked(&self, options: String) -> Result<SendTracker> {
-        let options = SendOptions::from_json(&options).into_napi()?;
-        // Subscribed before the send, so that its user.message is not missed. Deltas do not matter.
-        let stream = self.inner.events_with_buffer(0);
-        let id = self.inner.send(options).await.into_napi()?;
-        Ok(SendTracker {
-            session: self.inner.clone(),
-            id,
-            stream: Mutex::new(Some(stream)),
-            state: Mutex::default(),
-        })
+        send(&self.inner, &options, None).await
     }
 
     /// Sends and waits until idle; resolves to the last `assistant.message` as JSON, or null.
@@ -84,14 +64,7 @@ impl Session {
         options: String,
         timeout_ms: Option<f64>,
     ) -> Result<Option<String>> {
-        let options = SendOptions::from_json(&options).into_napi()?;
-        let timeout = timeout(timeout_ms)?;
-        let event = self
-            .inner
-            .send_and_wait(options, timeout)
-            .await
-            .into_napi()?;
-        Ok(event.map(|e| e.json().to_owned()))
+        send_and_wait(&self.inner, &options, timeout_ms, None).await
     }
 
     /// Sends with the options' `responseFormat`; resolves to the answer as JSON text, validated by
@@ -103,18 +76,16 @@ impl Session {
         retries: u32,
         timeout_ms: Option<f64>,
     ) -> Result<String> {
-        let mut options = SendOptions::from_json(&options).into_napi()?;
-        let format = options
-            .response_format
-            .take()
-            .ok_or_else(|| config("sendAndParse needs a schema"))?;
-        let timeout = timeout(timeout_ms)?;
-        let value = self
-            .inner
-            .send_and_parse_json(options, format, retries as usize, timeout)
-            .await
-            .into_napi()?;
-        Ok(value.to_string())
+        send_and_parse_json(&self.inner, &options, retries, timeout_ms, None).await
+    }
+
+    /// A handle whose sends can be cancelled one by one (what an AbortSignal is wired to).
+    #[napi]
+    pub fn cancellable(&self) -> CancellableSend {
+        CancellableSend {
+            session: self.inner.clone(),
+            cancel: modelport::SendCancel::new(),
+        }
     }
 
     /// Sends every event to `callback`, in batches: a JSON array of events, where a number marks a
@@ -180,106 +151,98 @@ impl Session {
     }
 }
 
-/// Where a tracked send is.
-#[derive(Debug, Default)]
-struct TrackState {
-    /// Its user.message was emitted: it is the session's running send.
-    running: bool,
-    /// Its session.idle was emitted (or the session ended).
-    ended: bool,
-    /// Aborted while queued: abort it as soon as it runs.
-    abort_requested: bool,
-}
-
-/// One send of `send()` with an AbortSignal (`lib/session.cjs` drives it). Core's `abort` cancels
-/// the session's running send, so this tracker calls it only while that send is this one.
+/// Sends of one session that `cancel` aborts, and only those (core's `SendCancel`): running, at
+/// once; queued, as soon as they start; ended, not at all. `lib/session.cjs` wires an AbortSignal
+/// to it.
 #[napi]
-pub struct SendTracker {
+#[derive(Debug)]
+pub struct CancellableSend {
     session: modelport::Session,
-    id: String,
-    stream: Mutex<Option<modelport::session::events::EventStream>>,
-    state: Mutex<TrackState>,
-}
-
-impl std::fmt::Debug for SendTracker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendTracker")
-            .field("id", &self.id)
-            .field("state", &*self.state.lock())
-            .finish_non_exhaustive()
-    }
+    cancel: modelport::SendCancel,
 }
 
 #[napi]
-impl SendTracker {
-    /// The id of the send's `user.message` event.
-    #[napi(getter)]
-    pub fn id(&self) -> String {
-        self.id.clone()
+impl CancellableSend {
+    /// Aborts this handle's sends.
+    #[napi]
+    pub fn cancel(&self) {
+        self.cancel.cancel();
     }
 
-    /// Resolves once the send has ended (its `session.idle`, or the session's end), aborting it when
-    /// it starts if `abort` was called while it was queued. Call it once.
+    /// As `Session.send`, cancellable.
     #[napi]
-    pub async fn ended(&self) {
-        let Some(mut stream) = self.stream.lock().take() else {
-            return;
-        };
-        let mut aborted = false;
-        'events: while let Some(item) = stream.next().await {
-            // Take every event already there before acting, so that an abort asked for while the
-            // send was queued never reaches a later send.
-            let mut next = Some(item);
-            while let Some(item) = next {
-                if self.see(item) {
-                    break 'events;
-                }
-                next = stream.next().now_or_never().flatten();
-            }
-            let abort = {
-                let state = self.state.lock();
-                state.running && state.abort_requested
-            };
-            if abort && !aborted {
-                aborted = true;
-                self.session.abort().await;
-            }
-        }
-        self.state.lock().ended = true;
+    pub async fn send(&self, options: String) -> Result<String> {
+        send(&self.session, &options, Some(&self.cancel)).await
     }
 
-    /// Aborts the send: now when it runs, when it starts when it is queued, not at all when it has
-    /// ended.
+    /// As `Session.sendAndWait`, cancellable.
     #[napi]
-    pub async fn abort(&self) {
-        let running = {
-            let mut state = self.state.lock();
-            if state.ended {
-                return;
-            }
-            state.abort_requested = true;
-            state.running
-        };
-        if running {
-            self.session.abort().await;
-        }
+    pub async fn send_and_wait(
+        &self,
+        options: String,
+        timeout_ms: Option<f64>,
+    ) -> Result<Option<String>> {
+        send_and_wait(&self.session, &options, timeout_ms, Some(&self.cancel)).await
+    }
+
+    /// As `Session.sendAndParseJson`, cancellable.
+    #[napi]
+    pub async fn send_and_parse_json(
+        &self,
+        options: String,
+        retries: u32,
+        timeout_ms: Option<f64>,
+    ) -> Result<String> {
+        send_and_parse_json(&self.session, &options, retries, timeout_ms, Some(&self.cancel)).await
     }
 }
 
-impl SendTracker {
-    /// Notes what `item` says about the send; true once it has ended.
-    fn see(&self, item: std::result::Result<modelport::Event, modelport::Lagged>) -> bool {
-        let Ok(event) = item else { return false };
-        let mut state = self.state.lock();
-        match &event.data {
-            EventData::UserMessage(_) if event.id == self.id => state.running = true,
-            EventData::SessionIdle(_) if state.running => {
-                state.running = false;
-                state.ended = true;
-                return true;
-            }
-            _ => {}
-        }
-        false
-    }
+/// The send options of `json`, cancelled by `cancel` when one is given.
+fn send_options(json: &str, cancel: Option<&modelport::SendCancel>) -> Result<SendOptions> {
+    let options = SendOptions::from_json(json).into_napi()?;
+    Ok(match cancel {
+        Some(c) => options.with_cancel(c),
+        None => options,
+    })
+}
+
+async fn send(
+    session: &modelport::Session,
+    options: &str,
+    cancel: Option<&modelport::SendCancel>,
+) -> Result<String> {
+    let options = send_options(options, cancel)?;
+    session.send(options).await.into_napi()
+}
+
+async fn send_and_wait(
+    session: &modelport::Session,
+    options: &str,
+    timeout_ms: Option<f64>,
+    cancel: Option<&modelport::SendCancel>,
+) -> Result<Option<String>> {
+    let options = send_options(options, cancel)?;
+    let timeout = timeout(timeout_ms)?;
+    let event = session.send_and_wait(options, timeout).await.into_napi()?;
+    Ok(event.map(|e| e.json().to_owned()))
+}
+
+async fn send_and_parse_json(
+    session: &modelport::Session,
+    options: &str,
+    retries: u32,
+    timeout_ms: Option<f64>,
+    cancel: Option<&modelport::SendCancel>,
+) -> Result<String> {
+    let mut options = send_options(options, cancel)?;
+    let format = options
+        .response_format
+        .take()
+        .ok_or_else(|| config("sendAndParse needs a schema"))?;
+    let timeout = timeout(timeout_ms)?;
+    let value = session
+        .send_and_parse_json(options, format, retries as usize, timeout)
+        .await
+        .into_napi()?;
+    Ok(value.to_string())
 }

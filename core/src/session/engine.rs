@@ -100,11 +100,32 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
         return false;
     };
     let span = agent_span(session, &pending.caller);
+    // The caller's own handle cancels this send while it runs (at once when it was cancelled while
+    // queued); it is followed only for as long as the send runs.
+    let follow_caller = {
+        let caller = pending.cancel.clone();
+        let token = token.clone();
+        async move {
+            if let Some(caller) = caller {
+                caller.0.cancelled().await;
+                token.cancel();
+            }
+            std::future::pending::<()>().await;
+        }
+    };
     let run = std::panic::AssertUnwindSafe(tracing::Instrument::instrument(
         run_send(session, pending, &token),
         span,
-    ));
-    if let Err(panic) = run.catch_unwind().await {
+    ))
+    .catch_unwind();
+    // Biased, the caller's handle first: a send cancelled while queued starts with its token
+    // already cancelled, so it makes no model call.
+    let outcome = tokio::select! {
+        biased;
+        () = follow_caller => unreachable!("follow_caller never completes"),
+        outcome = run => outcome,
+    };
+    if let Err(panic) = outcome {
         // A bug in modelport must not wedge the session: report it and stay usable.
         let message = panic_message(&panic);
         tracing::error!(%message, "the session engine panicked");

@@ -331,9 +331,49 @@ pub struct SendOptions {
     /// The answer's shape for this send.
     #[serde(default, alias = "response_format")]
     pub response_format: Option<crate::types::ResponseFormat>,
+    /// Cancels this send alone (an AbortSignal in Node): see [`SendCancel`]. Not part of the JSON.
+    #[serde(skip)]
+    pub cancel: Option<SendCancel>,
+}
+
+/// Cancels one send, unlike [`Session::abort`], which aborts whatever send runs: cancelled while the
+/// send runs, it aborts it (as `abort` would); while the send is queued, it aborts it as soon as it
+/// starts (its `user.message`, an `abort` event and an aborted `session.idle`, so waiters see it
+/// end); after the send ended, it does nothing. One handle may serve several sends.
+#[derive(Clone, Debug, Default)]
+pub struct SendCancel(CancellationToken);
+
+impl SendCancel {
+    /// A handle not yet cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels the sends given this handle.
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+}
+
+/// Handles do not take part in comparing send options (they have no value, only an identity).
+impl PartialEq for SendCancel {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl SendOptions {
+    /// Cancels this send alone when `cancel` is cancelled (see [`SendCancel`]).
+    pub fn with_cancel(mut self, cancel: &SendCancel) -> Self {
+        self.cancel = Some(cancel.clone());
+        self
+    }
+
     /// Adds an image (base64 data).
     pub fn with_image(mut self, mime_type: impl Into<String>, base64: impl Into<String>) -> Self {
         self.attachments.push(Attachment::Blob {
@@ -443,6 +483,8 @@ pub(crate) struct PendingSend {
     /// The caller's span when it sent: the parent of the send's `invoke_agent` span (so a trace
     /// context the application propagated, e.g. through tracing-opentelemetry, continues here).
     pub caller: tracing::Span,
+    /// The caller's handle for cancelling this send alone.
+    pub cancel: Option<SendCancel>,
 }
 
 /// The model controls of one send: its own, else the session's, else the provider's.
@@ -855,6 +897,7 @@ impl Session {
         }
         state.queue.push_back(PendingSend {
             event_id: event_id.clone(),
+            cancel: options.cancel.clone(),
             options,
             headers,
             caller: tracing::Span::current(),

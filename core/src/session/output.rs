@@ -170,6 +170,7 @@ impl Session {
                     options = SendOptions {
                         prompt: retry_prompt(&errors),
                         response_format: Some(format.clone()),
+                        cancel: options.cancel.take(),
                         ..Default::default()
                     };
                 }

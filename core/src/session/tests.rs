@@ -682,6 +682,61 @@ async fn abort_while_waiting_for_a_non_streaming_answer() {
 }
 
 #[tokio::test]
+async fn a_send_cancel_aborts_its_own_send_running_or_queued_and_nothing_else() {
+    let h = Harness::new(WireFormat::OpenAiChat, false, SessionConfig::default()).await;
+    // Running: cancelling its handle aborts it like abort() would.
+    h.mock
+        .push(answer("late", (1, 1)).delayed(Duration::from_secs(30)));
+    let cancel = crate::SendCancel::new();
+    let waiter = {
+        let s = h.session.clone();
+        let options = SendOptions::from("slow").with_cancel(&cancel);
+        tokio::spawn(async move { s.send_and_wait(options, None).await })
+    };
+    while h.mock.request_count() == 0 {
+        tokio::task::yield_now().await;
+    }
+    cancel.cancel();
+    let err = waiter.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    // Queued behind a running send: cancelling it leaves the running send alone; the queued one
+    // starts and ends aborted at once, without a model call.
+    h.mock
+        .push(answer("the whole answer", (1, 1)).delayed(Duration::from_millis(300)));
+    let running = {
+        let s = h.session.clone();
+        tokio::spawn(async move { s.send_and_wait("first", None).await })
+    };
+    while h.mock.request_count() < 2 {
+        tokio::task::yield_now().await;
+    }
+    let queued_cancel = crate::SendCancel::new();
+    let queued = {
+        let s = h.session.clone();
+        let options = SendOptions::from("second").with_cancel(&queued_cancel);
+        tokio::spawn(async move { s.send_and_wait(options, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    queued_cancel.cancel();
+    let first = running.await.unwrap().unwrap().expect("an answer");
+    assert_eq!(first.content(), Some("the whole answer"));
+    let err = queued.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert_eq!(h.mock.request_count(), 2, "the cancelled queued send called no model");
+    assert_eq!(
+        h.kinds().iter().filter(|k| **k == "abort").count(),
+        2,
+        "{:?}",
+        h.kinds()
+    );
+    // A handle cancelled after its send ended does nothing to the next send.
+    h.mock.push(answer("fine", (1, 1)));
+    let after = h.session.send_and_wait("third", None).await.unwrap();
+    assert_eq!(after.and_then(|e| e.content().map(str::to_owned)).as_deref(), Some("fine"));
+    h.check();
+}
+
+#[tokio::test]
 async fn abort_during_a_slow_tool_interrupts_pending_calls() {
     for (format, streaming) in COMBOS {
         let runs = Arc::new(AtomicUsize::new(0));
