@@ -45,11 +45,13 @@ dist:
 	bash scripts/dist.sh
 
 dist-ci:
-	MODELPORT_DIST_PROFILE=dev bash scripts/dist.sh
+	MODELPORT_DIST_PROFILE=dev MODELPORT_DIST_DIR=target/dist-ci bash scripts/dist.sh
 
-# Installs dist/ as a user would (no Rust on PATH, empty directories) and runs each quickstart.
+# Installs the packages as a user would (no Rust on PATH, empty directories) and runs each
+# quickstart: those of dist-ci (`make test-dist DIST=dist` for make dist's).
+DIST ?= target/dist-ci
 test-dist:
-	bash scripts/test-dist.sh
+	bash scripts/test-dist.sh $(DIST)
 
 test-node:
 	bash bindings-node/scripts/test.sh
@@ -71,7 +73,9 @@ test:
 test-all: fmt-check lint package-check fuzz-check test-rust test-cli test-examples dist-ci test-python-wheel test-examples-python test-node test-ffi test-dist test-llama-bindings
 
 test-python-wheel:
-	MODELPORT_WHEEL="$$(ls dist/modelport-*.whl)" bash bindings-python/scripts/test.sh
+	set -euo pipefail; wheels=($(DIST)/modelport-*.whl); \
+	[ "$${#wheels[@]}" -eq 1 ] && [ -f "$${wheels[0]}" ] || { echo "test-python-wheel: want one wheel in $(DIST), found: $${wheels[*]}" >&2; exit 1; }; \
+	MODELPORT_WHEEL="$${wheels[0]}" bash bindings-python/scripts/test.sh
 
 # The Rust examples run offline; durable.rs runs twice and must remember the name across runs.
 test-examples:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds every shipped package into dist/ (`make dist`), from the repository root:
+# Builds every shipped package into dist/ (`make dist`; MODELPORT_DIST_DIR for another directory),
+# from the repository root:
 #   modelport-<v>-cp39-abi3-manylinux_2_28_x86_64.whl   Python wheel (abi3, with the `modelport` command)
 #   modelport-<v>.tar.gz                                Python sdist (builds the module; needs Rust)
 #   modelport-<v>.tgz                                   npm package `modelport` (JavaScript and types)
@@ -9,10 +10,11 @@
 #   SHA256SUMS
 #
 # MODELPORT_DIST_PROFILE picks the Cargo profile: `dist` (default: LTO, one codegen unit, stripped) for
-# what ships; CI uses `dev`, which builds in a fraction of the time and shares the test builds; its
-# artifacts are stripped here. The wheel is linked with zig (from PyPI) against glibc 2.28, so it
-# installs on any Linux from 2018 on; `auditwheel show` checks the tag. The Python tools live in a
-# venv under target/.
+# what ships; `make test` uses `dev` (into target/dist-ci), which builds in a fraction of the time; its
+# artifacts are stripped here. Every binary is linked by zig (ziglang from PyPI, through maturin's
+# `zig cc` wrapper) against glibc 2.28, so it runs on any Linux from 2018 on; `auditwheel show`
+# checks the wheel's tag and objdump every binary's glibc symbols. The Python tools live in a venv
+# under target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -35,7 +37,8 @@ version="$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb
 node_version="$(python3 -c 'import json; print(json.load(open("bindings-node/package.json"))["version"])')"
 [ "$node_version" = "$version" ] || { echo "dist: bindings-node/package.json has version $node_version, Cargo.toml $version: make them equal" >&2; exit 1; }
 
-dist="$root/dist"
+mkdir -p "${MODELPORT_DIST_DIR:-dist}"
+dist="$(cd "${MODELPORT_DIST_DIR:-dist}" && pwd)"
 stage="$target/dist-stage"
 rm -rf "$dist" "$stage"
 mkdir -p "$dist" "$stage"
@@ -84,8 +87,10 @@ trap - EXIT
 PATH="$venv/bin:$PATH" maturin sdist -m bindings-python/Cargo.toml --out "$dist"
 wheel="$(ls "$dist"/modelport-"$version"-*.whl)"
 "$venv/bin/auditwheel" show "$wheel" | tee "$stage/auditwheel.txt"
-grep -q 'consistent with the following platform tag: "manylinux_2_28_x86_64"' <(tr '\n' ' ' < "$stage/auditwheel.txt" | tr -s ' ') ||
-    { echo "dist: auditwheel does not accept the wheel as manylinux_2_28" >&2; exit 1; }
+# auditwheel names the most compatible tag the wheel satisfies: manylinux_2_28 or an older one.
+tag="$(tr '\n' ' ' < "$stage/auditwheel.txt" | tr -s ' ' | grep -o 'consistent with the following platform tag: "manylinux_2_[0-9]*_x86_64"' | grep -o '2_[0-9]*' || true)"
+[ -n "$tag" ] && [ "${tag#2_}" -le 28 ] ||
+    { echo "dist: auditwheel does not accept the wheel as manylinux_2_28 (it says: ${tag:-no manylinux tag})" >&2; exit 1; }
 
 step "npm packages: modelport and @modelport/linux-x64-gnu"
 cargo build --profile "$profile" -p modelport-node
@@ -153,6 +158,9 @@ sed -e "s/@VERSION@/$version/" -e "s/@VERSION_MAJOR@/${version%%.*}/" -e "s/@VER
 cp bindings-ffi/README.md LICENSE-MIT LICENSE-APACHE CHANGELOG.md "$c/share/doc/modelport/"
 cp examples/csharp/Modelport.cs "$c/share/modelport/csharp/"
 tar -C "$stage" -czf "$dist/$name.tar.gz" --owner=0 --group=0 "$name"
+
+readelf -d "$c/lib/libmodelport.so" | grep -qF "Library soname: [libmodelport.so]" ||
+    { echo "dist: libmodelport.so has no SONAME" >&2; exit 1; }
 
 step "no shipped binary needs a glibc newer than 2.28"
 for f in "$stage/modelport" "$platform/modelport.linux-x64-gnu.node" "$c/lib/libmodelport.so"; do

@@ -13,14 +13,16 @@ if(NOT TARGET modelport::modelport)
     INTERFACE_INCLUDE_DIRECTORIES "${_modelport_prefix}/include")
 endif()
 
+# The static library needs the system libraries Rust's standard library uses (rustc's
+# native-static-libs for x86_64-unknown-linux-gnu).
+include(CMakeFindDependencyMacro)
+find_dependency(Threads)
 if(NOT TARGET modelport::modelport_static)
-  set(THREADS_PREFER_PTHREAD_FLAG ON)
-  find_package(Threads REQUIRED)
   add_library(modelport::modelport_static STATIC IMPORTED)
   set_target_properties(modelport::modelport_static PROPERTIES
     IMPORTED_LOCATION "${_modelport_prefix}/lib/libmodelport.a"
     INTERFACE_INCLUDE_DIRECTORIES "${_modelport_prefix}/include"
-    INTERFACE_LINK_LIBRARIES "Threads::Threads;${CMAKE_DL_LIBS};m")
+    INTERFACE_LINK_LIBRARIES "Threads::Threads;gcc_s;util;rt;m;${CMAKE_DL_LIBS};c")
 endif()
 
 set(modelport_INCLUDE_DIRS "${_modelport_prefix}/include")

@@ -1,12 +1,12 @@
 "use strict";
-// Loads the native module built by `npm run build` (napi-rs); see ../README.md.
+// Loads the native addon through ../native/index.js (the platform package, or a build from source).
 let native;
 try {
   native = require("../native/index.js");
 } catch (e) {
   const error = new Error(
-    "modelport: the native module is not built for this platform: run `npm install && npm run build` " +
-      `in the modelport package folder (bindings-node) first. (${e && e.message})`,
+    `modelport: the native addon did not load: ${e && e.message} ` +
+      "(from a checkout of modelport: `npm install && npm run build` in bindings-node first)",
   );
   error.cause = e;
   throw error;

@@ -186,25 +186,31 @@ class Session {
     const [json, signal] = sendOptions(options);
     if (signal === undefined) return settle(this.#native.send(json));
     // The signal stays wired after the send resolves: it aborts the send until it has ended.
-    return this.#abortable(signal, (handle) => settle(handle.send(json)), { keep: true });
+    return this.#abortable(signal, (handle) => settle(handle.send(json)), { untilEnded: true });
   }
 
   /**
-   * Runs `fn` with a native handle that cancels this send alone, wired to `signal` (until `fn`
-   * settles, or for good with `keep`); an already aborted signal rejects at once.
+   * Runs `fn` with a native handle that cancels this send alone, wired to `signal` until `fn`
+   * settles, or with `untilEnded` until the send it queued has ended; an already aborted signal
+   * rejects at once.
    */
-  async #abortable(signal, fn, { keep = false } = {}) {
+  async #abortable(signal, fn, { untilEnded = false } = {}) {
     if (signal === undefined) return fn(this.#native);
     if (signal.aborted) throw abortError(signal);
     const handle = this.#native.cancellable();
     const onAbort = () => handle.cancel();
+    const release = () => signal.removeEventListener("abort", onAbort);
     signal.addEventListener("abort", onAbort, { once: true });
+    let queued = false;
     try {
-      return await fn(handle);
+      const result = await fn(handle);
+      queued = untilEnded;
+      return result;
     } catch (e) {
       throw withReason(e, signal);
     } finally {
-      if (!keep) signal.removeEventListener("abort", onAbort);
+      if (queued) handle.ended().then(release, release);
+      else release();
     }
   }
 

@@ -2,13 +2,15 @@
 /* eslint-disable */
 
 /**
- * Sends of one session that `cancel` aborts, and only those (core's `SendCancel`): running, at
- * once; queued, as soon as they start; ended, not at all. `lib/session.cjs` wires an AbortSignal
- * to it.
+ * One send of a session that `cancel` aborts, and no other (core's `SendCancel`): running, at
+ * once; queued, as soon as it starts; ended, not at all. `lib/session.cjs` wires an AbortSignal to
+ * it, one handle per send.
  */
 export declare class CancellableSend {
-  /** Aborts this handle's sends. */
+  /** Aborts this handle's send. */
   cancel(): void
+  /** Resolves once this handle's send has ended (or will never run). */
+  ended(): Promise<void>
   /** As `Session.send`, cancellable. */
   send(options: string): Promise<string>
   /** As `Session.sendAndWait`, cancellable. */

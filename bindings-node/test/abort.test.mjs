@@ -2,6 +2,7 @@
 // then the session goes on from a valid history; the same through an AbortSignal on sendAndWait and
 // send (an already aborted one sends nothing; one of a queued send aborts that send, not the running
 // one; one of an ended send aborts nothing).
+import { getEventListeners } from "node:events";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AbortError, Client, defineTool, ModelportError } from "modelport";
@@ -210,25 +211,46 @@ test("aborting the signal of a queued send aborts that send when it starts, not 
   assert.ok(!events.some((e) => e.type === "assistant.message" && e.data.content === FALLBACK));
 });
 
-test("aborting the signal of a queued sendAndWait aborts that send, not the running one", async (t) => {
+test("aborting the signal of a queued sendAndWait rejects it at once and aborts that send, not the running one", async (t) => {
   const { server, session, events } = await slowSession(t);
-  const running = session.sendAndWait("Tell me a long story.");
+  let runningDone = false;
+  const running = session.sendAndWait("Tell me a long story.").finally(() => (runningDone = true));
   await nextEvent(session, "assistant.message_delta");
   const queued = new AbortController();
   const reason = new Error("changed my mind");
   const waiting = session.sendAndWait({ prompt: "What is 2+2?", signal: queued.signal });
   queued.abort(reason);
-  // The running send completes with its whole answer.
-  const answer = await running;
-  assert.match(answer.data.content, /.{40,}/s);
-  // The queued one rejects as aborted, and never reached the model.
+  // Rejected at once, while the send before it still streams.
   await assert.rejects(waiting, (e) => {
     assert.ok(e instanceof AbortError, String(e));
     assert.equal(e.cause, reason);
     return true;
   });
-  assert.equal(events.filter((e) => e.type === "abort").length, 1);
-  assert.equal(server.requestCount, 1, "one model call: the running send's");
+  assert.equal(runningDone, false, "the running send goes on");
+  // The running send completes with its whole answer.
+  const answer = await running;
+  assert.match(answer.data.content, /.{40,}/s);
+  // Then the queued one starts and ends aborted, without reaching the model.
+  for (let i = 0; i < 500 && !(events.at(-1)?.type === "session.idle" && events.at(-1).data.aborted); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   assert.equal(events.at(-1).type, "session.idle");
   assert.equal(events.at(-1).data.aborted, true);
+  assert.equal(events.filter((e) => e.type === "abort").length, 1);
+  assert.equal(server.requestCount, 1, "one model call: the running send's");
+});
+
+test("a signal shared by many sends keeps no listener once they have ended", async (t) => {
+  const { session } = await slowSession(t);
+  const controller = new AbortController();
+  for (let i = 0; i < 3; i++) {
+    const idle = nextEvent(session, "session.idle");
+    await session.send({ prompt: "What is 2+2?", signal: controller.signal });
+    await idle;
+  }
+  await session.sendAndWait({ prompt: "What is 2+2?", signal: controller.signal });
+  for (let i = 0; i < 100 && getEventListeners(controller.signal, "abort").length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(getEventListeners(controller.signal, "abort").length, 0);
 });

@@ -49,8 +49,7 @@ pub use session::tools::{
     ToolResult, ToolResultType, define_tool,
 };
 pub use session::{
-    SendCancel, SendOptions, Session, SessionConfig, Subscription, SystemMessage,
-    SystemMessageMode,
+    SendCancel, SendOptions, Session, SessionConfig, Subscription, SystemMessage, SystemMessageMode,
 };
 pub use store::{LeaseOptions, SessionMetadata, SessionStore};
 

@@ -151,9 +151,9 @@ impl Session {
     }
 }
 
-/// Sends of one session that `cancel` aborts, and only those (core's `SendCancel`): running, at
-/// once; queued, as soon as they start; ended, not at all. `lib/session.cjs` wires an AbortSignal
-/// to it.
+/// One send of a session that `cancel` aborts, and no other (core's `SendCancel`): running, at
+/// once; queued, as soon as it starts; ended, not at all. `lib/session.cjs` wires an AbortSignal to
+/// it, one handle per send.
 #[napi]
 #[derive(Debug)]
 pub struct CancellableSend {
@@ -163,10 +163,16 @@ pub struct CancellableSend {
 
 #[napi]
 impl CancellableSend {
-    /// Aborts this handle's sends.
+    /// Aborts this handle's send.
     #[napi]
     pub fn cancel(&self) {
         self.cancel.cancel();
+    }
+
+    /// Resolves once this handle's send has ended (or will never run).
+    #[napi]
+    pub async fn ended(&self) {
+        self.cancel.ended().await;
     }
 
     /// As `Session.send`, cancellable.
@@ -193,7 +199,14 @@ impl CancellableSend {
         retries: u32,
         timeout_ms: Option<f64>,
     ) -> Result<String> {
-        send_and_parse_json(&self.session, &options, retries, timeout_ms, Some(&self.cancel)).await
+        send_and_parse_json(
+            &self.session,
+            &options,
+            retries,
+            timeout_ms,
+            Some(&self.cancel),
+        )
+        .await
     }
 }
 

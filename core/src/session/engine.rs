@@ -95,10 +95,11 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
             }
         }
     };
-    let Some((pending, token)) = next else {
+    let Some((mut pending, token)) = next else {
         session.idle.notify_waiters();
         return false;
     };
+    let ended = pending.ended.take();
     let span = agent_span(session, &pending.caller);
     // The caller's own handle cancels this send while it runs (at once when it was cancelled while
     // queued); it is followed only for as long as the send runs.
@@ -107,7 +108,7 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
         let token = token.clone();
         async move {
             if let Some(caller) = caller {
-                caller.0.cancelled().await;
+                caller.cancel.cancelled().await;
                 token.cancel();
             }
             std::future::pending::<()>().await;
@@ -142,6 +143,7 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
     }
     lock(&session.state).current = None;
     session.idle.notify_waiters();
+    drop(ended);
     true
 }
 

@@ -337,11 +337,16 @@ pub struct SendOptions {
 }
 
 /// Cancels one send, unlike [`Session::abort`], which aborts whatever send runs: cancelled while the
-/// send runs, it aborts it (as `abort` would); while the send is queued, it aborts it as soon as it
-/// starts (its `user.message`, an `abort` event and an aborted `session.idle`, so waiters see it
-/// end); after the send ended, it does nothing. One handle may serve several sends.
+/// send runs, it aborts it (as `abort` would); while the send is queued, the send is aborted as soon
+/// as it starts (its `user.message`, whose prompt stays in the history as with any aborted send, an
+/// `abort` event and an aborted `session.idle`, without a model call), and a `send_and_wait` of it
+/// returns [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) at once; after the send ended, it
+/// does nothing. Give a handle to one send.
 #[derive(Clone, Debug, Default)]
-pub struct SendCancel(CancellationToken);
+pub struct SendCancel {
+    cancel: CancellationToken,
+    ended: CancellationToken,
+}
 
 impl SendCancel {
     /// A handle not yet cancelled.
@@ -349,14 +354,30 @@ impl SendCancel {
         Self::default()
     }
 
-    /// Cancels the sends given this handle.
+    /// Cancels the send given this handle.
     pub fn cancel(&self) {
-        self.0.cancel();
+        self.cancel.cancel();
     }
 
     /// Whether [`cancel`](Self::cancel) was called.
     pub fn is_cancelled(&self) -> bool {
-        self.0.is_cancelled()
+        self.cancel.is_cancelled()
+    }
+
+    /// Resolves once the send given this handle has ended (its `session.idle`), or will never run
+    /// (the session was disconnected first). What to wait for before dropping what would cancel it.
+    pub async fn ended(&self) {
+        self.ended.cancelled().await;
+    }
+}
+
+/// Marks its send ended when dropped: after the send ran, or with the queue of a closed session.
+#[derive(Debug)]
+pub(crate) struct SendEnded(CancellationToken);
+
+impl Drop for SendEnded {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 
@@ -485,6 +506,8 @@ pub(crate) struct PendingSend {
     pub caller: tracing::Span,
     /// The caller's handle for cancelling this send alone.
     pub cancel: Option<SendCancel>,
+    /// Tells that handle the send has ended (dropped after the send, or with the queue).
+    pub ended: Option<SendEnded>,
 }
 
 /// The model controls of one send: its own, else the session's, else the provider's.
@@ -898,6 +921,7 @@ impl Session {
         state.queue.push_back(PendingSend {
             event_id: event_id.clone(),
             cancel: options.cancel.clone(),
+            ended: options.cancel.as_ref().map(|c| SendEnded(c.ended.clone())),
             options,
             headers,
             caller: tracing::Span::current(),
@@ -920,7 +944,9 @@ impl Session {
         let deadline = tokio::time::Instant::now() + timeout;
         // Subscribe before sending so that nothing of this send is missed.
         let mut stream = EventStream::new(self.inner.bus.subscribe(1, Interest::Outcome));
-        let (id, runner) = self.enqueue(options.into())?;
+        let options = options.into();
+        let caller = options.cancel.clone();
+        let (id, runner) = self.enqueue(options)?;
         // When the session was idle, this send runs right here, without a task hop; if the caller
         // stops waiting, the rest of the turn moves to a task and completes.
         let mut inline = runner.then(|| {
@@ -940,7 +966,22 @@ impl Session {
             let mut started = false;
             let mut last = None;
             let mut failure = None;
-            while let Some(item) = stream.next().await {
+            // Cancelled while still queued: the caller is told now, not when the send's turn comes.
+            let cancelled_early = async {
+                match &caller {
+                    Some(c) => c.cancel.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(cancelled_early);
+            loop {
+                let item = tokio::select! {
+                    item = stream.next() => item,
+                    () = &mut cancelled_early, if !started => {
+                        return Err(Error::cancelled("the send was cancelled before it started"));
+                    }
+                };
+                let Some(item) = item else { break };
                 let Ok(event) = item else { continue };
                 match &event.data {
                     EventData::UserMessage(_) if event.id == id => started = true,

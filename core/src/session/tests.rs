@@ -718,11 +718,21 @@ async fn a_send_cancel_aborts_its_own_send_running_or_queued_and_nothing_else() 
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
     queued_cancel.cancel();
-    let first = running.await.unwrap().unwrap().expect("an answer");
-    assert_eq!(first.content(), Some("the whole answer"));
+    // Its waiter hears at once, before the running send has ended.
     let err = queued.await.unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
-    assert_eq!(h.mock.request_count(), 2, "the cancelled queued send called no model");
+    assert!(!running.is_finished(), "the running send goes on");
+    let first = running.await.unwrap().unwrap().expect("an answer");
+    assert_eq!(first.content(), Some("the whole answer"));
+    // Then the queued send starts and ends aborted; `ended` tells when.
+    tokio::time::timeout(Duration::from_secs(5), queued_cancel.ended())
+        .await
+        .expect("the cancelled send ends");
+    assert_eq!(
+        h.mock.request_count(),
+        2,
+        "the cancelled queued send called no model"
+    );
     assert_eq!(
         h.kinds().iter().filter(|k| **k == "abort").count(),
         2,
@@ -732,7 +742,12 @@ async fn a_send_cancel_aborts_its_own_send_running_or_queued_and_nothing_else() 
     // A handle cancelled after its send ended does nothing to the next send.
     h.mock.push(answer("fine", (1, 1)));
     let after = h.session.send_and_wait("third", None).await.unwrap();
-    assert_eq!(after.and_then(|e| e.content().map(str::to_owned)).as_deref(), Some("fine"));
+    assert_eq!(
+        after
+            .and_then(|e| e.content().map(str::to_owned))
+            .as_deref(),
+        Some("fine")
+    );
     h.check();
 }
 
