@@ -24,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<client::Client>()?;
     m.add_class::<session::Session>()?;
+    m.add_class::<session::SendCancel>()?;
     m.add_class::<session::EventStream>()?;
     m.add_class::<session::Subscription>()?;
     m.add_class::<session::HandlerBatch>()?;

@@ -160,3 +160,30 @@ async def test_stop_cancels_waiters_and_ends_event_streams(start_replay: StartRe
     assert kinds[-1] is EventType.SESSION_IDLE and EventType.ABORT in kinds
     with pytest.raises(modelport.ConfigError, match="stopped"):
         await client.create_session(model="python-model", provider=openai(replay))
+
+
+async def test_cancelling_a_queued_send_leaves_the_running_send_alone(
+    client: Client, start_replay: StartReplay
+) -> None:
+    replay, session, first_delta = await slow_session(client, start_replay)
+    seen: List[Event] = []
+    session.on(seen.append)
+    running = asyncio.create_task(session.send_and_wait(STORY, timeout=T))
+    await asyncio.wait_for(first_delta.wait(), T)
+    queued = asyncio.create_task(session.send_and_wait("What is 2+2?", timeout=T))
+    await asyncio.sleep(0.05)
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    assert not running.done(), "the running send goes on"
+    answer = await running
+    assert answer is not None and len(answer.data.content or "") > 40
+    # The queued send starts, then ends aborted; the running one was never aborted.
+    for _ in range(500):
+        if seen[-1].type is EventType.SESSION_IDLE and seen[-1].data.aborted:
+            break
+        await asyncio.sleep(0.01)
+    kinds = [e.type for e in seen]
+    assert kinds.count(EventType.USER_MESSAGE) == 2
+    assert kinds.count(EventType.ABORT) == 1
+    assert seen[-1].type is EventType.SESSION_IDLE and seen[-1].data.aborted is True

@@ -15,6 +15,7 @@ __all__ = [
     "HandlerBatch",
     "McpServerInfo",
     "ReplayServer",
+    "SendCancel",
     "Session",
     "Subscription",
     "ToolExecutionError",
@@ -68,6 +69,11 @@ class Client:
     def is_stopped(self) -> bool: ...
 
 @final
+class SendCancel:
+    def __new__(cls) -> SendCancel: ...
+    def abort(self) -> asyncio.Future[None]: ...
+
+@final
 class Session:
     @property
     def id(self) -> str: ...
@@ -78,7 +84,7 @@ class Session:
         self, options: str, retries: int, timeout: Optional[float]
     ) -> asyncio.Future[str]: ...
     def send_and_wait(
-        self, options: str, timeout: Optional[float] = None
+        self, options: str, timeout: Optional[float] = None, cancel: Optional[SendCancel] = None
     ) -> asyncio.Future[Optional[Event]]: ...
     def on(self, kind: Optional[str], handler: Callable[[Event], object]) -> Subscription: ...
     def events(self, buffer: int = 256) -> EventStream: ...

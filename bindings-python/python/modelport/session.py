@@ -196,11 +196,14 @@ class Session:
         Cancelling the awaiting task (or Ctrl-C under ``asyncio.run``) aborts the turn and raises
         ``asyncio.CancelledError``.
         """
-        waiting = self._native.send_and_wait(_message_json(options), timeout)
+        # Cancelling the task cancels this send alone: running, it is aborted before the
+        # CancelledError goes on; queued behind another send, it is dropped at its start.
+        cancel = _native.SendCancel()
+        waiting = self._native.send_and_wait(_message_json(options), timeout, cancel)
         try:
             return await waiting
         except asyncio.CancelledError:
-            await asyncio.shield(self._native.abort())
+            await asyncio.shield(cancel.abort())
             raise
 
     @overload

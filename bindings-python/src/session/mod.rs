@@ -45,6 +45,29 @@ fn send_options(json: &str) -> PyResult<SendOptions> {
     SendOptions::from_json(json).map_err(to_py_err)
 }
 
+/// Cancels one send (core's `SendCancel`): what `send_and_wait` uses when its awaiting task is
+/// cancelled, so a queued send's cancellation never aborts the send running before it.
+#[pyclass(frozen, module = "modelport._native")]
+#[derive(Default)]
+pub(crate) struct SendCancel(modelport::SendCancel);
+
+#[pymethods]
+impl SendCancel {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels the send; when it runs, resolves once it has ended, when it is queued at once.
+    fn abort<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let cancel = self.0.clone();
+        future_into_py(py, async move {
+            cancel.abort().await;
+            Ok(())
+        })
+    }
+}
+
 /// A conversation with one model.
 #[pyclass(frozen, module = "modelport._native")]
 pub(crate) struct Session {
@@ -107,15 +130,20 @@ impl Session {
     }
 
     /// Sends a message; resolves to the send's last `assistant.message` (or `None`) once idle.
-    #[pyo3(signature = (options, timeout=None))]
+    /// `cancel` cancels this send alone.
+    #[pyo3(signature = (options, timeout=None, cancel=None))]
     fn send_and_wait<'py>(
         &self,
         py: Python<'py>,
         options: &str,
         timeout: Option<f64>,
+        cancel: Option<&SendCancel>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let session = self.session(py)?;
-        let options = send_options(options)?;
+        let mut options = send_options(options)?;
+        if let Some(c) = cancel {
+            options = options.with_cancel(&c.0);
+        }
         let timeout = timeout.map(self::timeout).transpose()?;
         spawn(py, async move {
             let reply = session.send_and_wait(options, timeout).await?;

@@ -100,6 +100,9 @@ pub(crate) async fn run_next(session: &Arc<SessionInner>) -> bool {
         return false;
     };
     let ended = pending.ended.take();
+    if let Some(caller) = &pending.cancel {
+        caller.started.cancel();
+    }
     let span = agent_span(session, &pending.caller);
     // The caller's own handle cancels this send while it runs (at once when it was cancelled while
     // queued); it is followed only for as long as the send runs.

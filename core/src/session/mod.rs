@@ -345,6 +345,8 @@ pub struct SendOptions {
 #[derive(Clone, Debug, Default)]
 pub struct SendCancel {
     cancel: CancellationToken,
+    /// Fired when the send starts.
+    started: CancellationToken,
     ended: CancellationToken,
 }
 
@@ -368,6 +370,15 @@ impl SendCancel {
     /// (the session was disconnected first). What to wait for before dropping what would cancel it.
     pub async fn ended(&self) {
         self.ended.cancelled().await;
+    }
+
+    /// Cancels the send and, when it is running, waits until it has ended (as [`Session::abort`]
+    /// does); for a send still queued it returns at once.
+    pub async fn abort(&self) {
+        self.cancel();
+        if self.started.is_cancelled() {
+            self.ended().await;
+        }
     }
 }
 
