@@ -26,9 +26,12 @@ test-rust:
 test-cli:
 	$(CARGO) test --workspace --test cli
 
-# The core crate packages as crates.io would take it (its own README, no path outside core/).
+# The core crate and the command line package as crates.io would take them (their own READMEs, no
+# path outside their folders). `cargo publish --dry-run -p modelport` also builds the packaged core
+# (by hand: it needs the crates.io index; the command line's needs core published first).
 package-check:
 	$(CARGO) package --list -p modelport --allow-dirty > /dev/null
+	$(CARGO) package --list -p modelport-cli --allow-dirty > /dev/null
 
 # The fuzz targets still build (their own workspace and lock file; `cargo check` needs no nightly
 # or sanitizer), and fuzz/run.sh fails when a target crashes (tested with stand-in fuzzers).
