@@ -4,7 +4,7 @@ use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use modelport::{Event, SendOptions, Session};
+use modelport::{SendOptions, Session};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{FfiError, MP_OK, MpStatus, set_last_error};
@@ -243,9 +243,7 @@ pub unsafe extern "C" fn mp_session_get_events(
         let out = unsafe { out_param(events_json, "events_json") }?;
         // SAFETY: the caller's contract.
         let s = unsafe { handle(session, "session") }?;
-        let events = s.session.get_events();
-        let json: Vec<&str> = events.iter().map(Event::json).collect();
-        *out = owned_string(format!("[{}]", json.join(",")));
+        *out = owned_string(s.session.get_events_json());
         Ok(())
     })
 }

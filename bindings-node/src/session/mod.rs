@@ -120,9 +120,7 @@ impl Session {
     /// The persisted events so far, as a JSON array.
     #[napi]
     pub fn get_events(&self) -> String {
-        let events = self.inner.get_events();
-        let json: Vec<&str> = events.iter().map(modelport::Event::json).collect();
-        format!("[{}]", json.join(","))
+        self.inner.get_events_json()
     }
 
     /// Aborts the running send and waits until it has ended.

@@ -23,7 +23,7 @@ use crate::error::{Result, config};
 /// text is core's [`ToolResult::invalid_arguments`], so that every language tells the model the same.
 #[napi]
 pub fn invalid_arguments(tool_name: String, detail: String) -> String {
-    serde_json::to_string(&ToolResult::invalid_arguments(&tool_name, detail)).unwrap_or_default()
+    ToolResult::invalid_arguments_json(&tool_name, detail)
 }
 
 /// A tool as the JavaScript layer hands it over.

@@ -21,7 +21,7 @@ use crate::error::config;
 /// model the same.
 #[pyfunction]
 pub(crate) fn invalid_arguments(tool_name: &str, detail: &str) -> String {
-    serde_json::to_string(&ToolResult::invalid_arguments(tool_name, detail)).unwrap_or_default()
+    ToolResult::invalid_arguments_json(tool_name, detail)
 }
 
 /// A tool as `modelport.tools` hands it over: name, description, JSON-schema parameters (as JSON

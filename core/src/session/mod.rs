@@ -1090,6 +1090,13 @@ impl Session {
         self.inner.bus.log()
     }
 
+    /// [`get_events`](Session::get_events) as one JSON array, from each event's cached JSON.
+    pub fn get_events_json(&self) -> String {
+        let events = self.get_events();
+        let json: Vec<&str> = events.iter().map(Event::json).collect();
+        format!("[{}]", json.join(","))
+    }
+
     /// [`get_events`](Session::get_events) under the Copilot SDK's name.
     pub fn get_messages(&self) -> Vec<Event> {
         self.get_events()

@@ -108,6 +108,12 @@ impl ToolResult {
         ))
     }
 
+    /// [`invalid_arguments`](Self::invalid_arguments) as the result JSON a binding's tool helper
+    /// returns to its native module.
+    pub fn invalid_arguments_json(tool_name: &str, detail: impl fmt::Display) -> String {
+        serde_json::to_string(&Self::invalid_arguments(tool_name, detail)).unwrap_or_default()
+    }
+
     /// Interprets whatever a handler returned: a string is the text; an object with
     /// `textResultForLlm` is a result object; anything else is serialised as compact JSON with
     /// sorted keys.
