@@ -5,7 +5,7 @@
 #      `modelport.__file__` inside the virtualenv, and the `modelport` command the wheel installs;
 #   2. Node: `npm install` of the two tarballs (plus TypeScript from the registry), the quickstart as
 #      `import ... from "modelport"`, a `tsc --strict` compile of it, `npx modelport`, and the packed
-#      manifest's optional dependency on the platform package;
+#      manifest's optional dependency on the platform package, and a SIGTERM passed on by the launcher;
 #   3. C: the unpacked tarball, the quickstart built with `cc $(pkg-config --cflags --libs modelport)`
 #      (and statically), CMake projects with find_package(modelport) (shared and static targets;
 #      versions 0.0, 0.2 and 99.0 refused).
@@ -104,6 +104,21 @@ npx tsc --noEmit --strict --module nodenext --target es2022 quickstart.mts ||
     fail "the quickstart does not compile as TypeScript against the package's types"
 out="$(npx --no-install modelport --version)" || fail "npx modelport --version exited with $?"
 [ "$out" = "modelport $version" ] || fail "npx modelport --version printed $out"
+# A SIGTERM to the launcher alone reaches the binary, and the launcher ends as the binary did.
+node node_modules/.bin/modelport replay serve "$root/examples/replay/quickstart.yaml" > serve.out 2>&1 &
+launcher=$!
+for _ in $(seq 100); do grep -q "listening on" serve.out && break; sleep 0.1; done
+grep -q "listening on" serve.out || { cat serve.out; fail "modelport replay serve (through the launcher) did not start"; }
+kill -TERM "$launcher"
+for _ in $(seq 50); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$launcher" 2>/dev/null; then
+    kill -KILL "$launcher"; pkill -KILL -f "linux-x64-gnu/bin/modelport replay serve" || true
+    fail "the launcher did not end within 5 s of a SIGTERM"
+fi
+status=0
+wait "$launcher" || status=$?
+[ "$status" = 143 ] || fail "the launcher ended with status $status after SIGTERM, not 143 (killed by SIGTERM)"
+! pgrep -f "linux-x64-gnu/bin/modelport replay serve" >/dev/null || fail "the binary outlived its launcher's SIGTERM"
 
 step "C: the tarball, pkg-config (shared and static) and CMake find_package"
 mkdir "$work/c" && tar -C "$work/c" -xzf "$dist/modelport-$version-linux-x64-gnu.tar.gz"
