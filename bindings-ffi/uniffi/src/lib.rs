@@ -9,6 +9,7 @@
 //!   [`BearerTokenProvider`] (also given to [`Client::new`] for the default provider);
 //! - [`ModelportError`], a flat error enum with one variant per core error kind;
 //! - [`ReplayServer`], the loopback replay provider, for tests and offline use;
+//! - [`set_log_handler`], modelport's log records to a foreign [`LogHandler`];
 //! - [`shutdown`], which stops the runtime threads at exit (required in Python, see there).
 //!
 //! Configuration crosses as the same camelCase JSON as the Node and C APIs (core's serde types);
@@ -17,6 +18,7 @@
 mod client;
 mod error;
 mod hooks;
+mod logging;
 mod provider;
 mod replay;
 mod session;
@@ -32,6 +34,7 @@ use tokio::runtime::{Handle, Runtime};
 pub use client::{Client, ModelInfo, SessionCallbacks};
 pub use error::{CallbackError, ModelportError, ToolCallError};
 pub use hooks::HookHandler;
+pub use logging::{LogHandler, set_log_handler};
 pub use provider::{BearerToken, BearerTokenProvider};
 pub use replay::{ReplayOptions, ReplayServer};
 pub use session::{EventListener, ImageAttachment, SendOptions, Session, SessionEvent, TaskHandle};

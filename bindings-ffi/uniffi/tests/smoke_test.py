@@ -559,13 +559,38 @@ async def child(store: str, url: str, session_id: str) -> None:
     os._exit(0 if answer is not None and answer.content == "2 + 2 = 4." else 3)
 
 
+class LogRecorder(mp.LogHandler):
+    """Keeps modelport's log records (called on the thread that logs)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, str]] = []
+        self.lock = threading.Lock()
+
+    def on_log(self, level: str, target: str, message: str) -> None:
+        with self.lock:
+            self.records.append((level, target, message))
+
+
 async def main() -> None:
     # Foreign async callbacks (the tool handlers) are called from Rust threads: tell uniffi which
     # event loop runs them.
     mp.uniffi_set_event_loop(asyncio.get_running_loop())
+    try:
+        mp.set_log_handler("verbose", None)
+        check(False, "an unknown log level raises Config")
+    except mp.ModelportError.Config as e:
+        check("verbose" in str(e), str(e))
+    logs = LogRecorder()
+    mp.set_log_handler("trace", logs)
     client = mp.Client()
     await tool_call(client)
+    check(any(t.startswith("modelport") for _, t, _ in logs.records), f"log records: {len(logs.records)}")
+    check({lvl for lvl, _, _ in logs.records} <= {"error", "warn", "info", "debug", "trace"}, "levels")
+    check(all("sk-test-SECRET-42" not in m for _, _, m in logs.records), "no API key in a log record")
+    mp.set_log_handler("off", None)
+    seen = len(logs.records)
     await streaming(client)
+    check(len(logs.records) == seen, "no record after set_log_handler(off, None)")
     await abort(client)
     await errors(client)
     await infinite(client)
