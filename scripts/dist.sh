@@ -39,6 +39,9 @@ node_version="$(python3 -c 'import json; print(json.load(open("bindings-node/pac
 
 mkdir -p "${MODELPORT_DIST_DIR:-dist}"
 dist="$(cd "${MODELPORT_DIST_DIR:-dist}" && pwd)"
+# The directory is emptied first: refuse one that holds anything but packages.
+case "$dist" in "$root" | / | "$HOME") echo "dist: will not empty $dist (MODELPORT_DIST_DIR)" >&2; exit 1 ;; esac
+[ ! -e "$dist/.git" ] && [ ! -e "$dist/Cargo.toml" ] || { echo "dist: will not empty $dist (MODELPORT_DIST_DIR)" >&2; exit 1; }
 stage="$target/dist-stage"
 rm -rf "$dist" "$stage"
 mkdir -p "$dist" "$stage"
