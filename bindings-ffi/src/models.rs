@@ -78,18 +78,14 @@ pub unsafe extern "C" fn mp_list_models_reply_set_json(
         let reply = unsafe { reply.as_mut() }.ok_or_else(|| FfiError::usage("`reply` is NULL"))?;
         // SAFETY: the caller's contract.
         let json = unsafe { str_arg(json, "json") }?;
-        match serde_json::from_str::<Vec<ModelInfo>>(json) {
+        match ModelInfo::list_from_json("mp_list_models_reply_set_json: the list", json) {
             Ok(models) => {
                 reply.outcome = Some(Ok(models));
                 Ok(())
             }
             Err(e) => {
-                let message = format!(
-                    "mp_list_models_reply_set_json: not an array of {{\"id\", \"name\", \
-                     \"capabilities\"}}: {e}"
-                );
-                reply.outcome = Some(Err(message.clone()));
-                Err(Error::config(message).into())
+                reply.outcome = Some(Err(e.message().to_owned()));
+                Err(e.into())
             }
         }
     })

@@ -116,11 +116,7 @@ pub(crate) unsafe fn build_tools(
                 // SAFETY: as above.
                 let text =
                     unsafe { str_arg(t.parameters_json, &format!("tools[{i}].parameters_json")) }?;
-                serde_json::from_str::<Value>(text).map_err(|e| {
-                    FfiError::from(modelport::Error::config(format!(
-                        "tools[{i}] (\"{name}\"): parameters_json is not valid JSON: {e}"
-                    )))
-                })?
+                Tool::parameters_from_json(name, text)?
             };
             let handler = t.handler.ok_or_else(|| {
                 FfiError::usage(format!("tools[{i}] (\"{name}\"): `handler` is NULL"))

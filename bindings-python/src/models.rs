@@ -21,11 +21,7 @@ pub(crate) fn list_models_handler(event_loop: &EventLoop, handler: Py<PyAny>) ->
             let json = Python::attach(|py| outcome.and_then(|v| v.extract::<String>(py))).map_err(
                 |e| Error::config(format!("the on_list_models handler failed: {e}")).with_source(e),
             )?;
-            serde_json::from_str::<Vec<ModelInfo>>(&json).map_err(|e| {
-                Error::config(format!(
-                    "the on_list_models handler returned an invalid model list: {e}"
-                ))
-            })
+            ModelInfo::list_from_json("the on_list_models handler", &json)
         }
     })
 }

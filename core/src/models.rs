@@ -66,6 +66,18 @@ impl ModelInfo {
             capabilities: ModelCapabilities::default(),
         }
     }
+
+    /// Parses the model list an `onListModels` handler of a binding returned as JSON; `source` names
+    /// the handler in the error ("onListModels", "the on_list_models handler", ...).
+    pub fn list_from_json(source: &str, json: &str) -> Result<Vec<ModelInfo>> {
+        serde_json::from_str(json).map_err(|e| {
+            crate::Error::config(format!(
+                "{source} must return an array of {{\"id\", \"name\", \"capabilities\"}} \
+                 (capabilities: {{\"supports\": {{\"vision\", \"reasoningEffort\"}}, \"limits\": \
+                 {{\"max_context_window_tokens\"}}}}): {e}"
+            ))
+        })
+    }
 }
 
 type ListFn = dyn Fn() -> BoxFuture<'static, Result<Vec<ModelInfo>>> + Send + Sync;
@@ -178,6 +190,28 @@ mod tests {
 
     fn ids(body: Value) -> Vec<String> {
         parse_page(&body).0.into_iter().map(|m| m.id).collect()
+    }
+
+    #[test]
+    fn a_model_list_from_json_or_an_error_naming_its_source_and_shape() {
+        let models = ModelInfo::list_from_json(
+            "onListModels",
+            r#"[{"id": "m1", "name": "Model one", "capabilities": {"supports": {"vision": true}, "limits": {}}}]"#,
+        )
+        .unwrap();
+        assert_eq!(models.len(), 1);
+        assert_eq!(
+            (models[0].id.as_str(), models[0].name.as_str()),
+            ("m1", "Model one")
+        );
+        let e = ModelInfo::list_from_json("onListModels", r#"{"id": "m1"}"#).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(
+            e.message().starts_with(
+                r#"onListModels must return an array of {"id", "name", "capabilities"}"#
+            ),
+            "{e}"
+        );
     }
 
     #[test]

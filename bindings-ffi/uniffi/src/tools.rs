@@ -75,11 +75,7 @@ impl Tool {
         parameters_json: String,
         handler: Arc<dyn ToolHandler>,
     ) -> Result<Arc<Self>, ModelportError> {
-        let parameters: Value = serde_json::from_str(&parameters_json).map_err(|e| {
-            modelport::Error::config(format!(
-                "tool \"{name}\": parameters_json is not valid JSON: {e}"
-            ))
-        })?;
+        let parameters = modelport::Tool::parameters_from_json(&name, &parameters_json)?;
         let inner = modelport::Tool::new(name, description, parameters, move |args: Value, inv| {
             let handler = handler.clone();
             let invocation = ToolInvocation {

@@ -17,7 +17,7 @@ use napi_derive::napi;
 use serde_json::{Value, json};
 
 use crate::callback::{JsCallback, call};
-use crate::error::{Result, config};
+use crate::error::{IntoNapi, Result, config};
 
 /// The failure result (as JSON) for arguments the tool's schema rejected; `detail` says why. The
 /// text is core's [`ToolResult::invalid_arguments`], so that every language tells the model the same.
@@ -53,12 +53,7 @@ impl fmt::Debug for ToolDefinition {
 
 /// Converts one definition.
 pub(crate) fn tool(def: ToolDefinition) -> Result<Tool> {
-    let schema: Value = serde_json::from_str(&def.parameters).map_err(|e| {
-        config(format!(
-            "tools: the parameters of \"{}\" are not JSON: {e}",
-            def.name
-        ))
-    })?;
+    let schema = Tool::parameters_from_json(&def.name, &def.parameters).into_napi()?;
     let handler = Arc::new(def.handler);
     Ok(Tool::new(
         def.name,

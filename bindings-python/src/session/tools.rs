@@ -14,7 +14,7 @@ use modelport::{
 };
 
 use crate::callbacks::EventLoop;
-use crate::error::config;
+use crate::error::{config, to_py_err};
 
 /// The failure result (as JSON) for arguments the tool's parameter model rejected; `detail` says
 /// why. The text is core's [`ToolResult::invalid_arguments`], so that every language tells the
@@ -33,11 +33,7 @@ pub(crate) type ToolDef = (String, String, String, bool, bool, Py<PyAny>);
 /// The core tool for a Python tool.
 pub(crate) fn tool(event_loop: &EventLoop, def: ToolDef) -> PyResult<Tool> {
     let (name, description, parameters, skip_permission, validate, call) = def;
-    let parameters: Value = serde_json::from_str(&parameters).map_err(|e| {
-        config(format!(
-            "tools: the parameters of \"{name}\" are not valid JSON: {e}"
-        ))
-    })?;
+    let parameters = Tool::parameters_from_json(&name, &parameters).map_err(to_py_err)?;
     let schema = validate.then(|| Arc::new(parameters.clone()));
     let call = Arc::new(call);
     let event_loop = event_loop.clone();

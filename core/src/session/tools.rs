@@ -199,6 +199,16 @@ pub struct Tool {
 }
 
 impl Tool {
+    /// Parses the JSON-schema `parameters` of tool `name` as a binding receives them, as text.
+    pub fn parameters_from_json(name: &str, json: &str) -> crate::Result<Value> {
+        serde_json::from_str(json).map_err(|e| {
+            crate::Error::config(format!(
+                "tool \"{name}\": the parameters are not valid JSON: {e} (give a JSON schema, e.g. \
+                 {{\"type\": \"object\", \"properties\": {{...}}}})"
+            ))
+        })
+    }
+
     /// A tool with a JSON-schema `parameters` and an async handler receiving the arguments.
     pub fn new<F, Fut, R>(
         name: impl Into<String>,
@@ -473,6 +483,41 @@ impl fmt::Debug for PermissionHandler {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn parameters_from_json_names_the_tool_and_what_to_give() {
+        let schema = r#"{"type": "object", "properties": {"city": {"type": "string"}}}"#;
+        assert_eq!(
+            Tool::parameters_from_json("weather", schema).unwrap(),
+            json!({"type": "object", "properties": {"city": {"type": "string"}}})
+        );
+        let e = Tool::parameters_from_json("weather", "{type: object}").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(
+            e.message()
+                .starts_with("tool \"weather\": the parameters are not valid JSON: "),
+            "{e}"
+        );
+        assert!(
+            e.message()
+                .contains(r#"{"type": "object", "properties": {...}}"#),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn invalid_arguments_json_is_the_failure_result_the_model_reads() {
+        let json: Value = serde_json::from_str(&ToolResult::invalid_arguments_json(
+            "lookup",
+            "missing `key`",
+        ))
+        .unwrap();
+        assert_eq!(json["resultType"], "failure");
+        assert_eq!(
+            json["textResultForLlm"],
+            "Invalid arguments for tool `lookup`: missing `key`"
+        );
+    }
 
     #[test]
     fn from_value_rules() {
