@@ -470,9 +470,10 @@ export interface MessageOptions extends ModelControls {
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
   /**
-   * Aborting it aborts this send (through the session's abort: `abort` and an aborted
-   * `session.idle` are emitted, sendAndWait rejects with an AbortError). Already aborted: rejects
-   * at once, nothing is sent.
+   * Aborting it aborts this send and no other: while it runs, `abort` and an aborted `session.idle`
+   * are emitted; while it is queued behind another send, it ends aborted when its turn comes,
+   * without a model call, and sendAndWait rejects at once. sendAndWait and sendAndParse reject with
+   * an AbortError. Already aborted: rejects at once, nothing is sent.
    */
   signal?: AbortSignal;
 }
