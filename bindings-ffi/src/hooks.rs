@@ -60,13 +60,7 @@ pub(crate) fn build_hooks(
     let user_data = UserData(user_data);
     let mut hooks = SessionHooks::new();
     for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let kind = HookKind::parse(name).ok_or_else(|| {
-            let known: Vec<&str> = HookKind::ALL.iter().map(|k| k.config_name()).collect();
-            FfiError::from(modelport::Error::config(format!(
-                "callbacks.hooks: \"{name}\" is not a session hook (one of {})",
-                known.join(", ")
-            )))
-        })?;
+        let kind = HookKind::from_name(name)?;
         let gate = gate.clone();
         hooks = hooks.on(kind, move |input: Value| {
             let gate = gate.clone();

@@ -36,13 +36,7 @@ pub(crate) fn hooks(
 ) -> Result<SessionHooks, ModelportError> {
     let mut hooks = SessionHooks::new();
     for name in names {
-        let kind = HookKind::parse(name).ok_or_else(|| {
-            let known: Vec<&str> = HookKind::ALL.iter().map(|k| k.config_name()).collect();
-            modelport::Error::config(format!(
-                "hooks: \"{name}\" is not a session hook (one of {})",
-                known.join(", ")
-            ))
-        })?;
+        let kind = HookKind::from_name(name)?;
         let handler = handler.clone();
         hooks = hooks.on(kind, move |input: Value| {
             let handler = handler.clone();

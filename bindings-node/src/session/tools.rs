@@ -17,7 +17,7 @@ use napi_derive::napi;
 use serde_json::{Value, json};
 
 use crate::callback::{JsCallback, call};
-use crate::error::{IntoNapi, Result, config};
+use crate::error::{IntoNapi, Result};
 
 /// The failure result (as JSON) for arguments the tool's schema rejected; `detail` says why. The
 /// text is core's [`ToolResult::invalid_arguments`], so that every language tells the model the same.
@@ -111,8 +111,7 @@ impl fmt::Debug for HookDefinition {
 pub(crate) fn hooks(defs: Vec<HookDefinition>) -> Result<SessionHooks> {
     let mut hooks = SessionHooks::new();
     for def in defs {
-        let kind = HookKind::parse(&def.name)
-            .ok_or_else(|| config(format!("hooks: \"{}\" is not a session hook", def.name)))?;
+        let kind = HookKind::from_name(&def.name).into_napi()?;
         let handler = Arc::new(def.handler);
         hooks = hooks.on(kind, move |input: Value| {
             let handler = handler.clone();

@@ -14,7 +14,7 @@ use modelport::{
 };
 
 use crate::callbacks::EventLoop;
-use crate::error::{config, to_py_err};
+use crate::error::to_py_err;
 
 /// The failure result (as JSON) for arguments the tool's parameter model rejected; `detail` says
 /// why. The text is core's [`ToolResult::invalid_arguments`], so that every language tells the
@@ -99,8 +99,7 @@ pub(crate) fn hooks(
 ) -> PyResult<SessionHooks> {
     let mut session_hooks = SessionHooks::new();
     for (name, hook) in hooks {
-        let kind = HookKind::parse(&name)
-            .ok_or_else(|| config(format!("hooks: \"{name}\" is not a session hook")))?;
+        let kind = HookKind::from_name(&name).map_err(to_py_err)?;
         let hook = Arc::new(hook);
         let event_loop = event_loop.clone();
         session_hooks = session_hooks.on(kind, move |input: Value| {

@@ -91,6 +91,18 @@ impl HookKind {
             .into_iter()
             .find(|k| k.config_name() == name || k.as_str() == name)
     }
+
+    /// [`parse`](Self::parse) for a binding's hook names: an unknown name is a config error that
+    /// lists the valid ones.
+    pub fn from_name(name: &str) -> crate::Result<HookKind> {
+        Self::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = HookKind::ALL.iter().map(|k| k.config_name()).collect();
+            crate::Error::config(format!(
+                "hooks: \"{name}\" is not a session hook (one of {})",
+                known.join(", ")
+            ))
+        })
+    }
 }
 
 /// What a hook answers: an output object, nothing, or an error (its message).

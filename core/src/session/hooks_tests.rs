@@ -723,3 +723,35 @@ async fn parallel_calls_of_a_tool_approved_for_the_session_ask_once() {
     assert_eq!(r.count("permission.requested"), 1);
     r.check();
 }
+
+#[test]
+fn a_hook_name_from_a_binding_parses_or_lists_the_valid_names() {
+    assert_eq!(
+        HookKind::from_name("onPreToolUse").unwrap(),
+        HookKind::PreToolUse
+    );
+    assert_eq!(
+        HookKind::from_name("preToolUse").unwrap(),
+        HookKind::PreToolUse
+    );
+    let e = HookKind::from_name("onNothing").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    let message = e.message();
+    assert!(
+        message.starts_with("hooks: \"onNothing\" is not a session hook (one of "),
+        "{message}"
+    );
+    // Every hook of the Copilot SDK's SessionHooks is listed.
+    for name in [
+        "onPreToolUse",
+        "onPostToolUse",
+        "onPostToolUseFailure",
+        "onUserPromptSubmitted",
+        "onSessionStart",
+        "onSessionEnd",
+        "onErrorOccurred",
+        "onAgentStop",
+    ] {
+        assert!(message.contains(name), "{name} missing: {message}");
+    }
+}
