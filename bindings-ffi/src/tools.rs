@@ -189,13 +189,13 @@ pub unsafe extern "C" fn mp_tool_result_set_json(
             unsafe { result.as_mut() }.ok_or_else(|| FfiError::usage("`result` is NULL"))?;
         // SAFETY: the caller's contract.
         let json = unsafe { str_arg(json, "json") }?;
-        match serde_json::from_str::<Value>(json) {
-            Ok(value) => {
-                result.outcome = Some(Ok(ToolResult::from_value(value)));
+        match ToolResult::from_json(json) {
+            Ok(r) => {
+                result.outcome = Some(Ok(r));
                 Ok(())
             }
             Err(e) => {
-                let message = format!("mp_tool_result_set_json: the result is not valid JSON: {e}");
+                let message = format!("mp_tool_result_set_json: {}", e.message());
                 result.outcome = Some(Err(message.clone()));
                 Err(modelport::Error::config(message).into())
             }

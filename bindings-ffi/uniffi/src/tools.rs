@@ -121,13 +121,9 @@ pub(crate) fn permission_handler(
         let handler = handler.clone();
         async move {
             let json = serde_json::to_string(&request).unwrap_or_default();
-            match handler
-                .decide(json)
-                .await
-                .map(|a| serde_json::from_str::<Value>(&a))
-            {
-                Ok(Ok(answer)) => PermissionDecision::from_answer(&answer),
-                _ => PermissionDecision::Reject { feedback: None },
+            match handler.decide(json).await {
+                Ok(answer) => PermissionDecision::from_json(&answer),
+                Err(_) => PermissionDecision::Reject { feedback: None },
             }
         }
     })

@@ -63,8 +63,7 @@ pub(crate) fn tool(event_loop: &EventLoop, def: ToolDef) -> PyResult<Tool> {
                 Ok(value) => value.extract::<String>(py).map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             })?;
-            let value: Value = serde_json::from_str(&json)?;
-            Ok::<_, ToolError>(ToolResult::from_value(value))
+            Ok::<_, ToolError>(ToolResult::from_json(&json)?)
         }
     };
     Ok(Tool::new(name, description, parameters, handler).skip_permission(skip_permission))
@@ -83,9 +82,9 @@ pub(crate) fn permission_handler(event_loop: &EventLoop, handler: Py<PyAny>) -> 
             let json = serde_json::to_string(&request).unwrap_or_default();
             let outcome = event_loop.call(&handler, vec![json]).await;
             let decision = Python::attach(|py| outcome.and_then(|v| v.extract::<String>(py)));
-            match decision.map(|d| serde_json::from_str::<Value>(&d)) {
-                Ok(Ok(answer)) => PermissionDecision::from_answer(&answer),
-                _ => PermissionDecision::Reject { feedback: None },
+            match decision {
+                Ok(answer) => PermissionDecision::from_json(&answer),
+                Err(_) => PermissionDecision::Reject { feedback: None },
             }
         }
     })

@@ -108,6 +108,13 @@ impl ToolResult {
         ))
     }
 
+    /// [`from_value`](Self::from_value) for what a host's tool handler returned as JSON text.
+    pub fn from_json(json: &str) -> crate::Result<Self> {
+        serde_json::from_str(json)
+            .map(Self::from_value)
+            .map_err(|e| crate::Error::config(format!("the tool result is not valid JSON: {e}")))
+    }
+
     /// [`invalid_arguments`](Self::invalid_arguments) as the result JSON a binding's tool helper
     /// returns to its native module.
     pub fn invalid_arguments_json(tool_name: &str, detail: impl fmt::Display) -> String {
@@ -405,6 +412,15 @@ impl PermissionDecision {
             PermissionDecision::NoResult => "no-result",
         }
     }
+
+    /// [`from_answer`](Self::from_answer) for an answer a host handler gave as JSON text; text
+    /// that is not JSON refuses the call.
+    pub fn from_json(answer: &str) -> PermissionDecision {
+        match serde_json::from_str::<Value>(answer) {
+            Ok(answer) => Self::from_answer(&answer),
+            Err(_) => PermissionDecision::Reject { feedback: None },
+        }
+    }
 }
 
 impl PermissionDecision {
@@ -501,6 +517,36 @@ mod tests {
         assert!(
             e.message()
                 .contains(r#"{"type": "object", "properties": {...}}"#),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn host_answers_as_json_text() {
+        assert_eq!(
+            PermissionDecision::from_json(r#"{"kind": "approve-once"}"#),
+            PermissionDecision::ApproveOnce
+        );
+        assert_eq!(
+            PermissionDecision::from_json(r#"{"kind": "reject", "feedback": "not now"}"#),
+            PermissionDecision::Reject {
+                feedback: Some("not now".to_owned())
+            }
+        );
+        // Not JSON: the call is refused, the safe side.
+        assert_eq!(
+            PermissionDecision::from_json("yes please"),
+            PermissionDecision::Reject { feedback: None }
+        );
+        assert_eq!(
+            ToolResult::from_json(r#""sunny""#).unwrap(),
+            ToolResult::text("sunny")
+        );
+        let e = ToolResult::from_json("sunny").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(
+            e.message()
+                .starts_with("the tool result is not valid JSON: "),
             "{e}"
         );
     }
