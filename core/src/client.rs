@@ -227,6 +227,7 @@ impl Client {
                 holder: Holder::current(),
                 lease: options.session_lease,
                 registry,
+                endpoints: Mutex::default(),
             }),
             models: Arc::new(ModelList {
                 handler: options.on_list_models,
@@ -331,10 +332,18 @@ impl Client {
                 }
             },
         };
-        let mut endpoint = provider.resolve(config.model.as_deref())?;
-        if let Some(state) = shared_state {
-            endpoint = endpoint.with_state(state);
-        }
+        let resolve = || {
+            let endpoint = provider.resolve(config.model.as_deref())?;
+            Ok(match shared_state {
+                Some(state) => endpoint.with_state(state),
+                None => endpoint,
+            })
+        };
+        let endpoint = self.shared.cached_endpoint(
+            config.provider.as_ref(),
+            config.model.as_deref().unwrap_or("").trim(),
+            resolve,
+        )?;
         let model = config.model.clone().unwrap_or_default().trim().to_owned();
         let tools = select_tools(&config)?;
         let mcp_servers = crate::mcp::check(&config.mcp_servers)?;

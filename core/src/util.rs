@@ -41,6 +41,27 @@ pub(crate) fn rfc3339_millis(t: SystemTime) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// Now as [`rfc3339_millis`], rendered at most once per millisecond on each thread: a turn stamps
+/// several events within the same millisecond.
+pub(crate) fn now_rfc3339_millis() -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u128, String)> = const {
+            std::cell::RefCell::new((u128::MAX, String::new()))
+        };
+    }
+    let now = SystemTime::now();
+    let ms = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    LAST.with_borrow_mut(|(last, text)| {
+        if *last != ms {
+            *text = rfc3339_millis(now);
+            *last = ms;
+        }
+        text.clone()
+    })
+}
+
 /// A fresh event id.
 ///
 /// A v4 UUID from a thread-local generator seeded once: ids only need to be unique, and a
@@ -59,6 +80,17 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::rfc3339_millis;
+
+    #[test]
+    fn the_cached_timestamp_is_now() {
+        let before = rfc3339_millis(SystemTime::now());
+        let cached = super::now_rfc3339_millis();
+        let again = super::now_rfc3339_millis();
+        let after = rfc3339_millis(SystemTime::now());
+        // RFC 3339 UTC texts of one width order as the times do.
+        assert!(before <= cached && cached <= again && again <= after);
+        assert_eq!(cached.len(), "1970-01-01T00:00:00.000Z".len());
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc_with_millis() {

@@ -342,6 +342,13 @@ async fn fetch_token(
     Ok(token)
 }
 
+/// Two token providers are equal when they are clones of one (they share the callback).
+impl PartialEq for TokenProvider {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.call, &other.call)
+    }
+}
+
 impl fmt::Debug for TokenProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenProvider")
@@ -352,7 +359,7 @@ impl fmt::Debug for TokenProvider {
 ///
 /// Deserialises from camelCase (`baseUrl`, the Copilot SDK's spelling) or snake_case keys. Serialises to
 /// camelCase without secrets or callbacks.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderConfig {
     /// "openai" (default), "azure" or "anthropic".

@@ -10,12 +10,11 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
-use std::time::SystemTime;
 
 use futures::Stream;
 
 use super::events::{Event, EventData};
-use crate::util::{lock, new_id, rfc3339_millis};
+use crate::util::{lock, new_id, now_rfc3339_millis};
 
 /// Deltas a subscriber missed because it fell behind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -415,13 +414,7 @@ impl EventBus {
         let mut s = lock(&self.state);
         s.seq += 1;
         let parent_id = s.last_id.replace(id.clone());
-        let event = Event::new(
-            id,
-            rfc3339_millis(SystemTime::now()),
-            parent_id,
-            data,
-            s.seq,
-        );
+        let event = Event::new(id, now_rfc3339_millis(), parent_id, data, s.seq);
         if !event.ephemeral {
             s.log.push(event.clone());
         }

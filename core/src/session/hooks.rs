@@ -234,10 +234,7 @@ impl SessionHooks {
         };
         if let Value::Object(map) = &mut input {
             map.insert("sessionId".into(), json!(session.id));
-            map.insert(
-                "timestamp".into(),
-                json!(crate::util::rfc3339_millis(std::time::SystemTime::now())),
-            );
+            map.insert("timestamp".into(), json!(crate::util::now_rfc3339_millis()));
         }
         let id = crate::util::new_id();
         session.bus.emit(EventData::HookStart(HookStartData {
