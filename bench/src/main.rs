@@ -214,6 +214,7 @@ async fn serve(args: &[String]) {
             .position(|a| a == "--context-window")
             .and_then(|i| args.get(i + 1))
             .and_then(|v| v.parse().ok()),
+        whole_stream: args.iter().any(|a| a == "--whole-stream"),
         ..Default::default()
     };
     let path = args
@@ -282,13 +283,32 @@ async fn raw_turn(raw: &reqwest::Client, url: &str, body: &[u8]) -> Result<Durat
     Ok(elapsed)
 }
 
+/// CPU time this process has used so far, every thread, user and system (`getrusage`). The replay
+/// server is a child process: its time is not in here.
+#[allow(unsafe_code)]
+fn cpu_now() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF cannot fail.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// One side's streaming turn: wall time, this process's CPU time, events counted.
+struct StreamTurn {
+    wall: Duration,
+    cpu: Duration,
+    events: usize,
+}
+
 /// Raw reqwest with a minimal SSE split: counts `data:` events until `[DONE]`.
-async fn raw_stream(
-    raw: &reqwest::Client,
-    url: &str,
-    body: &[u8],
-) -> Result<(Duration, usize), String> {
-    let start = Instant::now();
+async fn raw_stream(raw: &reqwest::Client, url: &str, body: &[u8]) -> Result<StreamTurn, String> {
+    let (start, cpu) = (Instant::now(), cpu_now());
     let response = raw_post(raw, url, body).await?;
     let mut stream = response.bytes_stream();
     let mut buf = Vec::new();
@@ -307,7 +327,11 @@ async fn raw_stream(
         }
         buf.drain(..start);
     }
-    Ok((start.elapsed(), events))
+    Ok(StreamTurn {
+        wall: start.elapsed(),
+        cpu: cpu_now().saturating_sub(cpu),
+        events,
+    })
 }
 
 /// Failed turns of one run. A run stops at its first failure (a dead server would otherwise cost every
@@ -488,13 +512,14 @@ async fn turn(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// One modelport streaming turn: (time from send to idle, deltas seen through `events()`).
-async fn mp_stream(client: &Client, url: &str) -> Result<(Duration, usize), String> {
+/// One modelport streaming turn, from the send to `session.idle` (the session is created before):
+/// the deltas seen through `events()`.
+async fn mp_stream(client: &Client, url: &str) -> Result<StreamTurn, String> {
     let s = try_session(client, url, true)
         .await
         .map_err(|e| format!("create_session: {e}"))?;
     let mut events = s.events_with_buffer(4096);
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_now());
     s.send("Stream a long answer")
         .await
         .map_err(|e| format!("send: {e}"))?;
@@ -507,17 +532,30 @@ async fn mp_stream(client: &Client, url: &str) -> Result<(Duration, usize), Stri
             _ => {}
         }
     }
-    Ok((t.elapsed(), deltas))
+    Ok(StreamTurn {
+        wall: t.elapsed(),
+        cpu: cpu_now().saturating_sub(cpu),
+        events: deltas,
+    })
 }
 
+/// `stream [--n N] [--cpu]`: streaming turns of 1,000 deltas, modelport against raw reqwest with a
+/// minimal SSE split. With `--cpu` the server writes each answer in one piece and the figure is
+/// this process's CPU time per delta (getrusage), so that the server's pacing hides nothing.
 async fn stream(args: &[String]) -> Result<(), String> {
     let n: usize = arg(args, "--n", 200);
-    let server = spawn_server(4).await;
+    let cpu = args.iter().any(|a| a == "--cpu");
+    let server = if cpu {
+        spawn_server_args(4, CONVERSATIONS, &["--whole-stream".to_owned()]).await
+    } else {
+        spawn_server(4).await
+    };
     let client = memory_client();
     let raw = raw_client();
     let url = format!("{}/v1/chat/completions", server.url);
     let body = chat_body("Stream a long answer", true);
     let (mut mp, mut rw) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut mp_cpu, mut rw_cpu) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut mp_events = 0usize;
     let mut failures = Failures::default();
     for i in 0..(n + n / 10) {
@@ -530,22 +568,24 @@ async fn stream(args: &[String]) -> Result<(), String> {
             (mp_stream(&client, &server.url).await, r)
         };
         match (m, r) {
-            (Ok((d, 1000)), Ok((r, raw_events))) if raw_events >= 1000 => {
+            (Ok(m), Ok(r)) if m.events == 1000 && r.events >= 1000 => {
                 if !warm {
-                    mp.push(d);
-                    rw.push(r);
+                    mp.push(m.wall);
+                    rw.push(r.wall);
+                    mp_cpu.push(m.cpu);
+                    rw_cpu.push(r.cpu);
                     mp_events += 1000;
                 }
             }
             (m, r) => {
                 match m {
-                    Ok((_, 1000)) => {}
-                    Ok((_, deltas)) => failures.record(format!("modelport saw {deltas} deltas")),
+                    Ok(m) if m.events == 1000 => {}
+                    Ok(m) => failures.record(format!("modelport saw {} deltas", m.events)),
                     Err(e) => failures.record(format!("modelport: {e}")),
                 }
                 match r {
-                    Ok((_, events)) if events >= 1000 => {}
-                    Ok((_, events)) => failures.record(format!("raw saw {events} events")),
+                    Ok(r) if r.events >= 1000 => {}
+                    Ok(r) => failures.record(format!("raw saw {} events", r.events)),
                     Err(e) => failures.record(e),
                 }
                 break;
@@ -558,8 +598,13 @@ async fn stream(args: &[String]) -> Result<(), String> {
     let (m, r) = (stats(&mut mp), stats(&mut rw));
     println!(
         "streaming turn of 1,000 deltas (4 chars each), {n} rounds after {} warm-up rounds, the side \
-         that goes first alternating",
-        n / 10
+         that goes first alternating{}",
+        n / 10,
+        if cpu {
+            "; the server writes each answer in one piece"
+        } else {
+            ""
+        }
     );
     println!(
         "  modelport (events() stream): median {:.0} us, p99 {:.0} us -> {:.0} deltas/s",
@@ -573,6 +618,20 @@ async fn stream(args: &[String]) -> Result<(), String> {
         us(r.p99)
     );
     println!("  ratio (medians): {:.3}x", us(m.median) / us(r.median));
+    if cpu {
+        // CPU time is counted in whole microseconds per turn; the totals are the steadier figure.
+        let per_delta = |v: &[Duration]| us(v.iter().sum::<Duration>()) / (v.len() * 1000) as f64;
+        let (mc, rc) = (per_delta(&mp_cpu), per_delta(&rw_cpu));
+        let (mm, rm) = (stats(&mut mp_cpu).median, stats(&mut rw_cpu).median);
+        println!(
+            "  client CPU per delta (all rounds): modelport {mc:.3} us, raw reqwest + SSE split \
+             {rc:.3} us, ratio {:.3}x; per-turn medians {:.0} / {:.0} us, ratio {:.3}x",
+            mc / rc,
+            us(mm),
+            us(rm),
+            us(mm) / us(rm)
+        );
+    }
     Ok(())
 }
 
@@ -764,8 +823,8 @@ async fn server_ceiling(args: &[String]) -> Result<(), String> {
                     }
                     if streaming {
                         match raw_stream(&raw, &url, &body).await {
-                            Ok((_, events)) if events >= 20 => {}
-                            Ok((_, events)) => failures.record(format!("raw saw {events} events")),
+                            Ok(r) if r.events >= 20 => {}
+                            Ok(r) => failures.record(format!("raw saw {} events", r.events)),
                             Err(e) => failures.record(e),
                         }
                     } else if let Err(e) = raw_turn(&raw, &url, &body).await {

@@ -170,7 +170,7 @@ impl ClientOptions {
 /// sessions. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
-    shared: Arc<ClientShared>,
+    pub(crate) shared: Arc<ClientShared>,
     models: Arc<ModelList>,
 }
 

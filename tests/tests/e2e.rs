@@ -139,6 +139,38 @@ impl Run {
     }
 }
 
+/// A stream written in one piece (`ReplayConfig::whole_stream`, the CPU benchmark's server) decodes
+/// to the same answer and the same deltas on every route as one written event by event.
+#[tokio::test]
+async fn a_stream_written_in_one_piece_decodes_like_one_written_event_by_event() {
+    let expected = "Hello from the replay provider! This answer is long enough to be streamed in several deltas.";
+    for whole_stream in [false, true] {
+        let server = e2e_server(ReplayConfig {
+            delta_chars: 7,
+            whole_stream,
+            ..Default::default()
+        })
+        .await;
+        for route in ROUTES {
+            let run = open(&server, route, true, vec![]).await;
+            assert_eq!(run.ask("Say hello").await, expected, "{}", run.label);
+            let deltas = run
+                .rec
+                .kinds()
+                .iter()
+                .filter(|k| **k == "assistant.message_delta")
+                .count();
+            assert_eq!(
+                deltas,
+                expected.chars().count().div_ceil(7),
+                "{}",
+                run.label
+            );
+            run.finish().await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn text_single_tool_and_parallel_tools_on_every_route() {
     let server = e2e_server(ReplayConfig {

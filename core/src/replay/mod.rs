@@ -57,6 +57,10 @@ pub struct ReplayConfig {
     /// The model's context window in tokens: a request larger than this (its JSON body's bytes / 4)
     /// gets the wire format's real context-length error (HTTP 400).
     pub context_window: Option<u64>,
+    /// Write each streamed answer in one piece instead of one write per event, so that a client's
+    /// own per-event cost is measured rather than the server's pacing (benchmarks; Rust only, off
+    /// by default; `chunk_delay` is then ignored).
+    pub whole_stream: bool,
 }
 
 impl Default for ReplayConfig {
@@ -68,6 +72,7 @@ impl Default for ReplayConfig {
             record: true,
             fallback: None,
             context_window: None,
+            whole_stream: false,
         }
     }
 }
@@ -120,6 +125,7 @@ impl From<ReplayJson> for ReplayConfig {
             record: json.record.unwrap_or(defaults.record),
             fallback: json.fallback,
             context_window: json.context_window,
+            whole_stream: defaults.whole_stream,
         }
     }
 }
@@ -947,6 +953,11 @@ fn mid_stream_error(
 fn sse(state: &Arc<State>, events: Vec<String>) -> Response<Body> {
     let (tx, rx) = mpsc::channel::<Bytes>(8);
     let delay = state.config.chunk_delay;
+    let events = if state.config.whole_stream {
+        vec![events.concat()]
+    } else {
+        events
+    };
     let state = state.clone();
     tokio::spawn(async move {
         for (i, e) in events.into_iter().enumerate() {

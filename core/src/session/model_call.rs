@@ -376,8 +376,8 @@ async fn consume(
             if let StreamEvent::Error(e) = event {
                 return Err(fail(e, progress));
             }
-            on_stream_event(ctx, &event, progress, start);
             builder.push(&event);
+            on_stream_event(ctx, event, progress, start);
         }
         if ended {
             return Ok((builder.finish(), std::mem::take(progress)));
@@ -385,10 +385,10 @@ async fn consume(
     }
 }
 
-/// Emits the user-visible events of one decoded stream event.
+/// Emits the user-visible events of one decoded stream event (its text moves into the event).
 fn on_stream_event(
     ctx: &CallContext<'_>,
-    event: &StreamEvent,
+    event: StreamEvent,
     progress: &mut Progress,
     start: Instant,
 ) {
@@ -413,20 +413,20 @@ fn on_stream_event(
             }
             bus.emit(EventData::MessageDelta(MessageDeltaData {
                 message_id: ctx.message_id.clone(),
-                delta_content: text.clone(),
+                delta_content: text,
             }));
         }
         StreamEvent::ReasoningDelta(text) if !progress.message_started => {
             if progress.first_token.is_none() {
                 progress.first_token = Some(start.elapsed());
             }
-            progress.reasoning_streamed.push_str(text);
+            progress.reasoning_streamed.push_str(&text);
             bus.emit(EventData::ReasoningDelta(ReasoningDeltaData {
                 reasoning_id: ctx.reasoning_id.clone(),
-                delta_content: text.clone(),
+                delta_content: text,
             }));
         }
-        StreamEvent::Usage(u) => progress.usage = Some(*u),
+        StreamEvent::Usage(u) => progress.usage = Some(u),
         _ => {}
     }
 }

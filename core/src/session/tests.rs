@@ -1542,3 +1542,43 @@ async fn max_turns_limits_the_model_calls_of_a_send() {
     );
     assert_eq!(mock.request_count(), 2);
 }
+
+#[tokio::test]
+async fn sessions_with_an_equal_provider_share_one_resolved_endpoint_and_never_each_others_key() {
+    let mock = MockTransport::new();
+    for _ in 0..4 {
+        mock.push(MockReply::text("ok"));
+    }
+    let client = Client::new(
+        memory()
+            .with_transport(Arc::new(mock.clone()))
+            .with_provider(ProviderConfig::openai("http://mock.test/v1").with_api_key("sk-own")),
+    )
+    .unwrap();
+    let with_key =
+        |key: &str| ProviderConfig::openai("http://mock.test/v1").with_api_key(key.to_owned());
+    let configs = [
+        SessionConfig::new("m", with_key("sk-a")),
+        SessionConfig::new("m", with_key("sk-a")),
+        SessionConfig::new("m", with_key("sk-b")),
+        SessionConfig {
+            model: Some("m".into()),
+            ..SessionConfig::default()
+        },
+    ];
+    for config in configs {
+        let session = client.create_session(config).await.unwrap();
+        session.send_and_wait("hi", None).await.unwrap();
+    }
+    // The equal configs resolved once: sk-a, sk-b and the client's own provider.
+    assert_eq!(crate::util::lock(&client.shared.endpoints).len(), 3);
+    let keys: Vec<String> = mock
+        .requests()
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        ["Bearer sk-a", "Bearer sk-a", "Bearer sk-b", "Bearer sk-own"]
+    );
+}
