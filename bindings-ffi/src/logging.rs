@@ -4,10 +4,10 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use modelport::logging::{LogLevel, LogRecord, LogSink, install_log_sink, parse_level};
-use parking_lot::{Mutex, RwLock};
+use modelport::logging::{HandlerCall, LogRecord, LogSink, parse_level, set_log_handler};
+use parking_lot::Mutex;
 
-use crate::error::{FfiError, MpStatus};
+use crate::error::MpStatus;
 use crate::gate::Gate;
 use crate::runtime::call_out;
 use crate::util::{FfiResult, UserData, c_string, guard, opt_str_arg};
@@ -60,10 +60,8 @@ impl Handler {
     }
 }
 
-/// The callback the sink calls; `None` after `mp_set_log_handler(NULL, ...)`.
-static HANDLER: RwLock<Option<Arc<Handler>>> = RwLock::new(None);
-/// The level of the installed sink; `None` until the first `mp_set_log_handler`.
-static LEVEL: Mutex<Option<LogLevel>> = Mutex::new(None);
+/// The callback core's handler calls (see `set_handler`); `None` after `mp_set_log_handler(NULL, ...)`.
+static CURRENT: Mutex<Option<Arc<Handler>>> = Mutex::new(None);
 
 /// Sends modelport's log records at `level` and above to `callback` (see `mp_log_fn`), process-wide,
 /// replacing an earlier callback; `callback` NULL stops them. `level` is "error", "warn", "info",
@@ -101,51 +99,27 @@ fn set_handler(level: Option<&str>, callback: MpLogFn, user_data: *mut c_void) -
             gate: Arc::new(Gate::default()),
         })
     });
-    let wanted = handler.as_ref().and(level);
-    let mut installed = LEVEL.lock();
-    let old = std::mem::replace(&mut *HANDLER.write(), handler);
-    let result = match installed.as_ref() {
-        Some(current) => {
-            current.set(wanted);
-            Ok(())
-        }
-        None if wanted.is_none() => Ok(()),
-        None => {
-            let sink: LogSink = Arc::new(|record: &LogRecord| {
-                let handler = HANDLER.read().clone();
-                if let Some(handler) = handler {
-                    handler.deliver(record);
-                }
-            });
-            match install_log_sink(wanted, sink) {
-                Ok(handle) => {
-                    *installed = Some(handle);
-                    Ok(())
-                }
-                Err(e) => {
-                    *HANDLER.write() = None;
-                    Err(match from_env {
-                        Some(v) => FfiError::from(modelport::Error::config(format!(
-                            "mp_set_log_handler: modelport's logs already go to stderr \
-                             (MODELPORT_LOG={v} when the first client was created): call \
-                             mp_set_log_handler before mp_client_new, or unset MODELPORT_LOG"
-                        ))),
-                        None => FfiError::from(e),
-                    })
-                }
-            }
-        }
-    };
-    drop(installed);
+    let sink = handler
+        .clone()
+        .map(|h| -> LogSink { Arc::new(move |r| h.deliver(r)) });
+    let mut current = CURRENT.lock();
+    let result = set_log_handler(
+        level,
+        sink,
+        HandlerCall {
+            call: "mp_set_log_handler",
+            first_client: "mp_client_new",
+        },
+    );
+    let old = std::mem::replace(&mut *current, handler.filter(|_| result.is_ok()));
+    drop(current);
     // The earlier callback: no new call, and the calls on other threads have returned.
     if let Some(old) = old {
         old.gate.close();
     }
-    result
+    Ok(result?)
 }
 
-/// Writes modelport's records to stderr when `MODELPORT_LOG` names a level (core's
-/// `install_stderr_from_env`; nothing when a log callback is set). Each new client calls it.
 pub(crate) fn stderr_from_env() -> FfiResult {
     modelport::logging::install_stderr_from_env()?;
     Ok(())

@@ -8,14 +8,13 @@
 
 use std::sync::Arc;
 
-use modelport::logging::{LogLevel, LogRecord, LogSink, install_log_sink, parse_level};
+use modelport::logging::{HandlerCall, LogRecord, LogSink, parse_level};
 use napi::Status;
 use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use parking_lot::{Mutex, RwLock};
 
-use crate::error::{IntoNapi, Result, config, to_napi};
+use crate::error::{IntoNapi, Result};
 
 /// Records waiting for the event loop before new ones are dropped.
 const QUEUE: usize = 10_000;
@@ -26,11 +25,6 @@ type LogArgs = FnArgs<(String, String, String)>;
 /// `(level, target, message) => void`, weak, called without blocking.
 type LogCallback = ThreadsafeFunction<LogRecord, (), LogArgs, Status, false, true, QUEUE>;
 
-/// The JavaScript handler the sink calls; `None` after `setLogHandler(null)`.
-static HANDLER: RwLock<Option<LogCallback>> = RwLock::new(None);
-/// The level of the installed sink; `None` until the first `setLogHandler`.
-static LEVEL: Mutex<Option<LogLevel>> = Mutex::new(None);
-
 /// Sends modelport's records at `level` and above (`"error"` ... `"trace"`, `"off"`) to `handler`,
 /// or stops sending them (`null`). Fails when modelport's logs already go to stderr (`MODELPORT_LOG`
 /// was set when the first client was created).
@@ -39,7 +33,7 @@ static LEVEL: Mutex<Option<LogLevel>> = Mutex::new(None);
 )]
 pub fn set_log_handler(handler: Option<Function<'_, LogArgs, ()>>, level: String) -> Result<()> {
     let level = parse_level(&level).into_napi()?;
-    let callback = handler
+    let callback: Option<LogCallback> = handler
         .map(|f| {
             f.build_threadsafe_function::<LogRecord>()
                 .weak::<true>()
@@ -50,40 +44,23 @@ pub fn set_log_handler(handler: Option<Function<'_, LogArgs, ()>>, level: String
                 })
         })
         .transpose()?;
-    let wanted = callback.as_ref().and(level);
-    let mut installed = LEVEL.lock();
-    *HANDLER.write() = callback;
-    match installed.as_ref() {
-        Some(current) => current.set(wanted),
-        None if wanted.is_none() => {}
-        None => {
-            let sink: LogSink = Arc::new(|record: &LogRecord| {
-                if let Some(callback) = HANDLER.read().as_ref() {
-                    // Full queue or a closing environment: the record is dropped.
-                    let _ = callback.call(record.clone(), ThreadsafeFunctionCallMode::NonBlocking);
-                }
-            });
-            match install_log_sink(wanted, sink) {
-                Ok(handle) => *installed = Some(handle),
-                Err(e) => {
-                    *HANDLER.write() = None;
-                    return Err(match std::env::var("MODELPORT_LOG") {
-                        Ok(v) if !v.trim().is_empty() => config(format!(
-                            "setLogHandler: modelport's logs already go to stderr (MODELPORT_LOG={v} \
-                             when the first Client was created): call setLogHandler before creating \
-                             a Client, or unset MODELPORT_LOG"
-                        )),
-                        _ => to_napi(e),
-                    });
-                }
-            }
-        }
-    }
-    Ok(())
+    let sink = callback.map(|callback| -> LogSink {
+        Arc::new(move |record: &LogRecord| {
+            // Full queue or a closing environment: the record is dropped.
+            let _ = callback.call(record.clone(), ThreadsafeFunctionCallMode::NonBlocking);
+        })
+    });
+    modelport::logging::set_log_handler(
+        level,
+        sink,
+        HandlerCall {
+            call: "setLogHandler",
+            first_client: "creating a Client",
+        },
+    )
+    .into_napi()
 }
 
-/// Writes modelport's records to stderr when `MODELPORT_LOG` names a level, unless a handler is
-/// already installed (core's `install_stderr_from_env`); each `Client` calls it.
 pub(crate) fn stderr_from_env() -> Result<()> {
     modelport::logging::install_stderr_from_env().into_napi()
 }

@@ -168,6 +168,69 @@ pub fn install_log_sink(level: Option<Level>, sink: LogSink) -> Result<LogLevel>
     Ok(handle)
 }
 
+/// The handler [`set_log_handler`] forwards records to, and the level of the sink it installed.
+static HANDLER: std::sync::RwLock<Option<LogSink>> = std::sync::RwLock::new(None);
+static HANDLER_LEVEL: std::sync::Mutex<Option<LogLevel>> = std::sync::Mutex::new(None);
+
+/// How a binding names, in [`set_log_handler`]'s error, its own call ("setLogHandler") and what
+/// creates the first client there ("creating a Client", "mp_client_new").
+#[derive(Clone, Copy, Debug)]
+pub struct HandlerCall<'a> {
+    /// The binding's function that sets the handler.
+    pub call: &'a str,
+    /// What creates a client (and may install the stderr output first).
+    pub first_client: &'a str,
+}
+
+/// Sends modelport's records at `level` and above to `handler`, process-wide, replacing the handler
+/// set before (every binding's `setLogHandler`). The first call with a handler and a level installs
+/// the sink ([`install_log_sink`]); later calls swap the handler and the level; `None` for either
+/// stops the records. The previous handler gets no record once this returns, except one already
+/// being delivered on another thread.
+///
+/// Fails when records already go elsewhere: to stderr because `MODELPORT_LOG` was set when the first
+/// client was created (the error says so, naming `names.call`), or to another `tracing` subscriber.
+pub fn set_log_handler(
+    level: Option<Level>,
+    handler: Option<LogSink>,
+    names: HandlerCall<'_>,
+) -> Result<()> {
+    let wanted = handler.as_ref().and(level);
+    let mut installed = crate::util::lock(&HANDLER_LEVEL);
+    *HANDLER.write().unwrap_or_else(|p| p.into_inner()) = handler;
+    if let Some(current) = installed.as_ref() {
+        current.set(wanted);
+        return Ok(());
+    }
+    if wanted.is_none() {
+        return Ok(());
+    }
+    let sink: LogSink = Arc::new(|record: &LogRecord| {
+        let handler = HANDLER.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(handler) = handler {
+            handler(record);
+        }
+    });
+    match install_log_sink(wanted, sink) {
+        Ok(level) => {
+            *installed = Some(level);
+            Ok(())
+        }
+        Err(e) => {
+            *HANDLER.write().unwrap_or_else(|p| p.into_inner()) = None;
+            match std::env::var("MODELPORT_LOG") {
+                Ok(v) if !v.trim().is_empty() => Err(Error::config(format!(
+                    "{call}: modelport's logs already go to stderr (MODELPORT_LOG={v} when the \
+                     first client was created): call {call} before {first}, or unset MODELPORT_LOG",
+                    call = names.call,
+                    first = names.first_client,
+                ))),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
 /// Writes modelport's records to stderr when `MODELPORT_LOG` names a level (`debug`, ...): one line
 /// each, `LEVEL target: message`. Does nothing when it is unset or `off`, or when a subscriber is
 /// already installed.

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use modelport::logging::{LogLevel, LogRecord, LogSink, install_log_sink, parse_level};
-use parking_lot::{Mutex, RwLock};
+use modelport::logging::{HandlerCall, LogRecord, LogSink, parse_level};
 
 use crate::ModelportError;
 
@@ -19,11 +18,6 @@ pub trait LogHandler: Send + Sync {
     fn on_log(&self, level: String, target: String, message: String);
 }
 
-/// The handler the sink calls; `None` after `set_log_handler(.., None)`.
-static HANDLER: RwLock<Option<Arc<dyn LogHandler>>> = RwLock::new(None);
-/// The level of the installed sink; `None` until the first `set_log_handler`.
-static LEVEL: Mutex<Option<LogLevel>> = Mutex::new(None);
-
 /// Sends modelport's log records at `level` ("error", "warn", "info", "debug", "trace" or "off")
 /// and above to `handler`, process-wide, replacing an earlier handler; `None` stops them. A
 /// `Config` error for an unknown level, or when another `tracing` subscriber was installed first in
@@ -33,24 +27,22 @@ pub fn set_log_handler(
     level: String,
     handler: Option<Arc<dyn LogHandler>>,
 ) -> Result<(), ModelportError> {
-    let parsed = parse_level(&level)?;
-    let mut installed = LEVEL.lock();
-    *HANDLER.write() = handler;
-    match installed.as_ref() {
-        Some(l) => l.set(parsed),
-        None => {
-            let sink: LogSink = Arc::new(|record: &LogRecord| {
-                let handler = HANDLER.read().clone();
-                if let Some(h) = handler {
-                    h.on_log(
-                        record.level.to_owned(),
-                        record.target.clone(),
-                        record.message.clone(),
-                    );
-                }
-            });
-            *installed = Some(install_log_sink(parsed, sink)?);
-        }
-    }
+    let sink = handler.map(|h| -> LogSink {
+        Arc::new(move |record: &LogRecord| {
+            h.on_log(
+                record.level.to_owned(),
+                record.target.clone(),
+                record.message.clone(),
+            );
+        })
+    });
+    modelport::logging::set_log_handler(
+        parse_level(&level)?,
+        sink,
+        HandlerCall {
+            call: "set_log_handler",
+            first_client: "creating a Client",
+        },
+    )?;
     Ok(())
 }
