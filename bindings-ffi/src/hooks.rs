@@ -106,17 +106,12 @@ pub unsafe extern "C" fn mp_hook_reply_set_json(
         let reply = unsafe { reply.as_mut() }.ok_or_else(|| FfiError::usage("`reply` is NULL"))?;
         // SAFETY: the caller's contract.
         let json = unsafe { str_arg(json, "json") }?;
-        match serde_json::from_str::<Value>(json) {
-            Ok(output) => {
-                reply.outcome = Some(Ok((!output.is_null()).then_some(output)));
-                Ok(())
-            }
-            Err(e) => {
-                let message = format!("mp_hook_reply_set_json: the output is not valid JSON: {e}");
-                reply.outcome = Some(Err(message.clone()));
-                Err(modelport::Error::config(message).into())
-            }
-        }
+        let outcome = modelport::session::hooks::output_from_json(Some(json))
+            .map_err(|e| format!("mp_hook_reply_set_json: {e}"));
+        reply.outcome = Some(outcome.clone());
+        outcome
+            .map(drop)
+            .map_err(|e| modelport::Error::config(e).into())
     })
 }
 

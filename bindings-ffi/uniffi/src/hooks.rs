@@ -45,12 +45,7 @@ pub(crate) fn hooks(
                     .on_hook(kind.config_name().to_owned(), input.to_string())
                     .await
                     .map_err(|e| e.to_string())?;
-                output
-                    .map(|json| {
-                        serde_json::from_str::<Value>(&json)
-                            .map_err(|e| format!("the hook's output is not valid JSON: {e}"))
-                    })
-                    .transpose()
+                modelport::session::hooks::output_from_json(output.as_deref())
             }
         });
     }

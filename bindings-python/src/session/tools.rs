@@ -109,9 +109,7 @@ pub(crate) fn hooks(
                 let output =
                     Python::attach(|py| outcome.and_then(|v| v.extract::<Option<String>>(py)))
                         .map_err(|e| e.to_string())?;
-                output
-                    .map(|json| serde_json::from_str(&json).map_err(|e| e.to_string()))
-                    .transpose()
+                modelport::session::hooks::output_from_json(output.as_deref())
             }
         });
     }

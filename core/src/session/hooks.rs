@@ -108,6 +108,15 @@ impl HookKind {
 /// What a hook answers: an output object, nothing, or an error (its message).
 pub type HookResult = std::result::Result<Option<Value>, String>;
 
+/// A hook's answer given as JSON text, as the bindings' hooks give it: `null` (or no text) is no
+/// output; text that is not JSON is the hook's failure, with one message in every binding.
+pub fn output_from_json(json: Option<&str>) -> HookResult {
+    let Some(json) = json else { return Ok(None) };
+    serde_json::from_str::<Value>(json)
+        .map(|v| (!v.is_null()).then_some(v))
+        .map_err(|e| format!("the hook's output is not valid JSON: {e}"))
+}
+
 type HookFn = dyn Fn(Value) -> BoxFuture<'static, HookResult> + Send + Sync;
 
 /// The session's hooks. Bindings register one JSON function per hook; Rust code can use the typed

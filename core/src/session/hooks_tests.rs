@@ -755,3 +755,19 @@ fn a_hook_name_from_a_binding_parses_or_lists_the_valid_names() {
         assert!(message.contains(name), "{name} missing: {message}");
     }
 }
+
+#[test]
+fn a_hooks_json_text_answer_is_its_output_null_is_none_and_bad_text_fails_with_one_message() {
+    use crate::session::hooks::output_from_json;
+    assert_eq!(output_from_json(None), Ok(None));
+    assert_eq!(output_from_json(Some("null")), Ok(None));
+    assert_eq!(
+        output_from_json(Some(r#"{"permissionDecision": "deny"}"#)),
+        Ok(Some(json!({"permissionDecision": "deny"})))
+    );
+    let e = output_from_json(Some("{not json")).unwrap_err();
+    assert!(
+        e.starts_with("the hook's output is not valid JSON: "),
+        "{e}"
+    );
+}
