@@ -198,12 +198,15 @@ test("aborting the signal of a queued send aborts that send when it starts, not 
   const queued = new AbortController();
   const queuedId = await session.send({ prompt: "What is 2+2?", signal: queued.signal });
   await nextEvent(session, "assistant.message_delta");
+  // Listening before the running send ends: the queued send, aborted before its model call, may
+  // reach its idle before `await running` below returns.
+  const abortedIdle = nextEvent(session, "session.idle", (d) => d.aborted === true);
   queued.abort();
   // The running send completes with its whole answer.
   const answer = await running;
   assert.match(answer.data.content, /.{40,}/s);
   // The queued one starts, then is aborted.
-  const idle = await nextEvent(session, "session.idle");
+  const idle = await abortedIdle;
   assert.equal(idle.data.aborted, true);
   const users = events.filter((e) => e.type === "user.message");
   assert.equal(users.at(-1).id, queuedId);
