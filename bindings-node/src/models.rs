@@ -15,11 +15,7 @@ pub(crate) fn list_models_handler(cb: JsCallback) -> ListModelsHandler {
             let value = call(&cb, "null".to_owned())
                 .await
                 .map_err(|m| Error::config(format!("onListModels failed: {m}")))?;
-            serde_json::from_value::<Vec<ModelInfo>>(value).map_err(|e| {
-                Error::config(format!(
-                    "onListModels must return an array of {{id, name, capabilities}}: {e}"
-                ))
-            })
+            ModelInfo::list_from_value("onListModels", value)
         }
     })
 }

@@ -70,14 +70,22 @@ impl ModelInfo {
     /// Parses the model list an `onListModels` handler of a binding returned as JSON; `source` names
     /// the handler in the error ("onListModels", "the on_list_models handler", ...).
     pub fn list_from_json(source: &str, json: &str) -> Result<Vec<ModelInfo>> {
-        serde_json::from_str(json).map_err(|e| {
-            crate::Error::config(format!(
-                "{source} must return an array of {{\"id\", \"name\", \"capabilities\"}} \
-                 (capabilities: {{\"supports\": {{\"vision\", \"reasoningEffort\"}}, \"limits\": \
-                 {{\"max_context_window_tokens\"}}}}): {e}"
-            ))
-        })
+        serde_json::from_str(json).map_err(|e| list_error(source, e))
     }
+
+    /// [`list_from_json`](Self::list_from_json) for a list already read as a JSON value.
+    pub fn list_from_value(source: &str, value: serde_json::Value) -> Result<Vec<ModelInfo>> {
+        serde_json::from_value(value).map_err(|e| list_error(source, e))
+    }
+}
+
+/// What a handler's model list that is not one gets: the shape it must have.
+fn list_error(source: &str, e: serde_json::Error) -> crate::Error {
+    crate::Error::config(format!(
+        "{source} must return an array of {{\"id\", \"name\", \"capabilities\"}} (capabilities: \
+         {{\"supports\": {{\"vision\", \"reasoningEffort\"}}, \"limits\": \
+         {{\"max_context_window_tokens\"}}}}): {e}"
+    ))
 }
 
 type ListFn = dyn Fn() -> BoxFuture<'static, Result<Vec<ModelInfo>>> + Send + Sync;
@@ -204,14 +212,18 @@ mod tests {
             (models[0].id.as_str(), models[0].name.as_str()),
             ("m1", "Model one")
         );
-        let e = ModelInfo::list_from_json("onListModels", r#"{"id": "m1"}"#).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Config);
-        assert!(
-            e.message().starts_with(
-                r#"onListModels must return an array of {"id", "name", "capabilities"}"#
-            ),
-            "{e}"
-        );
+        for e in [
+            ModelInfo::list_from_json("onListModels", r#"{"id": "m1"}"#).unwrap_err(),
+            ModelInfo::list_from_value("onListModels", json!({"id": "m1"})).unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), crate::ErrorKind::Config);
+            assert!(
+                e.message().starts_with(
+                    r#"onListModels must return an array of {"id", "name", "capabilities"}"#
+                ),
+                "{e}"
+            );
+        }
     }
 
     #[test]
