@@ -115,6 +115,15 @@ impl Run {
         reply.content().unwrap_or_default().to_owned()
     }
 
+    /// How many `assistant.message_delta` events the session emitted.
+    fn deltas(&self) -> usize {
+        self.rec
+            .kinds()
+            .iter()
+            .filter(|k| **k == "assistant.message_delta")
+            .count()
+    }
+
     fn completes(&self) -> Vec<(String, bool, Option<String>)> {
         self.rec
             .events()
@@ -154,12 +163,7 @@ async fn a_stream_written_in_one_piece_decodes_like_one_written_event_by_event()
         for route in ROUTES {
             let run = open(&server, route, true, vec![]).await;
             assert_eq!(run.ask("Say hello").await, expected, "{}", run.label);
-            let deltas = run
-                .rec
-                .kinds()
-                .iter()
-                .filter(|k| **k == "assistant.message_delta")
-                .count();
+            let deltas = run.deltas();
             assert_eq!(
                 deltas,
                 expected.chars().count().div_ceil(7),
@@ -187,12 +191,7 @@ async fn text_single_tool_and_parallel_tools_on_every_route() {
                 "Hello from the replay provider! This answer is long enough to be streamed in several deltas."
             );
             if streaming {
-                let deltas = run
-                    .rec
-                    .kinds()
-                    .iter()
-                    .filter(|k| **k == "assistant.message_delta")
-                    .count();
+                let deltas = run.deltas();
                 assert!(deltas > 5, "{}: {deltas} deltas", run.label);
             }
             run.finish().await;
