@@ -38,7 +38,7 @@ pub(crate) struct ClientShared {
 /// A resolved endpoint and what it was resolved from: `provider` is `None` for the client's own
 /// providers (its default provider or its registry), which never change.
 pub(crate) struct CachedEndpoint {
-    provider: Option<ProviderConfig>,
+    pub(crate) provider: Option<ProviderConfig>,
     model: String,
     endpoint: crate::provider::Endpoint,
 }

@@ -1582,3 +1582,38 @@ async fn sessions_with_an_equal_provider_share_one_resolved_endpoint_and_never_e
         ["Bearer sk-a", "Bearer sk-a", "Bearer sk-b", "Bearer sk-own"]
     );
 }
+
+#[tokio::test]
+async fn the_endpoint_cache_keeps_the_newest_32_and_sessions_beyond_it_still_work() {
+    let mock = MockTransport::new();
+    mock.push(MockReply::text("ok"));
+    let client = Client::new(memory().with_transport(Arc::new(mock.clone()))).unwrap();
+    let with_key =
+        |i: usize| ProviderConfig::openai("http://mock.test/v1").with_api_key(format!("sk-{i}"));
+    for i in 0..40 {
+        client
+            .create_session(SessionConfig::new("m", with_key(i)))
+            .await
+            .unwrap();
+    }
+    {
+        let cache = crate::util::lock(&client.shared.endpoints);
+        assert_eq!(cache.len(), 32);
+        // The oldest went first: keys 8 to 39 are kept.
+        let kept = |i| cache.iter().any(|c| c.provider == Some(with_key(i)));
+        assert!((0..8).all(|i| !kept(i)) && (8..40).all(kept));
+    }
+    // The first key was pushed out; a session with it resolves its endpoint again and sends with it.
+    let session = client
+        .create_session(SessionConfig::new("m", with_key(0)))
+        .await
+        .unwrap();
+    session.send_and_wait("hi", None).await.unwrap();
+    assert_eq!(
+        mock.requests()[0].headers["authorization"]
+            .to_str()
+            .unwrap(),
+        "Bearer sk-0"
+    );
+    assert_eq!(crate::util::lock(&client.shared.endpoints).len(), 32);
+}
