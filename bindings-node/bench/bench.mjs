@@ -18,6 +18,11 @@ import OpenAI from "openai";
 import { Client } from "../lib/index.mjs";
 import { ReplayServer } from "../lib/testing.mjs";
 
+// Sessions go to a throwaway data directory, never the user's (the default store is SQLite there).
+const benchHome = mkdtempSync(join(tmpdir(), "modelport-bench-home-"));
+process.env.MODELPORT_HOME ??= benchHome;
+process.on("exit", () => rmSync(benchHome, { recursive: true, force: true }));
+
 const TURNS = Number(process.argv[2] ?? 500);
 const STREAM_CHARS = Number(process.argv[3] ?? 20_000);
 const MODEL = "bench-model";

@@ -11,6 +11,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
+// Sessions go to a throwaway data directory, never the user's (the default store is SQLite there).
+const benchHome = mkdtempSync(join(tmpdir(), "modelport-bench-home-"));
+process.env.MODELPORT_HOME ??= benchHome;
+process.on("exit", () => rmSync(benchHome, { recursive: true, force: true }));
+
 const lib = resolve(process.argv[2] ?? new URL("../lib", import.meta.url).pathname);
 const WANTED = Number(process.argv[3] ?? 20_000);
 const { Client } = await import(pathToFileURL(join(lib, "index.mjs")).href);

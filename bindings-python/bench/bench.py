@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
+import os
+import shutil
 import statistics
+import tempfile
 import time
 from typing import Any, Dict, List
 
 from modelport import Client, EventType
 from modelport.testing import ReplayServer
+
+# Sessions go to a throwaway data directory, never the user's (the default store is SQLite there).
+_HOME = tempfile.mkdtemp(prefix="modelport-bench-home-")
+os.environ.setdefault("MODELPORT_HOME", _HOME)
+atexit.register(shutil.rmtree, _HOME, True)
 
 PROMPT = "What is 2+2?"
 STORY = "Stream a long answer."
