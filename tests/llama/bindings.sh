@@ -7,8 +7,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 python="$(bash "$root/tests/llama/setup.sh")"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 log="$(mktemp)"
+# Run alone (not under make test), the sessions still go to a throwaway data directory.
+home=""
+if [ -z "${MODELPORT_HOME:-}" ]; then home="$(mktemp -d)"; export MODELPORT_HOME="$home"; fi
 exec 3> >("$python" "$root/tests/llama/serve.py" "$port" smollm2 > "$log.out" 2> "$log")
-trap 'exec 3>&-; sleep 0.5; rm -f "$log" "$log.out"' EXIT
+trap 'exec 3>&-; sleep 0.5; rm -f "$log" "$log.out"; [ -z "$home" ] || rm -rf "$home"' EXIT
 for _ in $(seq 1 240); do grep -q READY "$log.out" 2>/dev/null && break; sleep 0.25; done
 if ! grep -q READY "$log.out"; then
   echo "llama.cpp's server did not start:" >&2
