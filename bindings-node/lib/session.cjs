@@ -46,6 +46,8 @@ class EventIterator {
   #index = 0;
   #done = false;
   #chain = Promise.resolve();
+  /** next() calls not yet settled. */
+  #pending = 0;
   /** Deltas dropped so far. */
   skipped = 0;
 
@@ -59,12 +61,17 @@ class EventIterator {
 
   /** The next event; `{done: true}` once the session is disconnected or its client stopped. */
   next() {
-    // Serialised, so that concurrent next() calls still see events in order.
+    // An event already taken is handed out at once unless an earlier call is still pending.
+    if (this.#pending === 0 && this.#index < this.#batch.length) {
+      return Promise.resolve({ done: false, value: this.#batch[this.#index++] });
+    }
+    // Otherwise serialised, so that concurrent next() calls still see events in order.
+    this.#pending++;
     const result = this.#chain.then(() => this.#next());
-    this.#chain = result.then(
-      () => {},
-      () => {},
-    );
+    const settled = () => {
+      this.#pending--;
+    };
+    this.#chain = result.then(settled, settled);
     return result;
   }
 
@@ -95,7 +102,8 @@ class EventIterator {
 /** A conversation with one model. Create it with `client.createSession(config)`. */
 class Session {
   #native;
-  /** `[type | null, handler]` in registration order. */
+  /** `[type | null, handler]` in registration order. Replaced, never changed in place, so that a
+   * dispatch goes on over the list it started with when a handler adds or removes one. */
   #handlers = [];
   #subscribed = false;
   #flushes = [];
@@ -131,14 +139,13 @@ class Session {
       throw configError("session.on: give (type, handler) or (handler)");
     }
     const entry = [type, handler];
-    this.#handlers.push(entry);
+    this.#handlers = [...this.#handlers, entry];
     if (!this.#subscribed) {
       this.#subscribed = true;
       this.#native.subscribe((json) => this.#dispatch(json));
     }
     return () => {
-      const i = this.#handlers.indexOf(entry);
-      if (i >= 0) this.#handlers.splice(i, 1);
+      this.#handlers = this.#handlers.filter((e) => e !== entry);
       if (this.#handlers.length === 0 && this.#subscribed) {
         this.#subscribed = false;
         this.#native.unsubscribe();
@@ -153,7 +160,7 @@ class Session {
         this.#flushes.shift()?.();
         continue;
       }
-      for (const [type, handler] of this.#handlers.slice()) {
+      for (const [type, handler] of this.#handlers) {
         if (type !== null && type !== event.type) continue;
         try {
           const r = handler(event);

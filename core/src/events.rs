@@ -115,6 +115,12 @@ impl Event {
         record
     }
 
+    /// Whether the JSON text has been rendered already.
+    #[cfg(test)]
+    pub(crate) fn json_rendered(&self) -> bool {
+        self.0.json.get().is_some()
+    }
+
     /// The event as its JSON value (camelCase wire shape).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

@@ -22,6 +22,9 @@ type EventCallback = ThreadsafeFunction<(), (), String, Status, false>;
 /// never dropped).
 const FEED_BUFFER: usize = 65_536;
 
+/// Events handed to JavaScript per call.
+const TAKE_MAX: usize = 256;
+
 /// The session's `on()` feed and the callback it notifies.
 #[derive(Default)]
 pub(crate) struct Listeners {
@@ -50,7 +53,7 @@ impl Listeners {
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
-        let feed = Arc::new(session.feed(FEED_BUFFER));
+        let feed = Arc::new(session.json_feed(FEED_BUFFER));
         // The callback holds the feed and the feed's notify holds the callback: closing the feed
         // lets go of the notify, which ends the cycle once the last queued call has run.
         let taker = feed.clone();
@@ -59,7 +62,7 @@ impl Listeners {
             .callee_handled::<false>()
             .build_callback(move |_| {
                 Ok(taker
-                    .take(usize::MAX)
+                    .take(TAKE_MAX)
                     .map_or_else(|| "[]".to_owned(), |batch| batch.to_json()))
             })?;
         feed.set_notify(move || {

@@ -88,6 +88,9 @@ pub(crate) struct Subscriber {
     state: Mutex<QueueState>,
     capacity: usize,
     interest: Interest,
+    /// The reader takes events as JSON: the bus renders it as it emits, on the emitting thread, so
+    /// that the host's thread (JavaScript's event loop) only copies it.
+    json: bool,
 }
 
 impl std::fmt::Debug for Subscriber {
@@ -95,6 +98,7 @@ impl std::fmt::Debug for Subscriber {
         f.debug_struct("Subscriber")
             .field("capacity", &self.capacity)
             .field("interest", &self.interest)
+            .field("json", &self.json)
             .finish_non_exhaustive()
     }
 }
@@ -419,6 +423,12 @@ impl EventBus {
             s.log.push(event.clone());
         }
         s.subscribers.retain(|sub| Arc::strong_count(sub) > 1);
+        if s.subscribers
+            .iter()
+            .any(|sub| sub.json && sub.wants(&event.data))
+        {
+            event.json();
+        }
         // The first wake is kept inline: with one waiting reader (the usual case) an event
         // allocates nothing here.
         let mut first = None;
@@ -440,11 +450,27 @@ impl EventBus {
 
     /// A new subscriber to the events of `interest`, buffering up to `capacity` deltas.
     pub(crate) fn subscribe(&self, capacity: usize, interest: Interest) -> Arc<Subscriber> {
-        let sub = Arc::new(Subscriber {
+        self.add(Subscriber {
             state: Mutex::new(QueueState::default()),
             capacity: capacity.max(1),
             interest,
-        });
+            json: false,
+        })
+    }
+
+    /// A subscriber to every event that reads them as JSON: each event's JSON is rendered as it is
+    /// emitted (see [`Subscriber::json`]).
+    pub(crate) fn subscribe_json(&self, capacity: usize) -> Arc<Subscriber> {
+        self.add(Subscriber {
+            state: Mutex::new(QueueState::default()),
+            capacity: capacity.max(1),
+            interest: Interest::All,
+            json: true,
+        })
+    }
+
+    fn add(&self, sub: Subscriber) -> Arc<Subscriber> {
+        let sub = Arc::new(sub);
         let mut s = lock(&self.state);
         if s.closed {
             sub.close();
@@ -639,6 +665,29 @@ mod tests {
         let array: serde_json::Value = serde_json::from_str(&batch.to_json()).expect("array");
         assert_eq!(array[1], 7);
         assert_eq!(array[0]["type"], "assistant.turn_start");
+    }
+
+    #[test]
+    fn a_json_feed_gets_its_events_rendered_as_they_are_emitted() {
+        let bus = EventBus::default();
+        let plain = EventFeed::new(bus.subscribe(8, Interest::All));
+        assert!(
+            !bus.emit(turn("1")).json_rendered(),
+            "nobody reads JSON: nothing rendered"
+        );
+        let json = EventFeed::new(bus.subscribe_json(8));
+        let emitted = bus.emit(turn("2"));
+        assert!(emitted.json_rendered(), "rendered as it was emitted");
+        let FeedItem::Event(taken) = json.take(8).expect("one event").items.remove(0) else {
+            panic!("an event expected");
+        };
+        assert!(std::ptr::eq(taken.json(), emitted.json()), "the same text");
+        drop(json);
+        assert!(
+            !bus.emit(turn("3")).json_rendered(),
+            "the JSON reader is gone: nothing rendered"
+        );
+        assert_eq!(plain.take(8).expect("three").items.len(), 3);
     }
 
     #[tokio::test]

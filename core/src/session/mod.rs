@@ -1085,6 +1085,13 @@ impl Session {
         EventFeed::new(self.inner.bus.subscribe(deltas, Interest::All))
     }
 
+    /// A [`feed`](Session::feed) for a host that reads events as JSON ([`FeedBatch::to_json`]): each
+    /// event's JSON is rendered as the session emits it, on the emitting thread, so that taking a
+    /// batch on the host's thread (JavaScript's event loop) only copies text.
+    pub fn json_feed(&self, deltas: usize) -> EventFeed {
+        EventFeed::new(self.inner.bus.subscribe_json(deltas))
+    }
+
     /// The persisted (non-ephemeral) events so far; after a resume, those of earlier processes too.
     pub fn get_events(&self) -> Vec<Event> {
         self.inner.bus.log()
