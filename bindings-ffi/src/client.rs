@@ -244,7 +244,7 @@ unsafe fn new_client(
     // SAFETY: the caller's contract.
     let json = unsafe { opt_str_arg(options_json, "options_json") }?;
     let mut options = ClientOptions::from_json(json.unwrap_or_default())?;
-    crate::logging::stderr_from_env()?;
+    modelport::logging::install_stderr_from_env()?;
     let gate = Arc::new(Gate::default());
     // SAFETY: the caller's contract: NULL or a valid `mp_client_callbacks`.
     if let Some(callbacks) = unsafe { callbacks.as_ref() } {

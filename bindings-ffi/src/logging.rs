@@ -119,8 +119,3 @@ fn set_handler(level: Option<&str>, callback: MpLogFn, user_data: *mut c_void) -
     }
     Ok(result?)
 }
-
-pub(crate) fn stderr_from_env() -> FfiResult {
-    modelport::logging::install_stderr_from_env()?;
-    Ok(())
-}

@@ -130,7 +130,7 @@ impl Client {
     /// handler is set.
     #[napi(constructor)]
     pub fn new(options: Option<ClientOptions>) -> Result<Self> {
-        crate::logging::stderr_from_env()?;
+        modelport::logging::install_stderr_from_env().into_napi()?;
         let (json, token, list_models) = options.map_or((None, None, None), |o| {
             (o.json, o.bearer_token_provider, o.on_list_models)
         });

@@ -60,7 +60,3 @@ pub fn set_log_handler(handler: Option<Function<'_, LogArgs, ()>>, level: String
     )
     .into_napi()
 }
-
-pub(crate) fn stderr_from_env() -> Result<()> {
-    modelport::logging::install_stderr_from_env().into_napi()
-}

@@ -121,6 +121,15 @@ impl Event {
         self.0.json.get().is_some()
     }
 
+    /// The event's `data` alone as JSON text (camelCase wire shape): what the uniffi and Python
+    /// bindings hand out as the event's data.
+    pub fn data_json(&self) -> String {
+        match serde_json::to_value(&self.data) {
+            Ok(Value::Object(mut tagged)) => tagged.remove("data").unwrap_or_default().to_string(),
+            _ => Value::Null.to_string(),
+        }
+    }
+
     /// The event as its JSON value (camelCase wire shape).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
@@ -875,5 +884,27 @@ mod type_tests {
         );
         assert!(e.message().contains("session.idle"), "{e}");
         assert!(check_event_type("").is_err());
+    }
+
+    #[test]
+    fn data_json_is_the_data_member_of_the_event_json() {
+        let event = Event::new(
+            "e1".into(),
+            "2026-01-01T00:00:00.000Z".into(),
+            None,
+            EventData::MessageDelta(MessageDeltaData {
+                message_id: "m1".into(),
+                delta_content: "Hel".into(),
+            }),
+            1,
+        );
+        // The Copilot SDK's assistant.message_delta data: {messageId, deltaContent}.
+        let data: Value = serde_json::from_str(&event.data_json()).expect("JSON");
+        assert_eq!(
+            data,
+            serde_json::json!({"messageId": "m1", "deltaContent": "Hel"})
+        );
+        let whole: Value = serde_json::from_str(event.json()).expect("JSON");
+        assert_eq!(whole["data"], data);
     }
 }

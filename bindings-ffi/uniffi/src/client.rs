@@ -159,7 +159,8 @@ impl Client {
     /// [{"id", "provider", "wireModel", "maxPromptTokens", "maxOutputTokens"}]` are the provider
     /// registry (sessions select `"<provider>/<id>"`); a provider may set `"nativeStructuredOutput"`.
     /// `bearer_token_provider` gives the default provider's bearer token (`Config` without a
-    /// `"provider"`).
+    /// `"provider"`). Honours `MODELPORT_LOG` (modelport's logs to stderr) unless a log handler
+    /// is set, as every binding does.
     #[uniffi::constructor(default(options_json = None, bearer_token_provider = None))]
     pub fn new(
         options_json: Option<String>,
@@ -167,6 +168,7 @@ impl Client {
     ) -> Result<Arc<Self>, ModelportError> {
         let mut options =
             modelport::ClientOptions::from_json(options_json.as_deref().unwrap_or_default())?;
+        modelport::logging::install_stderr_from_env()?;
         if let Some(token) = bearer_token_provider {
             let provider = options.provider.as_mut().ok_or_else(|| {
                 modelport::Error::config(

@@ -31,7 +31,6 @@ pub struct SessionEvent {
 
 impl From<&Event> for SessionEvent {
     fn from(e: &Event) -> Self {
-        let json = e.to_json();
         SessionEvent {
             id: e.id.clone(),
             event_type: e.kind().to_owned(),
@@ -39,10 +38,7 @@ impl From<&Event> for SessionEvent {
             parent_id: e.parent_id.clone(),
             ephemeral: e.ephemeral,
             content: e.content().map(str::to_owned),
-            data_json: json
-                .get("data")
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            data_json: e.data_json(),
         }
     }
 }
@@ -192,21 +188,23 @@ impl Session {
 
     /// Calls `listener` for every event of type `event_type` (none or "*" for all) until the
     /// returned handle is cancelled or dropped. The session's `send_and_wait` returns after the
-    /// listeners have seen its events.
+    /// listeners have seen its events. A type that is neither one modelport emits nor a Copilot
+    /// SDK one is a `Config` error listing the valid types (and the closest, for a typo).
     #[uniffi::method(default(event_type = None))]
     pub fn on(
         &self,
         listener: Arc<dyn EventListener>,
         event_type: Option<String>,
-    ) -> Arc<TaskHandle> {
-        let subscription = self
-            .inner
-            .on(event_type.as_deref().unwrap_or("*"), move |event| {
-                listener.on_event(SessionEvent::from(event));
-            });
-        Arc::new(TaskHandle {
+    ) -> Result<Arc<TaskHandle>, ModelportError> {
+        let kind = event_type.as_deref().unwrap_or("*");
+        // A typo would subscribe to nothing: core names the valid types instead.
+        modelport::session::events::check_event_type(kind)?;
+        let subscription = self.inner.on(kind, move |event| {
+            listener.on_event(SessionEvent::from(event));
+        });
+        Ok(Arc::new(TaskHandle {
             subscription: Mutex::new(Some(subscription)),
-        })
+        }))
     }
 
     /// Aborts the running send (queued sends still run) and waits until it has ended.

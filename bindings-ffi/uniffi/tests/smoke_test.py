@@ -6,10 +6,12 @@ send while its tool runs, checks errors, model controls in the recorded request,
 handler, hooks and bearer token providers as foreign traits, infinite sessions (compaction in a small context window,
 compact(), the error when off), and durable sessions (list, metadata, delete, the session
 errors, the lease between two clients, and a resume after the process that wrote the session exited:
-this script run again as a child). Run by bindings-ffi/scripts/test.sh:
+this script run again as a child; so is the check that creating a client reads MODELPORT_LOG). Run by
+bindings-ffi/scripts/test.sh:
 
     PYTHONPATH=DIR_WITH_GENERATED_MODULE_AND_LIBRARY python3 smoke_test.py REPO_ROOT
     smoke_test.py REPO_ROOT --child STORE_URL REPLAY_URL SESSION_ID   (creates, sends, exits at once)
+    smoke_test.py REPO_ROOT --log-child bad|stderr   (with MODELPORT_LOG set: creates a client)
 """
 
 from __future__ import annotations
@@ -156,6 +158,11 @@ async def streaming(client: mp.Client) -> None:
     check(answer is not None and "".join(deltas) == answer.content, "deltas add up to the answer")
     check(answer.content.startswith("Tokens drift like rain"), "the haiku")
     del handle  # dropping the TaskHandle ends the subscription
+    try:
+        session.on(recorder, "assistant.mesage_delta")
+        check(False, "a misspelt event type raises Config")
+    except mp.ModelportError.Config as e:
+        check("did you mean assistant.message_delta" in str(e), str(e))
     await session.disconnect()
     await replay.stop()
 
@@ -559,6 +566,32 @@ async def child(store: str, url: str, session_id: str) -> None:
     os._exit(0 if answer is not None and answer.content == "2 + 2 = 4." else 3)
 
 
+def log_child(kind: str) -> None:
+    """Run with MODELPORT_LOG set: creating a client reads it, as in every binding."""
+    try:
+        mp.Client()
+        mp.set_log_handler("debug", LogRecorder())
+    except mp.ModelportError.Config as e:
+        # "loud" is no level; "debug" sent the logs to stderr, so a handler comes too late.
+        wanted = "MODELPORT_LOG: " if kind == "bad" else "already go to stderr"
+        os._exit(0 if wanted in str(e) else 4)
+    os._exit(3)
+
+
+async def log_env() -> None:
+    for value, kind in (("loud", "bad"), ("debug", "stderr")):
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            ROOT,
+            "--log-child",
+            kind,
+            env={**os.environ, "MODELPORT_LOG": value},
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        check(await child.wait() == 0, f"Client() with MODELPORT_LOG={value}")
+
+
 class LogRecorder(mp.LogHandler):
     """Keeps modelport's log records (called on the thread that logs)."""
 
@@ -597,6 +630,7 @@ async def main() -> None:
     await model_controls(client)
     await callbacks(client)
     check(await client.stop() == [], "stop")
+    await log_env()
     with tempfile.TemporaryDirectory() as tmp:
         await durable(f"sqlite://{tmp}/sessions.db", tmp)
     if os.environ.get("MODELPORT_TEST_PG_URL"):
@@ -611,4 +645,6 @@ async def main() -> None:
 if __name__ == "__main__":
     if sys.argv[2:3] == ["--child"]:
         asyncio.run(child(*sys.argv[3:6]))
+    if sys.argv[2:3] == ["--log-child"]:
+        log_child(sys.argv[3])
     asyncio.run(main())

@@ -152,11 +152,11 @@ event_data_methods! {
     {
         /// The data as its camelCase wire JSON.
         fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-            json_to_py(py, &self.inner.to_json()["data"].to_string())
+            json_to_py(py, &self.inner.data_json())
         }
 
         fn __repr__(&self) -> String {
-            format!("EventData({})", self.inner.to_json()["data"])
+            format!("EventData({})", self.inner.data_json())
         }
 
         /// `assistant.message`.
