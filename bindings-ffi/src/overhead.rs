@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use modelport::{ProviderConfig, SessionConfig};
 
-use crate::{
-    MP_OK, MpClient, MpReplay, MpSession, mp_client_create_session, mp_client_free, mp_client_new,
-    mp_last_error_message, mp_replay_openai_url, mp_replay_start, mp_replay_stop, mp_session_free,
-    mp_session_send_and_wait, mp_string_free,
-};
+use crate::client::{MpClient, mp_client_create_session, mp_client_free, mp_client_new};
+use crate::error::{MP_OK, mp_last_error_message};
+use crate::replay::{MpReplay, mp_replay_openai_url, mp_replay_start, mp_replay_stop};
+use crate::session::{MpSession, mp_session_free, mp_session_send_and_wait};
+use crate::util::mp_string_free;
 
 const TURNS: usize = 3000;
 const WARMUP: usize = 200;

@@ -104,55 +104,46 @@ impl fmt::Display for ModelportError {
 
 impl std::error::Error for ModelportError {}
 
-/// What a [`ToolHandler`](crate::ToolHandler) raises when the tool fails. The model is told only
-/// that the tool failed; the message goes to the application in `tool.execution_complete`.
-#[derive(Debug, uniffi::Error)]
-pub enum ToolCallError {
-    /// The tool failed.
-    Failed { message: String },
-}
-
-impl fmt::Display for ToolCallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ToolCallError::Failed { message } => f.write_str(message),
+/// Declares a foreign callback's error: one `Failed { message }` variant, which is also what any
+/// other exception the callback raises becomes.
+macro_rules! callback_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, uniffi::Error)]
+        pub enum $name {
+            /// The callback failed.
+            Failed { message: String },
         }
-    }
-}
 
-impl std::error::Error for ToolCallError {}
-
-/// What a foreign callback other than a tool raises ([`HookHandler`](crate::HookHandler),
-/// [`PermissionHandler`](crate::PermissionHandler),
-/// [`BearerTokenProvider`](crate::BearerTokenProvider)); each says what a failure means.
-#[derive(Debug, uniffi::Error)]
-pub enum CallbackError {
-    /// The callback failed.
-    Failed { message: String },
-}
-
-impl fmt::Display for CallbackError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CallbackError::Failed { message } => f.write_str(message),
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let $name::Failed { message } = self;
+                f.write_str(message)
+            }
         }
-    }
+
+        impl std::error::Error for $name {}
+
+        impl From<uniffi::UnexpectedUniFFICallbackError> for $name {
+            fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+                $name::Failed { message: e.reason }
+            }
+        }
+    };
 }
 
-impl std::error::Error for CallbackError {}
-
-/// Any other exception a foreign callback raises.
-impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        CallbackError::Failed { message: e.reason }
-    }
+callback_error! {
+    /// What a [`ToolHandler`](crate::ToolHandler) raises when the tool fails. The model is told
+    /// only that the tool failed; the message goes to the application in
+    /// `tool.execution_complete`.
+    ToolCallError
 }
 
-/// Any other exception a foreign tool handler raises.
-impl From<uniffi::UnexpectedUniFFICallbackError> for ToolCallError {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        ToolCallError::Failed { message: e.reason }
-    }
+callback_error! {
+    /// What a foreign callback other than a tool raises ([`HookHandler`](crate::HookHandler),
+    /// [`PermissionHandler`](crate::PermissionHandler),
+    /// [`BearerTokenProvider`](crate::BearerTokenProvider)); each says what a failure means.
+    CallbackError
 }
 
 #[cfg(test)]
