@@ -4,10 +4,7 @@
 use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
 
-use modelport::{
-    PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,
-    ToolResult,
-};
+use modelport::{PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult};
 use serde_json::{Value, json};
 
 use crate::error::{FfiError, MpStatus};
@@ -257,8 +254,9 @@ pub struct MpPermissionReply {
     answer: Option<Value>,
 }
 
-/// The core permission handler calling `callback` through `gate`: the answer is read by core's
-/// [`PermissionDecision::from_answer`]; no answer, or a freed session, refuses the call.
+/// The core permission handler calling `callback` through `gate` (core's
+/// [`PermissionHandler::from_host`] reads the answer); no answer, or a freed session, refuses the
+/// call.
 pub(crate) fn permission_handler(
     callback: unsafe extern "C" fn(*mut c_void, *const c_char, *mut MpPermissionReply),
     user_data: *mut c_void,
@@ -266,22 +264,18 @@ pub(crate) fn permission_handler(
 ) -> PermissionHandler {
     let user_data = UserData(user_data);
     let gate = gate.clone();
-    PermissionHandler::new(move |request: PermissionRequest| {
+    PermissionHandler::from_host(move |json| {
         let gate = gate.clone();
-        let json = c_string(serde_json::to_string(&request).unwrap_or_default());
+        let json = c_string(json);
         async move {
-            let answer = call_blocking(&gate, "session", move || {
+            call_blocking(&gate, "session", move || {
                 let mut reply = MpPermissionReply::default();
                 // SAFETY: the callback and user_data are the caller's; the string and `reply` live
                 // until the call returns, as the callback's contract says.
                 unsafe { callback(user_data.get(), json.as_ptr(), &raw mut reply) };
                 reply.answer
             })
-            .await;
-            match answer {
-                Ok(answer) => PermissionDecision::from_answer(&answer.unwrap_or(Value::Null)),
-                Err(_) => PermissionDecision::Reject { feedback: None },
-            }
+            .await
         }
     })
 }

@@ -45,8 +45,8 @@ pub use session::events::{
     Event, EventData, EventFeed, EventRecord, EventStream, FeedBatch, FeedItem, Lagged,
 };
 pub use session::tools::{
-    PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,
-    ToolResult, ToolResultType, define_tool,
+    HostAnswer, PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError,
+    ToolInvocation, ToolResult, ToolResultType, define_tool,
 };
 pub use session::{
     SendCancel, SendOptions, Session, SessionConfig, Subscription, SystemMessage, SystemMessageMode,

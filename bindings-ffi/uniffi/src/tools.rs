@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{CallbackError, ModelportError, ToolCallError};
-use modelport::{PermissionDecision, ToolResultType};
+use modelport::ToolResultType;
 
 /// How a tool call went, as the model and the loop see it (core's type).
 #[uniffi::remote(Enum)]
@@ -112,19 +112,13 @@ pub trait PermissionHandler: Send + Sync {
     async fn decide(&self, request_json: String) -> Result<String, CallbackError>;
 }
 
-/// Core's permission handler asking `handler`; the answer is read by core's
-/// [`PermissionDecision::from_answer`].
+/// Core's permission handler asking `handler` (core's [`modelport::PermissionHandler::from_host`]
+/// reads the answer; a raised error refuses the call).
 pub(crate) fn permission_handler(
     handler: Arc<dyn PermissionHandler>,
 ) -> modelport::PermissionHandler {
-    modelport::PermissionHandler::new(move |request| {
+    modelport::PermissionHandler::from_host(move |json| {
         let handler = handler.clone();
-        async move {
-            let json = serde_json::to_string(&request).unwrap_or_default();
-            match handler.decide(json).await {
-                Ok(answer) => PermissionDecision::from_json(&answer),
-                Err(_) => PermissionDecision::Reject { feedback: None },
-            }
-        }
+        async move { handler.decide(json).await }
     })
 }

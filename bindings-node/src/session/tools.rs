@@ -9,10 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use modelport::session::hooks::{HookKind, SessionHooks};
-use modelport::{
-    PermissionDecision, PermissionHandler, PermissionRequest, Tool, ToolError, ToolInvocation,
-    ToolResult,
-};
+use modelport::{PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult};
 use napi_derive::napi;
 use serde_json::{Value, json};
 
@@ -73,19 +70,13 @@ pub(crate) fn tool(def: ToolDefinition) -> Result<Tool> {
     .skip_permission(def.skip_permission.unwrap_or(false)))
 }
 
-/// Wraps `(request) => decision`, read by core's [`PermissionDecision::from_answer`]. A throw
-/// refuses the call, as an answer that is not a decision does: refusing is the safe side.
+/// Wraps `(request) => decision`, read by core's [`PermissionHandler::from_host`]. A throw refuses
+/// the call, as an answer that is not a decision does: refusing is the safe side.
 pub(crate) fn permission_handler(cb: JsCallback) -> PermissionHandler {
     let cb = Arc::new(cb);
-    PermissionHandler::new(move |request: PermissionRequest| {
+    PermissionHandler::from_host(move |json| {
         let cb = cb.clone();
-        async move {
-            let arg = serde_json::to_string(&request).unwrap_or_default();
-            match call(&cb, arg).await {
-                Ok(answer) => PermissionDecision::from_answer(&answer),
-                Err(_) => PermissionDecision::Reject { feedback: None },
-            }
-        }
+        async move { call(&cb, json).await }
     })
 }
 

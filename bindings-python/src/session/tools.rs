@@ -9,9 +9,7 @@ use serde_json::Value;
 
 use modelport::session::hooks::{HookKind, SessionHooks};
 use modelport::session::output;
-use modelport::{
-    PermissionDecision, PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult,
-};
+use modelport::{PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult};
 
 use crate::callbacks::EventLoop;
 use crate::error::to_py_err;
@@ -69,23 +67,18 @@ pub(crate) fn tool(event_loop: &EventLoop, def: ToolDef) -> PyResult<Tool> {
     Ok(Tool::new(name, description, parameters, handler).skip_permission(skip_permission))
 }
 
-/// The core permission handler for `handler(request_json) -> Awaitable[answer_json]`; the answer is
-/// read by core's [`PermissionDecision::from_answer`] (the Python side logs a raising handler, which
+/// The core permission handler for `handler(request_json) -> Awaitable[answer_json]` (core's
+/// [`PermissionHandler::from_host`] reads the answer; the Python side logs a raising handler, which
 /// refuses the call).
 pub(crate) fn permission_handler(event_loop: &EventLoop, handler: Py<PyAny>) -> PermissionHandler {
     let handler = Arc::new(handler);
     let event_loop = event_loop.clone();
-    PermissionHandler::new(move |request| {
+    PermissionHandler::from_host(move |json| {
         let handler = handler.clone();
         let event_loop = event_loop.clone();
         async move {
-            let json = serde_json::to_string(&request).unwrap_or_default();
             let outcome = event_loop.call(&handler, vec![json]).await;
-            let decision = Python::attach(|py| outcome.and_then(|v| v.extract::<String>(py)));
-            match decision {
-                Ok(answer) => PermissionDecision::from_json(&answer),
-                Err(_) => PermissionDecision::Reject { feedback: None },
-            }
+            Python::attach(|py| outcome.and_then(|v| v.extract::<String>(py)))
         }
     })
 }

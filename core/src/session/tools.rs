@@ -461,6 +461,34 @@ impl PermissionDecision {
     }
 }
 
+/// What a host language's permission handler answered ([`PermissionHandler::from_host`]): a JSON
+/// value, or JSON text. No answer (`None::<Value>`) is `null`, which refuses the call.
+#[derive(Clone, Debug)]
+pub enum HostAnswer {
+    /// A JSON value (`null` when the host gave none).
+    Value(Value),
+    /// JSON text, as the host wrote it.
+    Text(String),
+}
+
+impl From<Value> for HostAnswer {
+    fn from(answer: Value) -> Self {
+        HostAnswer::Value(answer)
+    }
+}
+
+impl From<Option<Value>> for HostAnswer {
+    fn from(answer: Option<Value>) -> Self {
+        HostAnswer::Value(answer.unwrap_or(Value::Null))
+    }
+}
+
+impl From<String> for HostAnswer {
+    fn from(answer: String) -> Self {
+        HostAnswer::Text(answer)
+    }
+}
+
 type PermissionFn =
     dyn Fn(PermissionRequest) -> BoxFuture<'static, PermissionDecision> + Send + Sync;
 
@@ -476,6 +504,28 @@ impl PermissionHandler {
         Fut: Future<Output = PermissionDecision> + Send + 'static,
     {
         PermissionHandler(Arc::new(move |r| Box::pin(f(r))))
+    }
+
+    /// A host language's handler (Python, JavaScript, C, uniffi): `ask` gets the request as JSON
+    /// text and returns the host's answer, read by [`PermissionDecision::from_answer`] (text by
+    /// [`PermissionDecision::from_json`]; no answer refuses). An `ask` that fails (the handler
+    /// raised, the host is gone) refuses the call: refusing is the safe side.
+    pub fn from_host<F, Fut, A, E>(ask: F) -> Self
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<A, E>> + Send + 'static,
+        A: Into<HostAnswer>,
+    {
+        PermissionHandler::new(move |request| {
+            let asked = ask(serde_json::to_string(&request).unwrap_or_default());
+            async move {
+                match asked.await.map(Into::into) {
+                    Ok(HostAnswer::Value(answer)) => PermissionDecision::from_answer(&answer),
+                    Ok(HostAnswer::Text(answer)) => PermissionDecision::from_json(&answer),
+                    Err(_) => PermissionDecision::Reject { feedback: None },
+                }
+            }
+        })
     }
 
     /// Approves everything (the default for tools the application registered).
@@ -688,5 +738,56 @@ mod tests {
             bad.text_result_for_llm.contains("missing field `city`"),
             "{bad:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_host_handler_gets_the_request_as_json_and_a_failure_refuses() {
+        let request = PermissionRequest {
+            kind: "custom-tool".into(),
+            session_id: "s1".into(),
+            server_name: None,
+            tool_name: "get_weather".into(),
+            tool_call_id: "call_1".into(),
+            arguments: json!({"city": "Paris"}),
+        };
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let ask = |answer: Result<HostAnswer, String>| {
+            let seen = seen.clone();
+            PermissionHandler::from_host(move |json: String| {
+                seen.lock().expect("lock").push(json);
+                let answer = answer.clone();
+                async move { answer }
+            })
+        };
+        // The Copilot SDK's answers, as a value and as text.
+        let approved = ask(Ok(json!({"kind": "approved"}).into()));
+        assert_eq!(
+            approved.decide(request.clone()).await,
+            PermissionDecision::ApproveOnce
+        );
+        let denied = ask(Ok(
+            r#"{"kind": "denied-interactively-by-user", "feedback": "no"}"#
+                .to_owned()
+                .into(),
+        ));
+        assert_eq!(
+            denied.decide(request.clone()).await,
+            PermissionDecision::Reject {
+                feedback: Some("no".into())
+            }
+        );
+        let refused = PermissionDecision::Reject { feedback: None };
+        let nothing = ask(Ok(None::<Value>.into()));
+        assert_eq!(nothing.decide(request.clone()).await, refused);
+        let failed = ask(Err("the handler raised".into()));
+        assert_eq!(failed.decide(request.clone()).await, refused);
+        let not_json = ask(Ok("approved".to_owned().into()));
+        assert_eq!(not_json.decide(request).await, refused);
+        // The request in the Copilot SDK's camelCase shape.
+        let first: Value = serde_json::from_str(&seen.lock().expect("lock")[0]).expect("JSON");
+        assert_eq!(first["toolName"], "get_weather");
+        assert_eq!(first["toolCallId"], "call_1");
+        assert_eq!(first["arguments"]["city"], "Paris");
+        assert_eq!(seen.lock().expect("lock").len(), 5, "asked every time");
     }
 }
