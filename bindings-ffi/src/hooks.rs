@@ -4,8 +4,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use modelport::session::hooks::{HookKind, HookResult, SessionHooks};
-use serde_json::Value;
+use modelport::session::hooks::{HookResult, SessionHooks};
 
 use crate::error::{FfiError, MpStatus};
 use crate::gate::{Gate, call_blocking};
@@ -58,19 +57,18 @@ pub(crate) fn build_hooks(
     gate: &Arc<Gate>,
 ) -> FfiResult<SessionHooks> {
     let user_data = UserData(user_data);
-    let mut hooks = SessionHooks::new();
-    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let kind = HookKind::from_name(name)?;
-        let gate = gate.clone();
-        hooks = hooks.on(kind, move |input: Value| {
+    let names = names.split(',').map(str::trim).filter(|n| !n.is_empty());
+    let hooks = SessionHooks::from_host(
+        names.map(|n| (n, gate.clone())),
+        move |gate, kind, input| {
             let gate = gate.clone();
             let hook_name = c_string(kind.config_name());
-            let input = c_string(input.to_string());
+            let input = c_string(input);
             async move {
                 call_blocking(&gate, "session", move || {
                     let mut reply = MpHookReply::default();
-                    // SAFETY: the callback and user_data are the caller's; the strings and `reply`
-                    // live until the call returns, as the callback's contract says.
+                    // SAFETY: the callback and user_data are the caller's; the strings and
+                    // `reply` live until the call returns, as the callback's contract says.
                     unsafe {
                         callback(
                             user_data.get(),
@@ -82,10 +80,9 @@ pub(crate) fn build_hooks(
                     reply.outcome.unwrap_or(Ok(None))
                 })
                 .await
-                .and_then(|outcome| outcome)
             }
-        });
-    }
+        },
+    )?;
     Ok(hooks)
 }
 

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use modelport::session::hooks::{HookKind, SessionHooks};
-use serde_json::Value;
+use modelport::session::hooks::SessionHooks;
 
 use crate::error::{CallbackError, ModelportError};
 
@@ -34,20 +33,9 @@ pub(crate) fn hooks(
     handler: &Arc<dyn HookHandler>,
     names: &[String],
 ) -> Result<SessionHooks, ModelportError> {
-    let mut hooks = SessionHooks::new();
-    for name in names {
-        let kind = HookKind::from_name(name)?;
+    let hooks = names.iter().map(|name| (name, handler.clone()));
+    Ok(SessionHooks::from_host(hooks, |handler, kind, input| {
         let handler = handler.clone();
-        hooks = hooks.on(kind, move |input: Value| {
-            let handler = handler.clone();
-            async move {
-                let output = handler
-                    .on_hook(kind.config_name().to_owned(), input.to_string())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                modelport::session::hooks::output_from_json(output.as_deref())
-            }
-        });
-    }
-    Ok(hooks)
+        async move { handler.on_hook(kind.config_name().to_owned(), input).await }
+    })?)
 }

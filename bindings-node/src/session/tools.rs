@@ -8,10 +8,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use modelport::session::hooks::{HookKind, SessionHooks};
+use modelport::session::hooks::SessionHooks;
 use modelport::{PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult};
 use napi_derive::napi;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::callback::{JsCallback, call};
 use crate::error::{IntoNapi, Result};
@@ -100,17 +100,10 @@ impl fmt::Debug for HookDefinition {
 
 /// Core's session hooks for the definitions; a throw is the hook's failure.
 pub(crate) fn hooks(defs: Vec<HookDefinition>) -> Result<SessionHooks> {
-    let mut hooks = SessionHooks::new();
-    for def in defs {
-        let kind = HookKind::from_name(&def.name).into_napi()?;
-        let handler = Arc::new(def.handler);
-        hooks = hooks.on(kind, move |input: Value| {
-            let handler = handler.clone();
-            async move {
-                let output = call(&handler, input.to_string()).await?;
-                Ok((!output.is_null()).then_some(output))
-            }
-        });
-    }
-    Ok(hooks)
+    let hooks = defs.into_iter().map(|d| (d.name, Arc::new(d.handler)));
+    SessionHooks::from_host(hooks, |handler, _, input| {
+        let handler = handler.clone();
+        async move { call(&handler, input).await }
+    })
+    .into_napi()
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use serde_json::Value;
 
-use modelport::session::hooks::{HookKind, SessionHooks};
+use modelport::session::hooks::SessionHooks;
 use modelport::session::output;
 use modelport::{PermissionHandler, Tool, ToolError, ToolInvocation, ToolResult};
 
@@ -89,22 +89,15 @@ pub(crate) fn hooks(
     event_loop: &EventLoop,
     hooks: Vec<(String, Py<PyAny>)>,
 ) -> PyResult<SessionHooks> {
-    let mut session_hooks = SessionHooks::new();
-    for (name, hook) in hooks {
-        let kind = HookKind::from_name(&name).map_err(to_py_err)?;
-        let hook = Arc::new(hook);
+    let event_loop = event_loop.clone();
+    let hooks = hooks.into_iter().map(|(name, hook)| (name, Arc::new(hook)));
+    SessionHooks::from_host(hooks, move |hook, _, input| {
+        let hook = hook.clone();
         let event_loop = event_loop.clone();
-        session_hooks = session_hooks.on(kind, move |input: Value| {
-            let hook = hook.clone();
-            let event_loop = event_loop.clone();
-            async move {
-                let outcome = event_loop.call(&hook, vec![input.to_string()]).await;
-                let output =
-                    Python::attach(|py| outcome.and_then(|v| v.extract::<Option<String>>(py)))
-                        .map_err(|e| e.to_string())?;
-                modelport::session::hooks::output_from_json(output.as_deref())
-            }
-        });
-    }
-    Ok(session_hooks)
+        async move {
+            let outcome = event_loop.call(&hook, vec![input]).await;
+            Python::attach(|py| outcome.and_then(|v| v.extract::<Option<String>>(py)))
+        }
+    })
+    .map_err(to_py_err)
 }

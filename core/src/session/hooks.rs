@@ -117,6 +117,45 @@ pub fn output_from_json(json: Option<&str>) -> HookResult {
         .map_err(|e| format!("the hook's output is not valid JSON: {e}"))
 }
 
+/// What a host language's hook answered ([`SessionHooks::from_host`]).
+#[derive(Clone, Debug)]
+pub enum HookAnswer {
+    /// An output value; `None` or `null` is no output.
+    Value(Option<Value>),
+    /// An output as JSON text, read by [`output_from_json`]; `None` is no output.
+    Text(Option<String>),
+    /// What the host already read: an output, or the hook's failure.
+    Read(HookResult),
+}
+
+impl HookAnswer {
+    fn into_result(self) -> HookResult {
+        match self {
+            HookAnswer::Value(v) => Ok(v.filter(|v| !v.is_null())),
+            HookAnswer::Text(text) => output_from_json(text.as_deref()),
+            HookAnswer::Read(result) => result,
+        }
+    }
+}
+
+impl From<Value> for HookAnswer {
+    fn from(output: Value) -> Self {
+        HookAnswer::Value(Some(output))
+    }
+}
+
+impl From<Option<String>> for HookAnswer {
+    fn from(output: Option<String>) -> Self {
+        HookAnswer::Text(output)
+    }
+}
+
+impl From<HookResult> for HookAnswer {
+    fn from(result: HookResult) -> Self {
+        HookAnswer::Read(result)
+    }
+}
+
 type HookFn = dyn Fn(Value) -> BoxFuture<'static, HookResult> + Send + Sync;
 
 /// The session's hooks. Bindings register one JSON function per hook; Rust code can use the typed
@@ -169,6 +208,39 @@ impl SessionHooks {
         self.handlers
             .insert(kind, Arc::new(move |v| Box::pin(f(v))));
         self
+    }
+
+    /// The hooks a host language runs (Python, JavaScript, C, uniffi): for each `(name, handler)`,
+    /// `name` the Copilot SDK's key ("onPreToolUse") or the hook type ("preToolUse"), the hook calls
+    /// `run(handler, kind, input_json)` and reads its [`HookAnswer`]; an `Err` is the hook's failure,
+    /// with its message. A `Config` error names an unknown hook and lists the valid ones.
+    pub fn from_host<N, H, F, Fut, A, E>(
+        hooks: impl IntoIterator<Item = (N, H)>,
+        run: F,
+    ) -> Result<Self>
+    where
+        N: AsRef<str>,
+        H: Send + Sync + 'static,
+        F: Fn(&H, HookKind, String) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<A, E>> + Send + 'static,
+        A: Into<HookAnswer>,
+        E: fmt::Display,
+    {
+        let mut session_hooks = SessionHooks::new();
+        for (name, handler) in hooks {
+            let kind = HookKind::from_name(name.as_ref())?;
+            let run = run.clone();
+            session_hooks = session_hooks.on(kind, move |input: Value| {
+                let answer = run(&handler, kind, input.to_string());
+                async move {
+                    answer
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|a| a.into().into_result())
+                }
+            });
+        }
+        Ok(session_hooks)
     }
 
     /// Registers `kind` with typed input and output.
@@ -465,5 +537,89 @@ pub(crate) fn with_context(text: String, context: Option<&str>) -> String {
     match context.filter(|c| !c.trim().is_empty()) {
         Some(c) => format!("{text}\n\n{c}"),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod from_host_tests {
+    use super::*;
+
+    /// Runs the registered hook `kind` of `hooks` on `input`.
+    async fn run(hooks: &SessionHooks, kind: HookKind, input: Value) -> HookResult {
+        let handler = hooks.handlers.get(&kind).expect("registered");
+        handler(input).await
+    }
+
+    #[tokio::test]
+    async fn a_host_hook_gets_its_input_as_json_and_each_answer_shape_is_read() {
+        // Per-name handlers, as Python and Node give them: each returns its own answer shape.
+        let hooks = SessionHooks::from_host(
+            [("onPreToolUse", "text"), ("postToolUse", "value")],
+            |shape: &&str, kind, input: String| {
+                let shape = *shape;
+                async move {
+                    let input: Value = serde_json::from_str(&input).expect("JSON input");
+                    let answer: HookAnswer = match shape {
+                        "text" => Some(format!(
+                            r#"{{"permissionDecision": "deny", "seen": "{}", "kind": "{}"}}"#,
+                            input["toolName"].as_str().unwrap_or_default(),
+                            kind.config_name()
+                        ))
+                        .into(),
+                        _ => Value::Null.into(),
+                    };
+                    Ok::<_, String>(answer)
+                }
+            },
+        )
+        .expect("known names");
+        assert!(hooks.has(HookKind::PreToolUse) && hooks.has(HookKind::PostToolUse));
+        let output = run(
+            &hooks,
+            HookKind::PreToolUse,
+            json!({"toolName": "get_weather"}),
+        )
+        .await
+        .expect("an output");
+        assert_eq!(
+            output,
+            Some(
+                json!({"permissionDecision": "deny", "seen": "get_weather", "kind": "onPreToolUse"})
+            )
+        );
+        let none = run(&hooks, HookKind::PostToolUse, json!({})).await;
+        assert_eq!(none, Ok(None), "null is no output");
+    }
+
+    #[tokio::test]
+    async fn a_failed_host_hook_is_the_hooks_failure_and_an_unknown_name_is_refused() {
+        let failing = SessionHooks::from_host([("onSessionStart", ())], |_, _, _| async {
+            Err::<Value, _>("the handler raised: boom")
+        })
+        .expect("known name");
+        let failed = run(&failing, HookKind::SessionStart, json!({})).await;
+        assert_eq!(failed, Err("the handler raised: boom".to_owned()));
+        let not_json = SessionHooks::from_host([("onSessionEnd", ())], |_, _, _| async {
+            Ok::<_, String>(Some("{not json".to_owned()))
+        })
+        .expect("known name");
+        let e = run(&not_json, HookKind::SessionEnd, json!({}))
+            .await
+            .expect_err("text that is not JSON fails the hook");
+        assert!(e.contains("not valid JSON"), "{e}");
+        let read = SessionHooks::from_host([("onAgentStop", ())], |_, _, _| async {
+            Ok::<HookResult, String>(Err("the host's own reading failed".to_owned()))
+        })
+        .expect("known name");
+        assert_eq!(
+            run(&read, HookKind::AgentStop, json!({})).await,
+            Err("the host's own reading failed".to_owned())
+        );
+        let unknown = SessionHooks::from_host([("onPreToolUs", ())], |_, _, _| async {
+            Ok::<Value, String>(Value::Null)
+        })
+        .expect_err("an unknown hook");
+        assert_eq!(unknown.kind(), ErrorKind::Config);
+        assert!(unknown.message().contains("onPreToolUse"), "{unknown}");
     }
 }
