@@ -79,6 +79,8 @@ class EventIterator {
     while (this.#index >= this.#batch.length) {
       if (this.#done) return { done: true, value: undefined };
       const batch = await settle(this.#stream.nextBatch(1024));
+      // return() ran while this call waited: what the stream still gave is not handed out.
+      if (this.#done) return { done: true, value: undefined };
       if (batch === null || batch === undefined) {
         this.#done = true;
       } else {

@@ -1,8 +1,9 @@
 //! Session events for JavaScript, over core's [`EventFeed`](modelport::EventFeed).
 //!
-//! `on()`: one feed per session; when it has events, core's notify queues one call of the JavaScript
-//! callback, which takes everything waiting as one JSON array (events as their cached JSON, barriers
-//! as numbers) for `lib/session.cjs` to fan out by type. `flush()` is a barrier, so `sendAndWait`
+//! `on()`: one JSON feed per session (each event's JSON rendered on the session's thread); when it
+//! has events, core's notify queues one call of the JavaScript callback, which takes up to 256 of
+//! them as one JSON array (events as their cached JSON, barriers as numbers) for `lib/session.cjs`
+//! to fan out by type; core notifies again while more are waiting. `flush()` is a barrier, so `sendAndWait`
 //! settles only once the handlers have seen its events. `events()`: another feed, pulled in batches.
 
 use std::sync::Arc;

@@ -114,7 +114,7 @@ impl Session {
         let deltas = deltas.map_or(modelport::session::events::DEFAULT_EVENT_BUFFER, |n| {
             n as usize
         });
-        EventStream::new(self.inner.json_feed(deltas))
+        EventStream::new(self.inner.feed(deltas))
     }
 
     /// The persisted events so far, as a JSON array.

@@ -162,18 +162,24 @@ impl Subscriber {
         }
     }
 
-    /// Ends the queue: the reader is woken for what is still queued; after that the host's notify
-    /// callback is let go (it may hold the host's event loop open).
+    /// Ends the queue: the reader is woken for what is still queued. The host's notify callback is
+    /// let go (it may hold the host's event loop open) once nothing is left for it to take: at once
+    /// when the queue is empty, else by the [`take`](Self::take) that empties it, so that a host
+    /// taking in bounded batches still hears of every batch.
     fn close(&self) {
         let mut q = lock(&self.state);
         q.closed = true;
         let notify = if q.waker.is_none() && !q.scheduled && !q.items.is_empty() {
             q.scheduled = true;
+            q.notify.clone()
+        } else {
+            None
+        };
+        let released = if q.items.is_empty() {
             q.notify.take()
         } else {
             None
         };
-        let released = q.notify.take();
         let waker = q.waker.take();
         drop(q);
         if let Some(w) = waker {
@@ -225,15 +231,23 @@ impl Subscriber {
         }
         let skipped = std::mem::take(&mut q.skipped);
         let done = q.closed && q.items.is_empty();
+        q.scheduled = false;
+        // Closed and emptied: nothing more will come, so the host's notify is let go (outside the
+        // lock: dropping it may release the host's callback).
+        let released = if done { q.notify.take() } else { None };
         if items.is_empty() && skipped == 0 && done {
-            q.scheduled = false;
+            drop(q);
+            drop(released);
             return None;
         }
-        // More left: the host hears of it again, so a bounded take never strands events.
-        q.scheduled = false;
-        if !q.items.is_empty() {
+        // More left: the host hears of it again, so a bounded take never strands events, also
+        // after the feed was closed.
+        if q.items.is_empty() {
+            drop(q);
+        } else {
             Self::wake(q);
         }
+        drop(released);
         Some(FeedBatch {
             items,
             skipped,
@@ -327,17 +341,12 @@ impl EventFeed {
     }
 
     /// Calls `notify` (on the emitting thread) when items arrive and the host has not been told yet;
-    /// after a [`take`](Self::take) the next item notifies again. Called at once if items are waiting.
-    /// On a closed feed it is called once, for what is left, and not kept.
+    /// after a [`take`](Self::take) that leaves items, or the next item, it is called again. Called
+    /// at once if items are waiting. On a closed feed it is kept only until what is left has been
+    /// taken; on a closed, empty feed it is never called.
     pub fn set_notify(&self, notify: impl Fn() + Send + Sync + 'static) {
         let mut q = lock(&self.sub.state);
-        if q.closed {
-            let waiting = !q.items.is_empty();
-            q.scheduled = waiting;
-            drop(q);
-            if waiting {
-                notify();
-            }
+        if q.closed && q.items.is_empty() {
             return;
         }
         q.notify = Some(Arc::new(notify));
@@ -423,12 +432,10 @@ impl EventBus {
             s.log.push(event.clone());
         }
         s.subscribers.retain(|sub| Arc::strong_count(sub) > 1);
-        if s.subscribers
+        let render = s
+            .subscribers
             .iter()
-            .any(|sub| sub.json && sub.wants(&event.data))
-        {
-            event.json();
-        }
+            .any(|sub| sub.json && sub.wants(&event.data));
         // The first wake is kept inline: with one waiting reader (the usual case) an event
         // allocates nothing here.
         let mut first = None;
@@ -442,6 +449,11 @@ impl EventBus {
             }
         }
         drop(s);
+        // Rendered outside the bus lock (other emitters and readers of the log need not wait), and
+        // before the reader is woken; a reader that takes the event sooner renders it itself.
+        if render {
+            event.json();
+        }
         for w in first.into_iter().chain(more) {
             w.fire();
         }
@@ -619,6 +631,42 @@ mod tests {
             None,
             "nothing can follow a closed, drained feed"
         );
+    }
+
+    #[test]
+    fn a_closed_feed_taken_in_bounded_batches_hands_over_everything_then_lets_the_notify_go() {
+        let bus = EventBus::default();
+        let feed = EventFeed::new(bus.subscribe(1024, Interest::All));
+        let calls = Arc::new(AtomicUsize::new(0));
+        // Held by the notify alone: its count tells whether the feed still keeps the notify.
+        let held = Arc::new(());
+        let (counter, witness) = (calls.clone(), held.clone());
+        feed.set_notify(move || {
+            let _ = &witness;
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        for i in 0..299 {
+            bus.emit(delta(&i.to_string()));
+        }
+        let barrier = feed.barrier().expect("an open feed takes barriers");
+        bus.close();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "told once so far");
+        let first = feed.take(256).expect("the first batch");
+        assert_eq!(first.items.len(), 256);
+        assert!(!first.closed, "more is left");
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "told again for the rest");
+        assert_eq!(
+            Arc::strong_count(&held),
+            2,
+            "the notify is kept until drained"
+        );
+        let rest = feed.take(256).expect("the rest");
+        assert_eq!(rest.items.len(), 44, "43 deltas and the barrier");
+        assert!(rest.closed, "the last batch");
+        assert!(matches!(rest.items.last(), Some(FeedItem::Barrier(b)) if *b == barrier));
+        assert_eq!(Arc::strong_count(&held), 1, "drained: the notify is let go");
+        assert!(feed.take(256).is_none());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]
