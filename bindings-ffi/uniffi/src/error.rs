@@ -107,11 +107,11 @@ impl std::error::Error for ModelportError {}
 /// Declares a foreign callback's error: one `Failed { message }` variant, which is also what any
 /// other exception the callback raises becomes.
 macro_rules! callback_error {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $failed:literal) => {
         $(#[$doc])*
         #[derive(Debug, uniffi::Error)]
         pub enum $name {
-            /// The callback failed.
+            #[doc = $failed]
             Failed { message: String },
         }
 
@@ -136,14 +136,16 @@ callback_error! {
     /// What a [`ToolHandler`](crate::ToolHandler) raises when the tool fails. The model is told
     /// only that the tool failed; the message goes to the application in
     /// `tool.execution_complete`.
-    ToolCallError
+    ToolCallError,
+    "The tool failed."
 }
 
 callback_error! {
     /// What a foreign callback other than a tool raises ([`HookHandler`](crate::HookHandler),
     /// [`PermissionHandler`](crate::PermissionHandler),
     /// [`BearerTokenProvider`](crate::BearerTokenProvider)); each says what a failure means.
-    CallbackError
+    CallbackError,
+    "The callback failed."
 }
 
 #[cfg(test)]

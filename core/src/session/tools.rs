@@ -522,7 +522,11 @@ impl PermissionHandler {
                 match asked.await.map(Into::into) {
                     Ok(HostAnswer::Value(answer)) => PermissionDecision::from_answer(&answer),
                     Ok(HostAnswer::Text(answer)) => PermissionDecision::from_json(&answer),
-                    Err(_) => PermissionDecision::Reject { feedback: None },
+                    Err(_) => {
+                        // The host's message is not logged: it is the application's text.
+                        tracing::debug!("the permission handler failed: the call is refused");
+                        PermissionDecision::Reject { feedback: None }
+                    }
                 }
             }
         })
