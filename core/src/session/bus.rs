@@ -432,15 +432,13 @@ impl EventBus {
             s.log.push(event.clone());
         }
         s.subscribers.retain(|sub| Arc::strong_count(sub) > 1);
-        let render = s
-            .subscribers
-            .iter()
-            .any(|sub| sub.json && sub.wants(&event.data));
         // The first wake is kept inline: with one waiting reader (the usual case) an event
         // allocates nothing here.
         let mut first = None;
         let mut more = Vec::new();
+        let mut render = false;
         for sub in &s.subscribers {
+            render |= sub.json && sub.wants(&event.data);
             if let Some(w) = sub.push(&event) {
                 match first {
                     None => first = Some(w),
@@ -462,27 +460,22 @@ impl EventBus {
 
     /// A new subscriber to the events of `interest`, buffering up to `capacity` deltas.
     pub(crate) fn subscribe(&self, capacity: usize, interest: Interest) -> Arc<Subscriber> {
-        self.add(Subscriber {
-            state: Mutex::new(QueueState::default()),
-            capacity: capacity.max(1),
-            interest,
-            json: false,
-        })
+        self.add(capacity, interest, false)
     }
 
     /// A subscriber to every event that reads them as JSON: each event's JSON is rendered as it is
     /// emitted (see [`Subscriber::json`]).
     pub(crate) fn subscribe_json(&self, capacity: usize) -> Arc<Subscriber> {
-        self.add(Subscriber {
-            state: Mutex::new(QueueState::default()),
-            capacity: capacity.max(1),
-            interest: Interest::All,
-            json: true,
-        })
+        self.add(capacity, Interest::All, true)
     }
 
-    fn add(&self, sub: Subscriber) -> Arc<Subscriber> {
-        let sub = Arc::new(sub);
+    fn add(&self, capacity: usize, interest: Interest, json: bool) -> Arc<Subscriber> {
+        let sub = Arc::new(Subscriber {
+            state: Mutex::new(QueueState::default()),
+            capacity: capacity.max(1),
+            interest,
+            json,
+        });
         let mut s = lock(&self.state);
         if s.closed {
             sub.close();
